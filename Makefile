@@ -1,0 +1,39 @@
+# One-command set-up: `make demo` and `make test` install whatever they need.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export FIFTYONE_DO_NOT_TRACK := true
+
+.PHONY: install test test-fast lint format demo bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check avsynth avsmodel tests bench scripts
+	$(VENV)/bin/ruff format --check avsynth avsmodel tests bench scripts
+
+format: install
+	$(VENV)/bin/ruff format avsynth avsmodel tests bench scripts
+	$(VENV)/bin/ruff check --fix avsynth avsmodel tests bench scripts
+
+test: install lint
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+demo: install
+	$(PY) -m avsmodel.demo --out demo_out
+
+bench: install
+	$(PY) bench/plan_speed.py
+	$(PY) bench/model_speed.py --model sama_avs_tiny --image-size 128
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache

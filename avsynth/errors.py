@@ -1,0 +1,29 @@
+"""One exception hierarchy for avsynth.
+
+Every error a user can cause is an :class:`AvsynthError`; the CLI prints its message on one
+line and exits non-zero, without a traceback (``AVSYNTH_DEBUG=1`` shows it).
+"""
+
+
+class AvsynthError(Exception):
+    """Base class of every user-facing avsynth error."""
+
+
+class MapError(AvsynthError):
+    """The category map is malformed or names labels that do not exist."""
+
+
+class SourceError(AvsynthError):
+    """A source dataset file is missing or malformed (the message names file and line/entry)."""
+
+
+class PlanError(AvsynthError):
+    """The plan cannot be made, e.g. too few instances for the requested split sizes."""
+
+
+class ManifestError(AvsynthError):
+    """A manifest is missing, malformed, of an unknown schema version or unsafe."""
+
+
+class MediaError(AvsynthError):
+    """A media file (image, mask, audio) is missing or does not decode."""

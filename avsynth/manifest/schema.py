@@ -1,0 +1,159 @@
+"""Manifest records: one (image, mask, audio) triplet per JSONL line.
+
+Every record carries ``schema_version``; readers reject versions they do not know.
+Media references hold a ``path`` relative to a *root* and the name of that root:
+
+* ``root == "manifest"``: the file lives below the manifest's own folder (a materialised build);
+* ``root in {"lvis", "openimages", "vggsound"}``: the file lives below that source's root
+  (a ``--plan-only`` build); the roots are recorded in the sidecar ``build_info.json``
+  and can be overridden when reading.
+
+Paths are POSIX, relative, and never contain ``..``: :func:`safe_relpath` enforces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from avsynth.errors import ManifestError
+
+SCHEMA_VERSION = 1
+SPLITS = ("train", "val", "test")
+ROOTS = ("manifest", "lvis", "openimages", "vggsound")
+
+
+def safe_relpath(path: str, *, what: str = "path") -> str:
+    """Return ``path`` if it is a relative POSIX path that stays inside its root.
+
+    Raises:
+        ManifestError: for absolute paths, backslashes, empty paths or ``..`` components.
+    """
+    if not isinstance(path, str) or not path or "\\" in path or "\x00" in path:
+        raise ManifestError(f"{what} {path!r} is not a relative POSIX path")
+    p = PurePosixPath(path)
+    if p.is_absolute() or any(part == ".." for part in p.parts):
+        raise ManifestError(f"{what} {path!r} escapes its root")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """The image of a triplet.
+
+    ``source_id`` is the LVIS/COCO image id or the Open Images ImageID; ``width``/``height``
+    are ``None`` only in a plan-only manifest of Open Images (its CSV has no sizes).
+    """
+
+    path: str
+    root: str
+    source: str
+    source_id: str
+    subset: str
+    width: int | None
+    height: int | None
+    license: str
+
+
+@dataclass(frozen=True, slots=True)
+class MaskRef:
+    """The mask of a triplet: a binary PNG at the image's size once materialised.
+
+    In a plan-only manifest ``path`` is ``None`` for LVIS (the mask is the polygon/RLE of
+    annotation ``source_id``) and the Open Images mask PNG name for Open Images.
+    """
+
+    path: str | None
+    root: str
+    source: str
+    source_id: str
+    source_label: str
+    bbox: tuple[float, float, float, float]
+    area_fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class AudioRef:
+    """The sound of a triplet: 16 kHz mono 16-bit WAV once materialised."""
+
+    path: str
+    root: str
+    source: str
+    youtube_id: str
+    start_seconds: int
+    label: str
+    subset: str
+    sample_rate: int | None
+    duration: float
+    license: str
+
+
+@dataclass(frozen=True, slots=True)
+class Triplet:
+    """One manifest line."""
+
+    id: str
+    split: str
+    category: str
+    image: ImageRef
+    mask: MaskRef
+    audio: AudioRef
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict in the on-disk key order (``schema_version`` first)."""
+        d = asdict(self)
+        out = {"schema_version": d.pop("schema_version")}
+        extra = d.pop("extra")
+        out.update(d)
+        out["mask"]["bbox"] = list(out["mask"]["bbox"])
+        if extra:
+            out["extra"] = extra
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, where: str = "record") -> Triplet:
+        """Build from a parsed JSON object, validating version, split and paths.
+
+        Args:
+            d: The parsed line.
+            where: Prefix for error messages, e.g. ``manifest.jsonl:12``.
+        """
+        if not isinstance(d, dict):
+            raise ManifestError(f"{where}: expected a JSON object")
+        version = d.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ManifestError(
+                f"{where}: unknown schema_version {version!r} (this avsynth reads "
+                f"{SCHEMA_VERSION}); rebuild the manifest or upgrade avsynth"
+            )
+        try:
+            image = ImageRef(**d["image"])
+            m = dict(d["mask"])
+            m["bbox"] = tuple(m["bbox"])
+            mask = MaskRef(**m)
+            audio = AudioRef(**d["audio"])
+            t = cls(
+                id=d["id"],
+                split=d["split"],
+                category=d["category"],
+                image=image,
+                mask=mask,
+                audio=audio,
+                schema_version=version,
+                extra=d.get("extra", {}),
+            )
+        except KeyError as e:
+            raise ManifestError(f"{where}: missing field {e.args[0]!r}") from None
+        except TypeError as e:
+            raise ManifestError(f"{where}: malformed record ({e})") from None
+        if t.split not in SPLITS:
+            raise ManifestError(f"{where}: split {t.split!r} is not one of {', '.join(SPLITS)}")
+        for name, ref in (("image", t.image), ("mask", t.mask), ("audio", t.audio)):
+            if ref.root not in ROOTS:
+                raise ManifestError(f"{where}: {name}.root {ref.root!r} is not one of {ROOTS}")
+            if ref.path is not None:
+                safe_relpath(ref.path, what=f"{where}: {name}.path")
+        return t
