@@ -46,21 +46,12 @@ for _name, _mod in _COMMANDS:
 def main() -> None:
     """Console-script entry point: run the app, turning user errors into one line."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: Typer handles --help, usage errors and exit codes
     except AvsynthError as e:
         if os.environ.get("AVSYNTH_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
