@@ -1,0 +1,289 @@
+"""Torch dataset over an avsynth manifest: one (image, mask, audio) triplet per item.
+
+Images go through :class:`avsmodel.transforms.SamTransform` (longest side to the model's
+input size, normalised, padded); masks are resized the same way and pooled to the model's
+mask resolution (the loss resolution); audio is decoded to 16 kHz mono and turned into
+VGGish log-mel examples with :func:`avsmodel.audio.vggish_examples`, cropped (centre) or
+tiled to the number of examples the model expects, and cached per clip in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from avsmodel.errors import DataError
+
+
+def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode an image file to ``uint8[H, W, 3]``.
+
+    Raises:
+        DataError: if the file is missing or does not decode (the message names it).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except FileNotFoundError:
+        raise DataError(f"{path}: image not found") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise DataError(f"{path}: image does not decode ({type(e).__name__})") from None
+
+
+def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode a binary mask PNG to ``bool[H, W]`` (palette: index > 0; grey: > 127).
+
+    Raises:
+        DataError: if the file is missing or does not decode.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("P", "1"):
+                arr = np.asarray(im) > 0
+            else:
+                grey = np.asarray(im.convert("L"))
+                arr = grey > (0 if grey.max() <= 1 else 127)
+            return arr.copy()
+    except FileNotFoundError:
+        raise DataError(f"{path}: mask not found") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise DataError(f"{path}: mask does not decode ({type(e).__name__})") from None
+
+
+def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Decode an audio file to mono ``float32`` samples and its sample rate.
+
+    WAV/FLAC are read with soundfile; other containers (mp4) through avsynth's PyAV reader.
+
+    Raises:
+        DataError: if the file is missing or does not decode.
+    """
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: audio file not found")
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+        return data.mean(axis=1), int(sr)
+    except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as sf_err:
+        try:
+            from avsynth.sources.media import decode_audio
+
+            return decode_audio(p, sample_rate=16000), 16000
+        except ImportError:
+            pass
+        except Exception as e:  # noqa: BLE001 - any decoder failure is a data error
+            raise DataError(f"{p}: audio does not decode ({type(e).__name__})") from None
+        raise DataError(f"{p}: audio does not decode ({type(sf_err).__name__})") from None
+
+
+def fit_examples(examples: torch.Tensor, n: int, *, centre: int | None = None) -> torch.Tensor:
+    """Crop or tile ``[M, 1, 96, 64]`` log-mel examples to exactly ``n``.
+
+    Args:
+        examples: The clip's examples.
+        n: Examples the model expects.
+        centre: Example index to centre the crop on (default: middle of the clip).
+    """
+    m = examples.shape[0]
+    if m == 0:
+        raise DataError("audio shorter than one VGGish example (0.96 s)")
+    if m < n:
+        reps = -(-n // m)
+        return examples.repeat(reps, 1, 1, 1)[:n]
+    c = m // 2 if centre is None else centre
+    start = min(max(c - n // 2, 0), m - n)
+    return examples[start : start + n]
+
+
+def stable_hash(*parts: Any) -> int:
+    """A 63-bit hash of the parts that does not depend on PYTHONHASHSEED."""
+    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(h[:8], "big") >> 1
+
+
+class LogMelCache:
+    """LRU cache of log-mel examples per audio file (``capacity`` 0 disables it)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._d: OrderedDict[str, torch.Tensor] = OrderedDict()
+
+    def get(self, path: Path) -> torch.Tensor:
+        """The clip's ``[M, 1, 96, 64]`` examples, decoded on first use."""
+        key = str(path)
+        if key in self._d:
+            self._d.move_to_end(key)
+            return self._d[key]
+        from avsmodel.audio import vggish_examples
+
+        wave, sr = read_audio(path)
+        try:
+            ex = vggish_examples(wave, sr).float()
+        except DataError as e:
+            raise DataError(f"{path}: {e}") from None
+        if ex.shape[0] == 0:
+            raise DataError(f"{path}: audio shorter than one VGGish example (0.96 s)")
+        if self.capacity:
+            self._d[key] = ex
+            if len(self._d) > self.capacity:
+                self._d.popitem(last=False)
+        return ex
+
+
+def mask_to_lowres(mask: torch.Tensor, mask_size: int) -> torch.Tensor:
+    """Pool a padded ``[S, S]`` 0/1 mask to a binary ``[s, s]`` mask (majority vote)."""
+    import torch.nn.functional as F
+
+    low = F.adaptive_avg_pool2d(mask[None, None].float(), mask_size)[0, 0]
+    return (low >= 0.5).float()
+
+
+class ManifestDataset(Dataset):
+    """Triplets of one split of an avsynth manifest, ready for the models.
+
+    Each item is a dict: ``image`` ``[3,S,S]`` float, ``audio`` ``[N,1,96,64]``, ``mask``
+    ``[S/4,S/4]`` 0/1 float, ``index``, ``size`` (original ``(H, W)``) and ``resized``
+    (``(h, w)`` before padding); with ``full_masks`` also ``mask_full`` ``bool[H, W]``.
+
+    Args:
+        manifest: ``manifest.jsonl`` (or ``.jsonl.gz``).
+        split: ``train``, ``val`` or ``test``.
+        image_size: The model's input size S.
+        audio_examples: Log-mel examples per clip the model expects (N).
+        roots: Source roots for a plan-only manifest (``{"lvis": DIR, ...}``).
+        mismatched: Pair every image with a clip of a different category (deterministic),
+            to measure whether a model listens.
+        resample_audio_p: Probability of swapping the clip for another clip of the same
+            category in this split (deterministic in ``seed``, epoch and index).
+        seed: Seed of mismatching and resampling.
+        full_masks: Also return the mask at the image's own size (for evaluation).
+        audio_cache: Log-mel arrays kept per process (LRU).
+
+    Raises:
+        DataError: if the split holds no triplets.
+    """
+
+    def __init__(
+        self,
+        manifest: str | os.PathLike[str],
+        split: str,
+        *,
+        image_size: int,
+        audio_examples: int,
+        roots: dict[str, str | os.PathLike[str]] | None = None,
+        mismatched: bool = False,
+        resample_audio_p: float = 0.0,
+        seed: int = 0,
+        full_masks: bool = False,
+        audio_cache: int = 4096,
+    ) -> None:
+        from avsmodel.transforms import SamTransform
+        from avsynth.manifest import iter_manifest
+
+        self.manifest = Path(manifest)
+        self.split = split
+        self.roots = roots
+        all_records = list(iter_manifest(self.manifest))
+        self.records = [t for t in all_records if t.split == split]
+        if not self.records:
+            present = sorted({t.split for t in all_records}) or ["none"]
+            raise DataError(
+                f"{self.manifest}: no triplets in split {split!r} (splits present: "
+                f"{', '.join(present)}); build the manifest with a {split} split"
+            )
+        self.image_size = image_size
+        self.mask_size = image_size // 4
+        self.audio_examples = audio_examples
+        self.transform = SamTransform(image_size)
+        self.mismatched = mismatched
+        self.resample_audio_p = resample_audio_p
+        self.seed = seed
+        self.full_masks = full_masks
+        self.epoch = 0
+        self._cache = LogMelCache(audio_cache)
+        self._by_cat: dict[str, list[int]] = {}
+        for i, t in enumerate(self.records):
+            self._by_cat.setdefault(t.category, []).append(i)
+        if mismatched and len(self._by_cat) < 2:
+            raise DataError(
+                f"{self.manifest}: split {split!r} has one category only; mismatched audio "
+                "needs at least two"
+            )
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch for audio resampling (call before iterating)."""
+        self.epoch = epoch
+
+    def categories(self) -> list[str]:
+        """The categories of this split, sorted."""
+        return sorted(self._by_cat)
+
+    def audio_index(self, index: int) -> int:
+        """Which triplet's clip is paired with triplet ``index`` (mismatch/resampling)."""
+        t = self.records[index]
+        if self.mismatched:
+            others = [c for c in sorted(self._by_cat) if c != t.category]
+            cat = others[stable_hash(self.seed, "mismatch-cat", t.id) % len(others)]
+            pool = self._by_cat[cat]
+            return pool[stable_hash(self.seed, "mismatch-clip", t.id) % len(pool)]
+        if self.resample_audio_p > 0:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            if rng.random() < self.resample_audio_p:
+                pool = self._by_cat[t.category]
+                return pool[int(rng.integers(len(pool)))]
+        return index
+
+    def path(self, ref: Any) -> Path:
+        """Absolute path of a media reference of this manifest."""
+        from avsynth.manifest import resolve_media_path
+
+        if ref.path is None:
+            raise DataError(
+                f"{self.manifest}: plan-only mask of {ref.source} {ref.source_id} has no "
+                "file; materialise the build (avsynth build without --plan-only)"
+            )
+        return resolve_media_path(self.manifest, ref.path, ref.root, roots=self.roots)
+
+    def load_audio(self, index: int) -> torch.Tensor:
+        """``[N, 1, 96, 64]`` examples of triplet ``index``'s clip."""
+        ex = self._cache.get(self.path(self.records[index].audio))
+        return fit_examples(ex, self.audio_examples)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        t = self.records[index]
+        img = read_rgb(self.path(t.image))
+        mask = read_mask(self.path(t.mask))
+        if mask.shape != img.shape[:2]:
+            raise DataError(
+                f"{self.path(t.mask)}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+                f"is {img.shape[1]}x{img.shape[0]}"
+            )
+        image, resized = self.transform.image(img)
+        padded = self.transform.mask(mask)
+        item: dict[str, Any] = {
+            "image": image,
+            "audio": self.load_audio(self.audio_index(index)),
+            "mask": mask_to_lowres(padded, self.mask_size),
+            "index": index,
+            "size": tuple(img.shape[:2]),
+            "resized": tuple(int(v) for v in resized),
+        }
+        if self.full_masks:
+            item["mask_full"] = torch.from_numpy(mask)
+        return item

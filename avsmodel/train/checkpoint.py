@@ -1,0 +1,172 @@
+"""Checkpoints of training runs: trainable weights plus the provenance needed to rebuild.
+
+A checkpoint is a ``torch.save`` dict (loadable with ``weights_only=True``)::
+
+    format: "avsmodel-checkpoint", version: 1
+    model: model name, model_overrides: build_model overrides, model_config: dict
+    train_config: TrainConfig dict, data: {kind, manifest/root, sha256, ...}
+    sam_checkpoint / vggish_checkpoint: paths used for the frozen parts (or None)
+    epoch: completed epochs, best_miou, metrics: last epoch's metrics
+    state_dict: model.trainable_state_dict()
+    resume (last.pt only): optimizer, scheduler, rng states
+
+Frozen weights (SAM image encoder, VGGish) are not stored: they come from the official
+checkpoints again (or, for random-init runs, from the same seeded initialisation).
+Writes are atomic (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from avsmodel.errors import CheckpointError
+
+FORMAT = "avsmodel-checkpoint"
+VERSION = 1
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_checkpoint(path: str | os.PathLike[str], ckpt: dict[str, Any]) -> None:
+    """Write ``ckpt`` (adding format/version) atomically to ``path``."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    torch.save({"format": FORMAT, "version": VERSION, **ckpt}, tmp)
+    os.replace(tmp, p)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load and validate an avsmodel checkpoint (``weights_only=True``, on CPU).
+
+    Raises:
+        CheckpointError: missing, corrupt, foreign (e.g. a raw SAM file) or of a newer version.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: checkpoint not found")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - corrupt zip, pickle, truncated file, ...
+        raise CheckpointError(
+            f"{p}: not a loadable checkpoint ({type(e).__name__}); the file is corrupt or "
+            "not written by torch.save"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{p}: not an avsmodel checkpoint (no format={FORMAT!r}); pass official SAM/VGGish "
+            "weights as --sam-checkpoint/--vggish-checkpoint instead"
+        )
+    if ckpt.get("version") != VERSION:
+        raise CheckpointError(
+            f"{p}: checkpoint version {ckpt.get('version')!r}, this avsmodel reads {VERSION}"
+        )
+    for key in ("model", "state_dict", "train_config"):
+        if key not in ckpt:
+            raise CheckpointError(f"{p}: checkpoint lacks {key!r}")
+    return ckpt
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy and torch RNG states in a ``weights_only``-loadable form."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` saved."""
+    v, internal, gauss = state["python"]
+    random.setstate((v, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _pick_weights(given: str | None, recorded: str | None, what: str, p: str) -> str | None:
+    if given is not None:
+        return str(given)
+    if recorded is None:
+        return None
+    if Path(recorded).is_file():
+        return recorded
+    flag = "--sam-checkpoint" if what == "SAM" else "--vggish-checkpoint"
+    raise CheckpointError(
+        f"{p}: trained with {what} weights {recorded}, which is not there now; pass {flag} PATH"
+    )
+
+
+def build_from_checkpoint(
+    ckpt: dict[str, Any] | str | os.PathLike[str],
+    *,
+    sam_checkpoint: str | os.PathLike[str] | None = None,
+    vggish_checkpoint: str | os.PathLike[str] | None = None,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the trained model of a checkpoint (on CPU, in eval mode).
+
+    The frozen parts come from ``sam_checkpoint``/``vggish_checkpoint`` or the paths recorded
+    at training time; random-init frozen parts are re-created with the run's seed.
+
+    Returns:
+        ``(model, checkpoint dict)``.
+
+    Raises:
+        CheckpointError: unreadable checkpoint, missing frozen weights, or key mismatch.
+        ConfigError: the model name is unknown to this avsmodel.
+    """
+    from avsmodel import build_model
+
+    where = str(ckpt) if not isinstance(ckpt, dict) else "checkpoint"
+    if not isinstance(ckpt, dict):
+        ckpt = load_checkpoint(ckpt)
+    sam = _pick_weights(
+        None if sam_checkpoint is None else str(sam_checkpoint),
+        ckpt.get("sam_checkpoint"),
+        "SAM",
+        where,
+    )
+    vgg = _pick_weights(
+        None if vggish_checkpoint is None else str(vggish_checkpoint),
+        ckpt.get("vggish_checkpoint"),
+        "VGGish",
+        where,
+    )
+    seed = int(ckpt["train_config"].get("seed", 0))
+    torch.manual_seed(seed)
+    model = build_model(
+        ckpt["model"],
+        sam_checkpoint=sam,
+        vggish_checkpoint=vgg,
+        **dict(ckpt.get("model_overrides") or {}),
+    )
+    try:
+        model.load_trainable_state_dict(ckpt["state_dict"])
+    except CheckpointError as e:
+        raise CheckpointError(f"{where}: {e}") from None
+    except RuntimeError as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{where}: weights do not fit {ckpt['model']} ({msg})") from None
+    model.eval()
+    return model, ckpt

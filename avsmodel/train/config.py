@@ -1,0 +1,182 @@
+"""Training configuration: a flat YAML recipe without data paths.
+
+The base recipe is ``avsmodel/configs/paper.yaml``, or ``tiny.yaml`` for model names ending
+in ``_tiny``. A user YAML (``--config``) overrides keys of the base; keyword overrides (the
+command-line flags) override both. Unknown keys and wrong types raise :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from avsmodel.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that shapes a training run, apart from data and checkpoint paths.
+
+    Attributes:
+        epochs: Length of the cosine schedule and of the run.
+        batch_size: Training batch per process (per GPU under ``torchrun``).
+        val_batch_size: Validation/evaluation batch per process.
+        lr: Peak AdamW learning rate.
+        min_lr: Cosine floor reached after ``epochs``.
+        weight_decay: AdamW weight decay.
+        betas: AdamW betas.
+        bce_weight: Weight of BCE-with-logits (mask resolution).
+        iou_weight: Weight of the soft IoU loss (mask resolution).
+        grad_clip: Max gradient norm, 0 disables clipping.
+        resample_audio_p: Probability of replacing a training clip with another clip of
+            the same category (deterministic in seed, epoch and sample).
+        workers: DataLoader worker processes per training process.
+        audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
+        seed: Seed of model init, data order, workers and resampling.
+        model: Overrides passed to :func:`avsmodel.build_model` (e.g. ``attention: sdpa``).
+    """
+
+    epochs: int = 80
+    batch_size: int = 2
+    val_batch_size: int = 4
+    lr: float = 2e-4
+    min_lr: float = 1e-7
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
+    bce_weight: float = 1.0
+    iou_weight: float = 1.0
+    grad_clip: float = 0.0
+    resample_audio_p: float = 0.0
+    workers: int = 4
+    audio_cache: int = 4096
+    seed: int = 0
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, YAML/JSON-safe dict (``betas`` as a list)."""
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        d["model"] = dict(self.model)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, where: str = "config") -> TrainConfig:
+        """Validate and build from a dict (unknown keys and wrong types raise ConfigError)."""
+        return _validate(cls(), d, where=where)
+
+
+def _validate(base: TrainConfig, updates: dict[str, Any], *, where: str) -> TrainConfig:
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    values: dict[str, Any] = {}
+    for key, val in updates.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        if val is None:
+            continue
+        values[key] = _coerce(key, val, getattr(base, key), where=where)
+    cfg = dataclasses.replace(base, **values)
+    _check_ranges(cfg, where=where)
+    return cfg
+
+
+def _coerce(key: str, val: Any, default: Any, *, where: str) -> Any:
+    bad = ConfigError(f"{where}: {key} = {val!r} should be like {default!r}")
+    if isinstance(default, bool):
+        if not isinstance(val, bool):
+            raise bad
+        return val
+    if isinstance(default, int):
+        if isinstance(val, bool) or not isinstance(val, int):
+            raise bad
+        return val
+    if isinstance(default, float):
+        if isinstance(val, bool) or not isinstance(val, int | float):
+            raise bad
+        return float(val)
+    if isinstance(default, tuple):
+        if not isinstance(val, list | tuple) or len(val) != len(default):
+            raise bad
+        return tuple(float(v) for v in val)
+    if isinstance(default, dict):
+        if not isinstance(val, dict):
+            raise bad
+        return dict(val)
+    return val
+
+
+def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
+    rules = [
+        (cfg.epochs >= 1, "epochs must be >= 1"),
+        (cfg.batch_size >= 1, "batch_size must be >= 1"),
+        (cfg.val_batch_size >= 1, "val_batch_size must be >= 1"),
+        (cfg.lr > 0, "lr must be > 0"),
+        (0 <= cfg.min_lr <= cfg.lr, "min_lr must be in [0, lr]"),
+        (cfg.weight_decay >= 0, "weight_decay must be >= 0"),
+        (cfg.bce_weight >= 0 and cfg.iou_weight >= 0, "loss weights must be >= 0"),
+        (cfg.bce_weight + cfg.iou_weight > 0, "at least one loss weight must be > 0"),
+        (cfg.grad_clip >= 0, "grad_clip must be >= 0"),
+        (0.0 <= cfg.resample_audio_p <= 1.0, "resample_audio_p must be in [0, 1]"),
+        (cfg.workers >= 0, "workers must be >= 0"),
+        (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
+    ]
+    for ok, msg in rules:
+        if not ok:
+            raise ConfigError(f"{where}: {msg}")
+
+
+def base_config_name(model_name: str) -> str:
+    """``tiny`` for ``*_tiny`` models, else ``paper``."""
+    return "tiny" if model_name.endswith("_tiny") else "paper"
+
+
+def read_yaml(path: str | os.PathLike[str] | None, *, name: str | None = None) -> dict[str, Any]:
+    """Parse a config YAML (a user file, or a bundled one by ``name``) into a dict."""
+    import yaml
+
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: config file not found")
+        text, where = p.read_text(encoding="utf-8"), str(p)
+    else:
+        res = resources.files("avsmodel.configs").joinpath(f"{name}.yaml")
+        text, where = res.read_text(encoding="utf-8"), f"avsmodel/configs/{name}.yaml"
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        at = f":{line + 1}" if line is not None else ""
+        raise ConfigError(f"{where}{at}: invalid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of config keys")
+    return data
+
+
+def load_config(
+    model_name: str,
+    config: str | os.PathLike[str] | dict[str, Any] | TrainConfig | None = None,
+    **overrides: Any,
+) -> TrainConfig:
+    """The effective training config of a run.
+
+    Args:
+        model_name: Picks the bundled base recipe (``tiny`` for ``*_tiny``, else ``paper``).
+        config: A YAML path, a dict or a :class:`TrainConfig` applied over the base.
+        **overrides: Final overrides (``None`` values are ignored), e.g. ``epochs=3``.
+
+    Raises:
+        ConfigError: unknown keys, wrong types or out-of-range values.
+    """
+    name = base_config_name(model_name)
+    cfg = _validate(TrainConfig(), read_yaml(None, name=name), where=f"{name}.yaml")
+    if isinstance(config, TrainConfig):
+        cfg = config
+    elif isinstance(config, dict):
+        cfg = _validate(cfg, config, where="config")
+    elif config is not None:
+        cfg = _validate(cfg, read_yaml(config), where=str(config))
+    return _validate(cfg, overrides, where="override")

@@ -1,0 +1,44 @@
+"""Training curves: ``RUN/curves.png`` from ``RUN/metrics.jsonl`` (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def plot_curves(history: list[dict[str, Any]], out: str | os.PathLike[str]) -> Path:
+    """Draw train loss, val mIoU / F and the learning rate per epoch; write atomically.
+
+    Args:
+        history: One dict per epoch with ``epoch``, ``train_loss``, ``val_miou``,
+            ``val_fscore`` and ``lr``.
+        out: The PNG to write.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    ep = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    axes[0].plot(ep, [h["train_loss"] for h in history], "o-", color="tab:red")
+    axes[0].set_title("train loss (BCE + soft IoU)")
+    axes[1].plot(ep, [h["val_miou"] for h in history], "o-", label="val mIoU")
+    axes[1].plot(ep, [h["val_fscore"] for h in history], "s-", label="val F")
+    axes[1].set_ylim(0, 1)
+    axes[1].legend(loc="lower right")
+    axes[1].set_title("validation")
+    axes[2].plot(ep, [h["lr"] for h in history], "-", color="tab:gray")
+    axes[2].set_yscale("log")
+    axes[2].set_title("learning rate (end of epoch)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = out.with_name(out.name + ".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,74 @@
+"""The training task: runs the model on a batch and owns the loss.
+
+Loss (the paper's recipe): BCE-with-logits plus soft IoU, each weighted, both at the model's
+mask resolution (``S/4``) against the pooled ground truth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def soft_iou_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    """``1 - sum(p*g) / sum(p + g - p*g)`` per sample, averaged; ``p = sigmoid(logits)``.
+
+    Args:
+        logits: ``[B, H, W]`` mask logits.
+        target: ``[B, H, W]`` 0/1 ground truth.
+        eps: Smoothing, keeps empty masks finite.
+    """
+    p = torch.sigmoid(logits).flatten(1)
+    g = target.flatten(1)
+    inter = (p * g).sum(1)
+    union = (p + g - p * g).sum(1)
+    return (1.0 - (inter + eps) / (union + eps)).mean()
+
+
+class SegmentationTask(nn.Module):
+    """Wraps a model; ``forward(batch) -> (loss, metrics)``.
+
+    Args:
+        model: An :class:`avsmodel.AvsModel` (or its DDP wrapper).
+        bce_weight: Weight of the BCE term.
+        iou_weight: Weight of the soft IoU term.
+        needs_gt: The model takes the ground truth (SAM oracle).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        bce_weight: float = 1.0,
+        iou_weight: float = 1.0,
+        needs_gt: bool = False,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.bce_weight, self.iou_weight = bce_weight, iou_weight
+        self.needs_gt = needs_gt
+
+    def logits(self, batch: dict[str, Any]) -> torch.Tensor:
+        """``[B, s, s]`` mask logits of a batch."""
+        if self.needs_gt:
+            out = self.model(batch["image"], batch["audio"], gt=batch["mask"])
+        else:
+            out = self.model(batch["image"], batch["audio"])
+        return out[:, 0]
+
+    def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        logits = self.logits(batch).float()
+        target = batch["mask"].to(logits.dtype)
+        if target.shape[-2:] != logits.shape[-2:]:
+            target = F.interpolate(target[:, None], size=logits.shape[-2:], mode="nearest")[:, 0]
+        bce = F.binary_cross_entropy_with_logits(logits, target)
+        iou = soft_iou_loss(logits, target)
+        loss = self.bce_weight * bce + self.iou_weight * iou
+        return loss, {
+            "loss": float(loss.detach()),
+            "bce": float(bce.detach()),
+            "soft_iou": float(iou.detach()),
+        }
