@@ -1,0 +1,231 @@
+"""Reader for LVIS v1 (https://www.lvisdataset.org, annotations CC BY 4.0; images from COCO 2017).
+
+Layout under ``ROOT``::
+
+    lvis_v1_train.json   lvis_v1_val.json          # COCO-style: images/annotations/categories
+    train2017/000000391895.jpg  val2017/...         # COCO 2017 images
+
+LVIS images have no ``file_name``: the folder and file come from ``coco_url``
+(``http://images.cocodataset.org/train2017/000000391895.jpg``); most LVIS *val* images live in
+COCO ``train2017``. The train file is ~1.1 GB with 1.27 M annotations, so it is parsed with
+msgspec typed structs (about 12x faster than ``json.load`` at under a third of the memory),
+keeping each ``segmentation`` as raw JSON bytes until its category is known to be wanted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import msgspec
+
+from avsynth.errors import SourceError
+from avsynth.sources.records import SourceImage, SourceMask
+
+__all__ = ["LVIS_SUBSETS", "iter_lvis_masks", "lvis_categories", "lvis_json_path"]
+
+LVIS_SUBSETS = ("train", "val")
+_NL = b"\n"
+
+
+class _Image(msgspec.Struct):
+    id: int
+    height: int
+    width: int
+    coco_url: str = ""
+    license: int | None = None
+    not_exhaustive_category_ids: list[int] = []
+    neg_category_ids: list[int] = []
+
+
+class _Annotation(msgspec.Struct):
+    id: int
+    image_id: int
+    category_id: int
+    segmentation: msgspec.Raw
+    bbox: list[float] = []
+    area: float = 0.0
+    iscrowd: int = 0
+
+
+class _Category(msgspec.Struct):
+    id: int
+    name: str
+    synset: str = ""
+
+
+class _License(msgspec.Struct):
+    id: int
+    name: str = ""
+    url: str = ""
+
+
+class _LvisFile(msgspec.Struct):
+    images: list[_Image]
+    annotations: list[_Annotation]
+    categories: list[_Category]
+    licenses: list[_License] = []
+
+
+class _CategoriesOnly(msgspec.Struct):
+    categories: list[_Category]
+
+
+def lvis_json_path(root: str | os.PathLike, subset: str) -> Path:
+    """Path of ``lvis_v1_{subset}.json`` under ``root`` (not checked for existence)."""
+    return Path(root) / f"lvis_v1_{subset}.json"
+
+
+def _existing(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[str, Path]]:
+    root = Path(root)
+    if not root.is_dir():
+        raise SourceError(f"LVIS root {root} is not a folder (expected lvis_v1_train.json etc.)")
+    bad = [s for s in subsets if s not in LVIS_SUBSETS]
+    if bad:
+        raise SourceError(f"unknown LVIS subset(s) {bad}: use {list(LVIS_SUBSETS)}")
+    found = [(s, lvis_json_path(root, s)) for s in subsets if lvis_json_path(root, s).is_file()]
+    if not found:
+        names = " or ".join(lvis_json_path(root, s).name for s in subsets)
+        raise SourceError(f"no {names} in {root}: download LVIS v1 annotations there")
+    return found
+
+
+def _decode(path: Path, kind: type):
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SourceError(f"cannot read {path}: {e}") from None
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as e:
+        raise SourceError(f"{path}: not an LVIS file: {e}") from None
+    except msgspec.DecodeError as e:
+        msg = str(e)
+        line = ""
+        if "(byte " in msg:
+            try:
+                byte = int(msg.rsplit("(byte ", 1)[1].rstrip(")"))
+                line = ":" + str(data.count(_NL, 0, byte) + 1)
+            except ValueError:
+                pass
+        raise SourceError(f"{path}{line}: malformed JSON: {msg}") from None
+
+
+def lvis_categories(root: str | os.PathLike) -> dict[str, str]:
+    """LVIS category name -> WordNet synset, from ``lvis_v1_val.json`` (else the train file).
+
+    Raises:
+        SourceError: Neither JSON exists, or it is malformed.
+    """
+    subset, path = _existing(root, ("val", "train"))[0]
+    cats = _decode(path, _CategoriesOnly).categories
+    return {c.name: c.synset for c in sorted(cats, key=lambda c: c.name)}
+
+
+def _image_path(path: Path, im: _Image) -> str:
+    parts = urlparse(im.coco_url).path.rsplit("/", 2)
+    if len(parts) < 3 or not parts[1] or not parts[2]:
+        raise SourceError(
+            f"{path}: image {im.id} has no usable coco_url ({im.coco_url!r}); expected "
+            "http://images.cocodataset.org/<train2017|val2017>/<file>.jpg"
+        )
+    return f"{parts[1]}/{parts[2]}"
+
+
+def _unknown_labels(path: Path, unknown: list[str], known: Collection[str]) -> SourceError:
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(known), n=3)
+        hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+    return SourceError(
+        f"{path}: no LVIS categor{'ies' if len(unknown) > 1 else 'y'} " + ", ".join(hints)
+    )
+
+
+def _read_subset(path: Path, subset: str, labels: set[str]) -> list[SourceMask]:
+    lv = _decode(path, _LvisFile)
+    by_name = {c.name: c for c in lv.categories}
+    unknown = sorted(labels - by_name.keys())
+    if unknown:
+        raise _unknown_labels(path, unknown, by_name)
+    wanted = {by_name[n].id: n for n in labels}
+    anns = [a for a in lv.annotations if a.category_id in wanted]
+    if not anns:
+        return []
+    licenses = {lic.id: lic.url or lic.name for lic in lv.licenses}
+    images = {im.id: im for im in lv.images}
+    records: dict[int, SourceImage] = {}
+    out: list[SourceMask] = []
+    for a in sorted(anns, key=lambda a: a.id):
+        im = images.get(a.image_id)
+        if im is None:
+            raise SourceError(f"{path}: annotation {a.id} refers to missing image {a.image_id}")
+        rec = records.get(im.id)
+        if rec is None:
+            lic = licenses.get(im.license, "" if im.license is None else str(im.license))
+            rec = SourceImage(
+                "lvis", str(im.id), _image_path(path, im), im.width, im.height, lic, subset
+            )
+            records[im.id] = rec
+        if len(a.bbox) != 4 or im.width <= 0 or im.height <= 0:
+            raise SourceError(f"{path}: annotation {a.id} has bbox {a.bbox} (need [x, y, w, h])")
+        try:
+            seg = msgspec.json.decode(a.segmentation)
+        except msgspec.DecodeError as e:
+            raise SourceError(f"{path}: annotation {a.id}: bad segmentation: {e}") from None
+        x, y, w, h = a.bbox
+        W, H = float(im.width), float(im.height)
+        bbox = (
+            min(max(x / W, 0.0), 1.0),
+            min(max(y / H, 0.0), 1.0),
+            min(max(w / W, 0.0), 1.0),
+            min(max(h / H, 0.0), 1.0),
+        )
+        out.append(
+            SourceMask(
+                source="lvis",
+                mask_id=str(a.id),
+                image=rec,
+                label=wanted[a.category_id],
+                bbox=bbox,
+                area_fraction=float(a.area) / (W * H),
+                iscrowd=bool(a.iscrowd),
+                exhaustive=a.category_id not in im.not_exhaustive_category_ids,
+                segmentation=seg,
+            )
+        )
+    return out
+
+
+def iter_lvis_masks(
+    root: str | os.PathLike,
+    labels: Collection[str],
+    *,
+    subsets: Collection[str] = LVIS_SUBSETS,
+) -> Iterator[SourceMask]:
+    """Yield the instance masks of the given LVIS categories.
+
+    Reads ``root/lvis_v1_{subset}.json`` for each subset whose file exists, in the order of
+    ``subsets``; within a file masks come sorted by annotation id (deterministic).
+
+    Args:
+        root: LVIS root folder.
+        labels: LVIS category names (e.g. ``dog``, ``bus_(vehicle)``).
+        subsets: Any of ``("train", "val")``.
+
+    Yields:
+        :class:`SourceMask` with ``segmentation`` (polygons or RLE, as in the file), normalised
+        ``bbox``, ``area_fraction = area / (width * height)`` and ``exhaustive`` False when the
+        category is in the image's ``not_exhaustive_category_ids``.
+
+    Raises:
+        SourceError: No JSON file exists, a file is malformed (message names it and the
+            entry), or a label is not an LVIS category.
+    """
+    files = _existing(root, subsets)
+    wanted = set(labels)
+    for subset, path in files:
+        yield from _read_subset(path, subset, wanted)

@@ -1,0 +1,311 @@
+"""Decoding of source media: instance masks, audio clips and images.
+
+* Masks: LVIS polygons / RLE through pycocotools (``frPyObjects`` -> ``merge`` -> ``decode``);
+  Open Images PNGs read from ``{subset}-masks-{h}.zip`` (``h`` = first hex digit of the
+  ``ImageID``) or from extracted ``{subset}-masks/`` / ``{subset}-masks-{h}/`` folders, resized
+  (nearest neighbour) to the image size.
+* Audio: 16 kHz mono float32 by default; ``soundfile`` for wav/flac, PyAV for the audio stream
+  of mp4 (and anything else soundfile cannot open); resampled with soxr (librosa's resampler).
+* Images: PIL, RGB ``uint8``. EXIF orientation is deliberately NOT applied: COCO/LVIS polygons
+  and Open Images masks/boxes are in the stored pixel grid, so transposing the pixels would
+  misalign every annotation.
+
+Every failure to find or decode a file raises :class:`avsynth.errors.MediaError` naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avsynth.errors import MediaError
+from avsynth.sources.records import SourceMask
+
+__all__ = [
+    "decode_audio",
+    "decode_mask",
+    "decode_segmentation",
+    "find_openimages_mask",
+    "read_image",
+    "read_image_size",
+]
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """Return ``(width, height)`` of an image, reading only its header.
+
+    Raises:
+        MediaError: The file is missing or not an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return int(im.size[0]), int(im.size[1])
+    except FileNotFoundError:
+        raise MediaError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise MediaError(f"cannot read image {path}: {e}") from None
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image to ``uint8`` ``HxWx3`` RGB.
+
+    EXIF orientation is not applied on purpose: COCO/LVIS and Open Images annotations refer to
+    the pixels as stored in the file, so the image must stay in that grid to match its masks.
+
+    Raises:
+        MediaError: The file is missing or does not decode.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except FileNotFoundError:
+        raise MediaError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise MediaError(f"cannot decode image {path}: {e}") from None
+
+
+# ----------------------------------------------------------------------------- masks
+
+
+def decode_segmentation(segmentation: Any, height: int, width: int) -> np.ndarray:
+    """Rasterise an LVIS/COCO segmentation (polygons, or RLE dict) to a bool ``HxW`` mask.
+
+    Polygons with fewer than three points are dropped (pycocotools would read a 4-number
+    polygon as a box). An uncompressed RLE (``counts`` list) and a compressed one (string) are
+    both accepted.
+
+    Raises:
+        ValueError: The segmentation is neither polygons nor RLE, or its size disagrees.
+    """
+    from pycocotools import mask as mask_utils
+
+    if isinstance(segmentation, list):
+        polys = [[float(v) for v in p] for p in segmentation if len(p) >= 6]
+        if not polys:
+            return np.zeros((height, width), dtype=bool)
+        rle = mask_utils.merge(mask_utils.frPyObjects(polys, height, width))
+    elif isinstance(segmentation, dict) and "counts" in segmentation and "size" in segmentation:
+        if [int(s) for s in segmentation["size"]] != [height, width]:
+            raise ValueError(f"RLE size {segmentation['size']} != image size [{height}, {width}]")
+        if isinstance(segmentation["counts"], list):
+            rle = mask_utils.frPyObjects(segmentation, height, width)
+        else:
+            rle = {"size": [height, width], "counts": segmentation["counts"]}
+    else:
+        raise ValueError("segmentation is neither polygons [[x, y, ...]] nor an RLE dict")
+    return mask_utils.decode(rle).astype(bool)
+
+
+def _resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    if mask.shape == (height, width):
+        return mask
+    from PIL import Image
+
+    im = Image.fromarray(mask.astype(np.uint8) * 255)
+    return np.asarray(im.resize((width, height), Image.Resampling.NEAREST)) > 127
+
+
+_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    # One handle per (process, zip): a handle inherited through fork shares its file offset.
+    key = (os.getpid(), str(path))
+    zf = _ZIPS.get(key)
+    if zf is None:
+        try:
+            zf = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as e:
+            raise MediaError(f"cannot open mask zip {path}: {e}") from None
+        _ZIPS[key] = zf
+    return zf
+
+
+def find_openimages_mask(root: str | os.PathLike, subset: str, mask_file: str, image_id: str):
+    """Locate an Open Images mask PNG; return ``(zip_path, member)`` or ``(file_path, None)``.
+
+    Looks in ``root/{subset}-masks-{h}.zip``, then ``root/{subset}-masks/``,
+    ``root/{subset}-masks-{h}/`` and ``root/{subset}-masks/{subset}-masks-{h}/``.
+
+    Raises:
+        MediaError: The mask is in none of these places.
+    """
+    root = Path(root)
+    h = image_id[:1].lower()
+    zpath = root / f"{subset}-masks-{h}.zip"
+    if zpath.is_file():
+        zf = _open_zip(zpath)
+        try:
+            zf.getinfo(mask_file)
+            return zpath, mask_file
+        except KeyError:
+            pass
+    for folder in (f"{subset}-masks", f"{subset}-masks-{h}", f"{subset}-masks/{subset}-masks-{h}"):
+        p = root / folder / mask_file
+        if p.is_file():
+            return p, None
+    raise MediaError(
+        f"Open Images mask {mask_file} not found: expected it in {zpath} or in an extracted "
+        f"{root / (subset + '-masks')}/ folder"
+    )
+
+
+def _read_png_mask(src: Path, member: str | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    name = f"{src}:{member}" if member else str(src)
+    try:
+        if member is not None:
+            with _open_zip(src).open(member) as f, Image.open(f) as im:
+                return np.asarray(im.convert("L")) > 0
+        with Image.open(src) as im:
+            return np.asarray(im.convert("L")) > 0
+    except (UnidentifiedImageError, OSError, zipfile.BadZipFile, ValueError) as e:
+        raise MediaError(f"cannot decode mask {name}: {e}") from None
+
+
+def decode_mask(
+    mask: SourceMask,
+    root: str | os.PathLike,
+    *,
+    height: int | None = None,
+    width: int | None = None,
+) -> np.ndarray:
+    """Decode one source mask to a bool ``HxW`` array at its image's size.
+
+    Args:
+        mask: A mask from :func:`avsynth.sources.lvis.iter_lvis_masks` or
+            :func:`avsynth.sources.openimages.iter_openimages_masks`.
+        root: The source root the mask's reader was given.
+        height: Output height; default the image's (LVIS: from the JSON; Open Images: read
+            from the image file's header, since the CSV has no sizes).
+        width: Output width; same default.
+
+    Returns:
+        ``np.ndarray[bool]`` of shape ``(height, width)``.
+
+    Raises:
+        MediaError: Mask (or, for Open Images without a size, image) missing or undecodable.
+    """
+    img = mask.image
+    if mask.source == "lvis":
+        if img.height is None or img.width is None:
+            raise MediaError(f"LVIS image {img.image_id} has no size in its JSON")
+        try:
+            m = decode_segmentation(mask.segmentation, img.height, img.width)
+        except (ValueError, TypeError, KeyError) as e:
+            raise MediaError(f"LVIS annotation {mask.mask_id} ({img.path}): {e}") from None
+    elif mask.source == "openimages":
+        if mask.mask_file is None:
+            raise MediaError(f"Open Images mask {mask.mask_id} has no MaskPath")
+        src, member = find_openimages_mask(root, img.subset, mask.mask_file, img.image_id)
+        m = _read_png_mask(src, member)
+    else:
+        raise MediaError(f"unknown mask source {mask.source!r} for mask {mask.mask_id}")
+    if height is None or width is None:
+        if img.height is not None and img.width is not None:
+            h, w = img.height, img.width
+        else:
+            w, h = read_image_size(Path(root) / img.path)
+        height = h if height is None else height
+        width = w if width is None else width
+    return _resize_nearest(m, int(height), int(width))
+
+
+# ----------------------------------------------------------------------------- audio
+
+
+def _read_soundfile(path: Path, offset: float, duration: float | None):
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as f:
+        sr = f.samplerate
+        start = int(round(offset * sr))
+        if start:
+            f.seek(min(start, f.frames))
+        frames = -1 if duration is None else int(round(duration * sr))
+        data = f.read(frames=frames, dtype="float32", always_2d=True)
+    return data.mean(axis=1, dtype=np.float32), sr
+
+
+def _read_pyav(path: Path, offset: float, duration: float | None):
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise ValueError("no audio stream")
+        stream = container.streams.audio[0]
+        sr = int(stream.codec_context.sample_rate or stream.rate)
+        start = int(round(offset * sr))
+        stop = None if duration is None else start + int(round(duration * sr))
+        # Convert every frame to planar float at the stream's own rate; mixing is done here.
+        resampler = av.AudioResampler(format="fltp", rate=sr)
+        chunks: list[np.ndarray] = []
+        total = 0
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                a = out.to_ndarray().astype(np.float32).mean(axis=0)
+                chunks.append(a)
+                total += a.shape[0]
+            if stop is not None and total >= stop:
+                break
+        else:
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().astype(np.float32).mean(axis=0))
+        # Encoders pad the last frame: cut to the stream's declared duration when known.
+        n_max = None
+        if stream.duration is not None and stream.time_base is not None:
+            n_max = int(round(float(stream.duration * stream.time_base) * sr))
+    data = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    data = data[:n_max]
+    return data[start:stop].astype(np.float32), sr
+
+
+def decode_audio(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int = 16000,
+    duration: float | None = None,
+    offset: float = 0.0,
+) -> np.ndarray:
+    """Decode an audio file (wav/flac/mp4/...) to mono float32 at ``sample_rate``.
+
+    Channels are averaged; the signal is resampled with soxr (high quality) when the file's
+    rate differs. ``offset``/``duration`` are in seconds of the file; a file shorter than
+    requested yields fewer samples (callers pad).
+
+    Raises:
+        MediaError: The file is missing or has no decodable audio.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"audio file not found: {p}")
+    data = sr = None
+    errors = []
+    if p.suffix.lower() not in (".mp4", ".m4a", ".mkv", ".webm", ".mov", ".aac"):
+        try:
+            data, sr = _read_soundfile(p, offset, duration)
+        except Exception as e:  # soundfile raises RuntimeError/LibsndfileError/TypeError
+            errors.append(str(e))
+    if data is None:
+        try:
+            data, sr = _read_pyav(p, offset, duration)
+        except Exception as e:  # av.error.* and ValueError
+            errors.append(str(e))
+            raise MediaError(f"cannot decode audio {p}: {'; '.join(errors)}") from None
+    if sr != sample_rate and data.size:
+        import soxr
+
+        data = soxr.resample(data, sr, sample_rate, quality="HQ")
+    return np.ascontiguousarray(data, dtype=np.float32)
