@@ -1,0 +1,294 @@
+"""Building a synthetic AVS dataset: :func:`plan` (metadata only) and :func:`build`.
+
+``build`` reads the category map and the sources' metadata, plans the triplets (selection,
+splits, pairing; see ``docs/dataset.md``), materialises the media (or, with ``plan_only``,
+points into the sources) and writes ``manifest.jsonl`` last, so a failed build never leaves a
+manifest behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from avsynth.catmap.schema import CategoryMap
+from avsynth.errors import PlanError
+from avsynth.manifest.io import SIDECAR, ManifestWriter, atomic_write_text
+from avsynth.plan.planner import Plan, make_plan
+from avsynth.plan.select import SelectionConfig
+
+MANIFEST = "manifest.jsonl"
+DEFAULT_SPLIT_SIZES = (52609, 5000, 5000)
+
+
+@dataclass
+class BuildReport:
+    """What :func:`build` wrote.
+
+    Attributes:
+        out: Output folder.
+        manifest: Path of ``manifest.jsonl``.
+        sidecar: Path of ``build_info.json``.
+        plan: The plan.
+        written: Triplets written per split.
+        needed: Paths of the download lists.
+        media_skips: File -> error for media skipped with ``on_error="skip"``.
+        timings: Seconds per stage.
+    """
+
+    out: Path
+    manifest: Path
+    sidecar: Path
+    plan: Plan
+    written: dict[str, int]
+    needed: list[Path] = field(default_factory=list)
+    media_skips: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Human-readable multi-line summary (printed by the CLI)."""
+        from avsynth.plan.summary import format_summary
+
+        return format_summary(self)
+
+
+def _load_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
+    if isinstance(categories, CategoryMap):
+        return categories
+    from avsynth.catmap import load_map
+
+    return load_map(categories)
+
+
+def _roots(vggsound, lvis, openimages) -> dict[str, str]:
+    roots = {}
+    for name, p in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound)):
+        if p is None:
+            continue
+        if not Path(p).is_dir():
+            raise PlanError(f"--{name} {p} is not a folder")
+        roots[name] = str(Path(p).resolve())
+    if "lvis" not in roots and "openimages" not in roots:
+        raise PlanError("no image source: pass --lvis DIR and/or --openimages DIR")
+    return roots
+
+
+def plan(
+    categories: str | os.PathLike[str] | CategoryMap,
+    *,
+    vggsound: str | os.PathLike[str],
+    lvis: str | os.PathLike[str] | None = None,
+    openimages: str | os.PathLike[str] | None = None,
+    split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
+    seed: int = 0,
+    selection: SelectionConfig | None = None,
+    require_clips: bool = False,
+    fingerprint: bool = True,
+) -> Plan:
+    """Plan a build from metadata only (no media decoded, no media files needed).
+
+    Args:
+        categories: Category map (YAML path or loaded :class:`CategoryMap`).
+        vggsound: VGGSound root (``vggsound.csv``, clips below it).
+        lvis: LVIS root (``lvis_v1_{train,val}.json``), optional.
+        openimages: Open Images root (``*-annotations-object-segmentation.csv``), optional.
+        split_sizes: Exact (train, val, test) sizes.
+        seed: Seed of every choice.
+        selection: Selection rules (default :class:`SelectionConfig`).
+        require_clips: Use only VGGSound rows whose clip file exists.
+        fingerprint: Hash the metadata files (recorded in the sidecar).
+
+    Returns:
+        The :class:`Plan` (with ``roots``, ``fingerprints`` and per-stage ``timings``).
+
+    Raises:
+        PlanError: too few usable instances, or bad arguments.
+        SourceError, MapError: malformed inputs (message names file and entry).
+    """
+    from avsynth.plan.fingerprint import start_fingerprints
+    from avsynth.sources.lvis import iter_lvis_masks
+    from avsynth.sources.openimages import iter_openimages_masks
+    from avsynth.sources.vggsound import read_vggsound
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    cmap = _load_map(categories)
+    roots = _roots(vggsound, lvis, openimages)
+    fut = start_fingerprints(roots) if fingerprint else None
+    timings["map"] = time.perf_counter() - t0
+    masks = []
+    if lvis is not None:
+        t = time.perf_counter()
+        names = sorted({r.name for c in cmap.categories for r in c.lvis})
+        masks.extend(iter_lvis_masks(lvis, names))
+        timings["lvis"] = time.perf_counter() - t
+    if openimages is not None:
+        t = time.perf_counter()
+        mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
+        masks.extend(iter_openimages_masks(openimages, mids))
+        timings["openimages"] = time.perf_counter() - t
+    t = time.perf_counter()
+    index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
+    timings["vggsound"] = time.perf_counter() - t
+    t = time.perf_counter()
+    p = make_plan(
+        masks,
+        index.clips,
+        cmap,
+        split_sizes=split_sizes,
+        seed=seed,
+        selection=selection,
+        require_clips=require_clips,
+    )
+    timings["plan"] = time.perf_counter() - t
+    p.clips_missing = index.rows_without_file
+    p.roots = roots
+    if fut is not None:
+        t = time.perf_counter()
+        p.fingerprints = fut.result()
+        timings["fingerprint_wait"] = time.perf_counter() - t
+    p.timings = timings
+    return p
+
+
+def _clear_stale(out: Path) -> None:
+    for name in (MANIFEST, SIDECAR):
+        (out / name).unlink(missing_ok=True)
+
+
+def build(
+    categories: str | os.PathLike[str] | CategoryMap,
+    *,
+    out: str | os.PathLike[str],
+    vggsound: str | os.PathLike[str],
+    lvis: str | os.PathLike[str] | None = None,
+    openimages: str | os.PathLike[str] | None = None,
+    split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
+    seed: int = 0,
+    plan_only: bool = False,
+    workers: int = 1,
+    clip_seconds: float = 10.0,
+    selection: SelectionConfig | None = None,
+    require_clips: bool | None = None,
+    on_error: str = "raise",
+    progress: bool = True,
+) -> BuildReport:
+    """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
+
+    Args:
+        categories: Category map (YAML path or :class:`CategoryMap`).
+        out: Output folder (created; an earlier build there is resumed: finished media kept).
+        vggsound: VGGSound root.
+        lvis: LVIS root (COCO 2017 images below it), optional.
+        openimages: Open Images root (images below ``{subset}/``, mask zips), optional.
+        split_sizes: Exact (train, val, test) sizes.
+        seed: Seed of every choice.
+        plan_only: Write the manifest with paths into the sources and the download lists;
+            decode nothing.
+        workers: Worker processes for materialisation.
+        clip_seconds: Length of each WAV (VGGSound clips are 10 s).
+        selection: Selection rules.
+        require_clips: Use only clips whose file exists (default: True when materialising,
+            False with ``plan_only``). Materialising needs it.
+        on_error: ``raise`` (stop at the first undecodable file) or ``skip`` (drop its
+            triplets, record them in the sidecar; the splits then fall short).
+        progress: Show progress bars.
+
+    Returns:
+        :class:`BuildReport`.
+
+    Raises:
+        PlanError, SourceError, MapError, MediaError: the message names the cause.
+    """
+    from avsynth import __version__
+    from avsynth.materialise.runner import ON_ERROR, run_media
+    from avsynth.plan.keys import image_key
+    from avsynth.plan.output import build_info, to_triplet, write_needed
+
+    if on_error not in ON_ERROR:
+        raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
+    if clip_seconds <= 0:
+        raise PlanError(f"clip_seconds {clip_seconds} must be > 0")
+    if workers < 1:
+        raise PlanError(f"workers {workers} must be >= 1")
+    if require_clips is None:
+        require_clips = not plan_only
+    if not plan_only and not require_clips:
+        raise PlanError("--no-require-clips needs --plan-only: materialising needs the clip files")
+    outp = Path(out)
+    outp.mkdir(parents=True, exist_ok=True)
+    _clear_stale(outp)
+    p = plan(
+        categories,
+        vggsound=vggsound,
+        lvis=lvis,
+        openimages=openimages,
+        split_sizes=split_sizes,
+        seed=seed,
+        selection=selection,
+        require_clips=require_clips,
+    )
+    timings = dict(p.timings)
+    needed = write_needed(p, outp)
+    media_skips: dict[str, str] = {}
+    sizes: dict[str, tuple[int, int]] = {}
+    triplets = p.triplets
+    if not plan_only:
+        t = time.perf_counter()
+        res = run_media(
+            p,
+            str(outp),
+            clip_seconds=clip_seconds,
+            workers=workers,
+            on_error=on_error,
+            progress=progress,
+        )
+        timings["media"] = time.perf_counter() - t
+        sizes = res.image_sizes
+        media_skips = {**res.failed_images, **res.failed_clips}
+        if media_skips:
+            triplets = [
+                t
+                for t in triplets
+                if image_key(t.mask) not in res.failed_images
+                and t.clip.clip_id not in res.failed_clips
+            ]
+    t = time.perf_counter()
+    info = build_info(
+        p,
+        plan_only=plan_only,
+        clip_seconds=clip_seconds,
+        version=__version__,
+        media_skips=media_skips,
+    )
+    written = dict.fromkeys(("train", "val", "test"), 0)
+    for x in triplets:
+        written[x.split] += 1
+    info["written"] = written
+    import json
+
+    atomic_write_text(outp / SIDECAR, json.dumps(info, indent=2, sort_keys=False) + "\n")
+    with ManifestWriter(outp / MANIFEST) as w:
+        for x in triplets:
+            w.write(
+                to_triplet(
+                    x,
+                    clip_seconds=clip_seconds,
+                    image_size=sizes.get(image_key(x.mask)),
+                    materialised=not plan_only,
+                )
+            )
+    timings["write"] = time.perf_counter() - t
+    return BuildReport(
+        out=outp,
+        manifest=outp / MANIFEST,
+        sidecar=outp / SIDECAR,
+        plan=p,
+        written=written,
+        needed=needed,
+        media_skips=media_skips,
+        timings=timings,
+    )

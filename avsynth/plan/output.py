@@ -1,0 +1,179 @@
+"""Turning a plan into manifest records, download lists and the ``build_info.json`` sidecar."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from avsynth.errors import SourceError
+from avsynth.manifest.io import atomic_write_text
+from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
+from avsynth.plan.planner import Plan, PlannedTriplet
+from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+
+SAMPLE_RATE = 16000
+VGGSOUND_LICENSE = (
+    "CC BY 4.0 (VGGSound annotations); audio: YouTube video {ytid}, rights with uploader"
+)
+_SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
+
+
+def _safe_name(name: str, what: str) -> str:
+    if not _SAFE.match(name) or len(name) > 200:
+        raise SourceError(f"{what} {name!r} cannot be used as a file name (unsafe characters)")
+    return name
+
+
+def image_relpath(im: SourceImage) -> str:
+    """Where a materialised image lives below the output folder."""
+    ext = PurePosixPath(im.path).suffix.lower() or ".jpg"
+    return f"images/{im.source}/{_safe_name(im.image_id, f'{im.source} image id')}{ext}"
+
+
+def mask_relpath(m: SourceMask) -> str:
+    """Where a materialised mask PNG lives below the output folder."""
+    return f"masks/{m.source}/{_safe_name(m.mask_id, f'{m.source} mask id')}.png"
+
+
+def audio_relpath(c: SourceClip) -> str:
+    """Where a materialised 16 kHz WAV lives below the output folder."""
+    return f"audio/{_safe_name(c.clip_id, 'VGGSound clip id')}.wav"
+
+
+def clip_source_path(c: SourceClip) -> str:
+    """Path of a clip below the VGGSound root (the usual download name when no file exists)."""
+    return c.path if c.path is not None else f"{c.clip_id}.mp4"
+
+
+def to_triplet(
+    t: PlannedTriplet,
+    *,
+    clip_seconds: float,
+    image_size: tuple[int, int] | None = None,
+    materialised: bool,
+) -> Triplet:
+    """The manifest record of a planned triplet.
+
+    Args:
+        t: The planned triplet.
+        clip_seconds: Length of the audio (seconds).
+        image_size: ``(width, height)`` read from the image file (materialised builds).
+        materialised: Paths below the manifest (``root="manifest"``) instead of into sources.
+    """
+    im, m, c = t.mask.image, t.mask, t.clip
+    w, h = image_size if image_size is not None else (im.width, im.height)
+    if materialised:
+        ipath, mpath, apath = image_relpath(im), mask_relpath(m), audio_relpath(c)
+        iroot = mroot = aroot = "manifest"
+    else:
+        ipath = safe_relpath(im.path, what=f"{im.source} image {im.image_id} path")
+        mpath = m.mask_file if m.source == "openimages" else None
+        apath = safe_relpath(clip_source_path(c), what=f"VGGSound clip {c.clip_id} path")
+        iroot = mroot = im.source
+        aroot = "vggsound"
+    return Triplet(
+        id=t.id,
+        split=t.split,
+        category=t.category,
+        image=ImageRef(ipath, iroot, im.source, im.image_id, im.subset, w, h, im.license),
+        mask=MaskRef(
+            mpath,
+            mroot,
+            m.source,
+            m.mask_id,
+            m.label,
+            tuple(round(float(v), 6) for v in m.bbox),
+            round(float(m.area_fraction), 6),
+        ),
+        audio=AudioRef(
+            apath,
+            aroot,
+            "vggsound",
+            c.youtube_id,
+            c.start_seconds,
+            c.label,
+            c.subset,
+            SAMPLE_RATE if materialised else None,
+            float(clip_seconds),
+            VGGSOUND_LICENSE.format(ytid=c.youtube_id),
+        ),
+    )
+
+
+def needed_lists(plan: Plan) -> dict[str, str]:
+    """Download lists of a plan: file name -> text.
+
+    ``needed_images_lvis.txt`` holds COCO paths (``train2017/000000391895.jpg``);
+    ``needed_images_openimages.txt`` holds ``{subset}/{ImageID}`` lines, the input format of
+    Open Images' ``downloader.py``; ``needed_clips.csv`` has the format of ``vggsound.csv``
+    (``youtube_id,start_seconds,label,split``, no header) so VGGSound download scripts take it.
+    """
+    images: dict[str, set[str]] = {"lvis": set(), "openimages": set()}
+    clips: dict[str, SourceClip] = {}
+    for t in plan.triplets:
+        im = t.mask.image
+        line = im.path if im.source == "lvis" else f"{im.subset}/{im.image_id}"
+        images.setdefault(im.source, set()).add(line)
+        clips[t.clip.clip_id] = t.clip
+    out = {
+        f"needed_images_{source}.txt": "".join(f"{x}\n" for x in sorted(paths))
+        for source, paths in sorted(images.items())
+        if paths
+    }
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for cid in sorted(clips):
+        c = clips[cid]
+        w.writerow([c.youtube_id, c.start_seconds, c.label, c.subset])
+    out["needed_clips.csv"] = buf.getvalue()
+    return out
+
+
+def write_needed(plan: Plan, out: Path) -> list[Path]:
+    """Write the download lists into ``out`` (atomically); returns their paths."""
+    paths = []
+    for name, text in needed_lists(plan).items():
+        atomic_write_text(out / name, text)
+        paths.append(out / name)
+    return paths
+
+
+def build_info(
+    plan: Plan,
+    *,
+    plan_only: bool,
+    clip_seconds: float,
+    version: str,
+    media_skips: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The sidecar's content (no timestamps: the same build gives the same sidecar)."""
+    clips_used = Counter(
+        t.split for t in {(t.split, t.clip.clip_id): t for t in plan.triplets}.values()
+    )
+    return {
+        "avsynth_version": version,
+        "schema_version": 1,
+        "plan_only": plan_only,
+        "seed": plan.seed,
+        "split_sizes": dict(zip(("train", "val", "test"), plan.split_sizes, strict=True)),
+        "category_map": {"name": plan.category_map.name, "sha256": plan.category_map.sha256},
+        "selection": plan.selection.to_dict(),
+        "require_clips": plan.require_clips,
+        "clip_seconds": clip_seconds,
+        "sample_rate": SAMPLE_RATE,
+        "roots": plan.roots,
+        "inputs": plan.fingerprints,
+        "counts": plan.counts,
+        "available": plan.available,
+        "skips": plan.skips,
+        "media_skips": dict(media_skips or {}),
+        "clips_missing": plan.clips_missing,
+        "clips_used": {s: clips_used.get(s, 0) for s in ("train", "val", "test")},
+        "max_clip_reuse": plan.clip_use,
+        "left_out": plan.left_out,
+    }

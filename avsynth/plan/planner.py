@@ -1,0 +1,187 @@
+"""The planner: source records in, a deterministic list of (mask, clip, split) triplets out.
+
+:func:`make_plan` is pure: it reads no files, so it can be tested on records built by hand
+and is what :func:`avsynth.plan` calls after the source readers ran.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from avsynth.catmap.schema import CategoryMap
+from avsynth.errors import PlanError
+from avsynth.plan.keys import triplet_id
+from avsynth.plan.pair import SPLITS, clip_need, clips_by_category, pair, split_pools
+from avsynth.plan.select import SelectionConfig, select_masks
+from avsynth.plan.split import allocate, assign, quotas
+from avsynth.sources.records import SourceClip, SourceMask
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTriplet:
+    """One planned triplet: a source mask, the clip paired with it, and its split."""
+
+    id: str
+    split: str
+    category: str
+    mask: SourceMask
+    clip: SourceClip
+
+
+@dataclass
+class Plan:
+    """The result of planning (metadata only; nothing decoded).
+
+    Attributes:
+        triplets: Planned triplets sorted by split (train, val, test), category and id.
+        split_sizes: Exact (train, val, test) sizes.
+        seed: The seed.
+        category_map: The map used.
+        selection: The selection rules used.
+        require_clips: Whether clips without a file were excluded.
+        counts: Triplets per category and split (``counts[category][split]``).
+        available: Usable instances per category after selection (before allocation).
+        skips: Masks dropped per selection rule.
+        left_out: Map categories left out, with the reason.
+        clips_missing: Selected-label VGGSound rows without a clip file.
+        clip_use: Per split, the maximum number of triplets sharing one clip.
+        roots: Source roots (absolute paths) by source name.
+        fingerprints: Content hashes of the metadata files read.
+        timings: Seconds per stage.
+    """
+
+    triplets: list[PlannedTriplet]
+    split_sizes: tuple[int, int, int]
+    seed: int
+    category_map: CategoryMap
+    selection: SelectionConfig
+    require_clips: bool
+    counts: dict[str, dict[str, int]]
+    available: dict[str, int]
+    skips: dict[str, int]
+    left_out: dict[str, str]
+    clips_missing: int = 0
+    clip_use: dict[str, int] = field(default_factory=dict)
+    roots: dict[str, str] = field(default_factory=dict)
+    fingerprints: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def by_split(self, split: str) -> list[PlannedTriplet]:
+        """The planned triplets of one split."""
+        return [t for t in self.triplets if t.split == split]
+
+
+def _check_sizes(split_sizes: Sequence[int]) -> tuple[int, int, int]:
+    if len(split_sizes) != 3 or any(int(s) != s or s < 0 for s in split_sizes):
+        raise PlanError(
+            f"split sizes {tuple(split_sizes)} must be three non-negative integers "
+            "TRAIN,VAL,TEST, e.g. --split-sizes 52609,5000,5000"
+        )
+    if sum(split_sizes) == 0:
+        raise PlanError("split sizes are all zero; ask for at least one triplet")
+    return tuple(int(s) for s in split_sizes)  # type: ignore[return-value]
+
+
+def _shortfall(available: dict[str, int], left_out: dict[str, str], total: int) -> PlanError:
+    have = sum(available.values())
+    counts = ", ".join(f"{c}={n}" for c, n in sorted(available.items())) or "none"
+    out = (
+        "; left out: " + ", ".join(f"{c} ({r})" for c, r in sorted(left_out.items()))
+        if left_out
+        else ""
+    )
+    return PlanError(
+        f"only {have} usable instances for {total} requested (--split-sizes); available per "
+        f"category: {counts}{out}; add sources, relax selection options or lower --split-sizes"
+    )
+
+
+def make_plan(
+    masks: Iterable[SourceMask],
+    clips: Iterable[SourceClip],
+    category_map: CategoryMap,
+    *,
+    split_sizes: Sequence[int] = (52609, 5000, 5000),
+    seed: int = 0,
+    selection: SelectionConfig | None = None,
+    require_clips: bool = False,
+) -> Plan:
+    """Select, split and pair.
+
+    Args:
+        masks: Source masks (any order).
+        clips: VGGSound rows (any order).
+        category_map: The category map.
+        split_sizes: Exact (train, val, test) sizes.
+        seed: Seed of every choice (salted hashes of stable ids).
+        selection: Selection rules (defaults: :class:`SelectionConfig`).
+        require_clips: Use only clips whose file exists (``SourceClip.path`` set).
+
+    Returns:
+        The plan.
+
+    Raises:
+        PlanError: if fewer usable instances exist than the split sizes ask for.
+    """
+    sizes = _check_sizes(split_sizes)
+    cfg = selection or SelectionConfig()
+    candidates, skips = select_masks(masks, category_map, cfg)
+    pools, missing = clips_by_category(
+        clips, category_map.vggsound_to_category(), require_files=require_clips
+    )
+    min_train, min_test = clip_need(sizes)
+    left_out: dict[str, str] = {}
+    available: dict[str, int] = {}
+    for cat in category_map.names:
+        p = pools.get(cat, {})
+        n_train, n_test = len(p.get("train", [])), len(p.get("test", []))
+        what = "clip files" if require_clips else "VGGSound rows"
+        if not candidates.get(cat):
+            left_out[cat] = "no usable instances"
+        elif n_train < min_train:
+            left_out[cat] = f"no train {what}"
+        elif n_test < min_test:
+            left_out[cat] = f"{n_test} test {what} (val and test need {min_test})"
+        else:
+            available[cat] = len(candidates[cat])
+    total = sum(sizes)
+    if sum(available.values()) < total:
+        raise _shortfall(available, left_out, total)
+    per_cat = allocate(available, total, how=cfg.allocation, seed=seed)
+    quota = quotas(per_cat, sizes, seed=seed)
+    chosen = assign({c: candidates[c] for c in available}, quota, sizes, seed=seed)
+
+    triplets: list[PlannedTriplet] = []
+    clip_use: dict[str, int] = {}
+    for cat in sorted(chosen):
+        want = [len(x) for x in chosen[cat]]
+        split_clips = split_pools(pools[cat], want, seed=seed, category=cat)
+        for k, split in enumerate(SPLITS):
+            if not chosen[cat][k]:
+                continue
+            if not split_clips[k]:
+                raise PlanError(f"category {cat}: no {split} clips left after dividing test clips")
+            pairs = pair(chosen[cat][k], split_clips[k], seed=seed)
+            uses = Counter(c.clip_id for _, c in pairs)
+            clip_use[split] = max(clip_use.get(split, 0), max(uses.values()))
+            triplets.extend(PlannedTriplet(triplet_id(m, c), split, cat, m, c) for m, c in pairs)
+    order = {s: i for i, s in enumerate(SPLITS)}
+    triplets.sort(key=lambda t: (order[t.split], t.category, t.id))
+    counts = {cat: {s: len(chosen[cat][k]) for k, s in enumerate(SPLITS)} for cat in sorted(chosen)}
+    return Plan(
+        triplets=triplets,
+        split_sizes=sizes,
+        seed=seed,
+        category_map=category_map,
+        selection=cfg,
+        require_clips=require_clips,
+        counts=counts,
+        available=dict(sorted(available.items())),
+        skips={r: skips[r] for r in sorted(skips)},
+        left_out=dict(sorted(left_out.items())),
+        clips_missing=missing,
+        clip_use=clip_use,
+    )

@@ -1,0 +1,197 @@
+"""Splits: how many instances each category gives, and which go to train / val / test.
+
+Three steps, all deterministic functions of the candidates' stable ids and the seed:
+
+1. :func:`allocate` decides how many instances ``t_c`` each category contributes
+   (``sum t_c`` = total of the split sizes).
+2. :func:`quotas` spreads every ``t_c`` over the splits in proportion to the split sizes, with
+   rows summing to ``t_c`` and columns to the exact split sizes (controlled rounding).
+3. :func:`assign` picks the instances, image by image: an image (the grouping unit) goes to
+   one split only; categories with the least slack choose first, and any cell left short
+   because of grouping is refilled from categories with spare instances in that split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from avsynth.errors import PlanError
+from avsynth.plan.keys import image_key, mask_key, stable_hash
+from avsynth.sources.records import SourceMask
+
+
+def _largest_remainder(total: int, weights: Mapping[str, float], seed: int) -> dict[str, int]:
+    """Integers proportional to ``weights`` summing to ``total`` (ties broken by seeded hash)."""
+    wsum = sum(weights.values())
+    if total == 0 or wsum == 0:
+        return {k: 0 for k in weights}
+    exact = {k: total * w / wsum for k, w in weights.items()}
+    out = {k: int(v) for k, v in exact.items()}
+    rest = total - sum(out.values())
+    order = sorted(weights, key=lambda k: (-(exact[k] - out[k]), stable_hash(seed, "lr", k), k))
+    for k in order[:rest]:
+        out[k] += 1
+    return out
+
+
+def allocate(available: Mapping[str, int], total: int, *, how: str, seed: int) -> dict[str, int]:
+    """Instances per category, summing to ``total``.
+
+    Args:
+        available: Usable instances per category (all > 0).
+        total: Instances wanted (``sum`` of split sizes); must be ``<= sum(available)``.
+        how: ``balanced``: the largest common cap ``k`` with ``sum min(a_c, k) <= total``, the
+            rest handed out one each to categories above the cap (seeded order);
+            ``proportional``: ``total * a_c / sum a`` with largest-remainder rounding.
+        seed: Seed for tie-breaking.
+    """
+    if how == "proportional":
+        return _largest_remainder(total, dict(available), seed)
+    lo, hi = 0, max(available.values(), default=0)
+    while lo < hi:  # largest cap whose fill does not exceed total
+        mid = (lo + hi + 1) // 2
+        if sum(min(a, mid) for a in available.values()) <= total:
+            lo = mid
+        else:
+            hi = mid - 1
+    out = {c: min(a, lo) for c, a in available.items()}
+    rest = total - sum(out.values())
+    above = sorted(
+        (c for c, a in available.items() if a > lo), key=lambda c: (stable_hash(seed, "cap", c), c)
+    )
+    for c in above[:rest]:
+        out[c] += 1
+    return out
+
+
+def quotas(
+    per_category: Mapping[str, int], sizes: Sequence[int], *, seed: int
+) -> dict[str, list[int]]:
+    """Matrix of instances per category x split with exact row and column sums.
+
+    Rows are ``per_category`` (summing to ``sum(sizes)``), columns ``sizes``; each cell is the
+    floor or ceiling of ``t_c * size_k / total`` wherever that is possible.
+    """
+    total = sum(sizes)
+    cats = sorted(per_category)
+    exact = {c: [per_category[c] * s / total if total else 0.0 for s in sizes] for c in cats}
+    q = {c: [int(x) for x in exact[c]] for c in cats}
+    row_def = {c: per_category[c] - sum(q[c]) for c in cats}
+    col_def = [s - sum(q[c][k] for c in cats) for k, s in enumerate(sizes)]
+    cells = sorted(
+        ((c, k) for c in cats for k in range(len(sizes))),
+        key=lambda ck: (
+            -(exact[ck[0]][ck[1]] - q[ck[0]][ck[1]]),
+            stable_hash(seed, "quota", f"{ck[0]}|{ck[1]}"),
+            ck,
+        ),
+    )
+    for c, k in cells:
+        if row_def[c] > 0 and col_def[k] > 0 and exact[c][k] > q[c][k]:
+            q[c][k] += 1
+            row_def[c] -= 1
+            col_def[k] -= 1
+    for c in cats:  # rare leftovers: any column still short
+        for k in range(len(sizes)):
+            while row_def[c] > 0 and col_def[k] > 0:
+                q[c][k] += 1
+                row_def[c] -= 1
+                col_def[k] -= 1
+    return q
+
+
+def assign(
+    candidates: Mapping[str, Sequence[SourceMask]],
+    quota: Mapping[str, list[int]],
+    sizes: Sequence[int],
+    *,
+    seed: int,
+) -> dict[str, list[list[SourceMask]]]:
+    """Choose the instances of every (category, split) cell, one split per image.
+
+    Args:
+        candidates: Usable masks per category.
+        quota: Wanted instances per category and split (from :func:`quotas`).
+        sizes: Exact split sizes (columns of ``quota``).
+        seed: Seed of the order in which instances are considered.
+
+    Returns:
+        Chosen masks per category, one list per split; column totals equal ``sizes``.
+
+    Raises:
+        PlanError: if grouping by image makes the sizes impossible to meet.
+    """
+    nsplit = len(sizes)
+    order = {
+        c: sorted(ms, key=lambda m: (stable_hash(seed, "select", mask_key(m)), mask_key(m)))
+        for c, ms in candidates.items()
+    }
+    image_split: dict[str, int] = {}
+    chosen: dict[str, list[list[SourceMask]]] = {c: [[] for _ in sizes] for c in candidates}
+    taken: set[str] = set()
+    slack = {c: len(order[c]) - sum(quota.get(c, [0])) for c in order}
+    for c in sorted(order, key=lambda c: (slack[c], c)):
+        want = list(quota.get(c, [0] * nsplit))
+        if not any(want):
+            continue
+        need = list(want)
+        for m in order[c]:  # images already placed by rarer categories first
+            k = image_split.get(image_key(m))
+            if k is not None and need[k] > 0:
+                chosen[c][k].append(m)
+                taken.add(mask_key(m))
+                need[k] -= 1
+        for m in order[c]:
+            if not any(need):
+                break
+            if mask_key(m) in taken:
+                continue
+            g = image_key(m)
+            k = image_split.get(g)
+            if k is None:
+                k = max(
+                    (i for i in range(nsplit) if need[i] > 0),
+                    key=lambda i: (need[i] / want[i], -i),
+                )
+                image_split[g] = k
+            if need[k] > 0:
+                chosen[c][k].append(m)
+                taken.add(mask_key(m))
+                need[k] -= 1
+    _refill(order, chosen, taken, image_split, sizes)
+    return chosen
+
+
+def _refill(
+    order: Mapping[str, Sequence[SourceMask]],
+    chosen: dict[str, list[list[SourceMask]]],
+    taken: set[str],
+    image_split: dict[str, int],
+    sizes: Sequence[int],
+) -> None:
+    """Fill splits left short (image grouping) from categories with spare instances."""
+    for k, size in enumerate(sizes):
+        short = size - sum(len(v[k]) for v in chosen.values())
+        if short <= 0:
+            continue
+        spare = {
+            c: [m for m in ms if mask_key(m) not in taken and image_split.get(image_key(m), k) == k]
+            for c, ms in order.items()
+        }
+        pos = dict.fromkeys(spare, 0)
+        while short > 0:
+            live = [c for c in spare if pos[c] < len(spare[c])]
+            if not live:
+                have = {c: sum(len(x) for x in v) for c, v in chosen.items()}
+                raise PlanError(
+                    f"split {k}: {short} instance(s) short after grouping by image; "
+                    f"chosen per category: {have}; lower --split-sizes or add sources"
+                )
+            c = max(live, key=lambda c: (len(spare[c]) - pos[c], c))
+            m = spare[c][pos[c]]
+            pos[c] += 1
+            if image_split.setdefault(image_key(m), k) != k:
+                continue
+            chosen[c][k].append(m)
+            taken.add(mask_key(m))
+            short -= 1

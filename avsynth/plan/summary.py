@@ -1,0 +1,43 @@
+"""The text summary printed at the end of ``avsynth build``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from avsynth.build import BuildReport
+
+
+def format_summary(r: BuildReport) -> str:
+    """Counts per split, categories, skips, missing clips and where the files are."""
+    p = r.plan
+    lines = [
+        f"wrote {sum(r.written.values())} triplets "
+        f"(train {r.written['train']}, val {r.written['val']}, test {r.written['test']}) "
+        f"over {len(p.counts)} categories, seed {p.seed}",
+    ]
+    if p.counts:
+        width = max(len(c) for c in p.counts)
+        lines.append(f"  {'category':<{width}}  {'avail':>6} {'train':>6} {'val':>5} {'test':>5}")
+        for c, n in p.counts.items():
+            lines.append(
+                f"  {c:<{width}}  {p.available.get(c, 0):>6} {n['train']:>6} {n['val']:>5} "
+                f"{n['test']:>5}"
+            )
+    if p.left_out:
+        lines.append("left out: " + "; ".join(f"{c} ({why})" for c, why in p.left_out.items()))
+    if p.skips:
+        lines.append("masks skipped: " + ", ".join(f"{k} {v}" for k, v in p.skips.items()))
+    if p.clips_missing:
+        lines.append(f"VGGSound rows of mapped labels without a clip file: {p.clips_missing}")
+    if p.clip_use:
+        lines.append(
+            "max triplets per clip: " + ", ".join(f"{s} {n}" for s, n in p.clip_use.items())
+        )
+    if r.media_skips:
+        lines.append(f"media skipped (undecodable, see build_info.json): {len(r.media_skips)}")
+    lines.append(f"manifest: {r.manifest}")
+    lines.append(f"sidecar:  {r.sidecar}")
+    if r.needed:
+        lines.append("download lists: " + ", ".join(str(x.name) for x in r.needed))
+    return "\n".join(lines)
