@@ -1,3 +1,38 @@
-"""avsmodel: SAMA-AVS, AP-SAM and the SAM oracle."""
+"""avsmodel: SAMA-AVS, AP-SAM and the SAM oracle.
+
+Public names are imported lazily (``import avsmodel`` does not import torch):
+
+- :func:`build_model`, :data:`MODELS`, :func:`list_models`, :class:`ModelConfig`
+  (``avsmodel.registry``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access).
+_LAZY: dict[str, str] = {
+    "build_model": "avsmodel.registry",
+    "MODELS": "avsmodel.registry",
+    "list_models": "avsmodel.registry",
+    "get_config": "avsmodel.registry",
+    "ModelConfig": "avsmodel.registry",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'avsmodel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,157 @@
+"""AVSBench metrics: mIoU (J) and F-score (F), plus a streaming accumulator.
+
+Semantics follow AVSBench's ``utility.py`` (``mask_iou``, ``Eval_Fmeasure``):
+
+- **IoU** per frame: prediction = ``sigmoid(logit) > 0.5``; ``|P & G| / (|P | G| + 1e-7)``;
+  a frame whose ground truth is empty scores the fraction of pixels predicted background.
+  mIoU is the mean over frames.
+- **F** per frame: 255 thresholds ``linspace(0, 1 - 1e-10, 255)`` on ``sigmoid(logit)``
+  (pixel positive when ``p >= t``); precision ``tp / (pred + 1e-20)``, recall
+  ``tp / (gt + 1e-20)``, ``F = 1.3 P R / (0.3 P + R)`` (beta^2 = 0.3), NaN -> 0; frames with
+  an empty ground truth are skipped.
+  ``batch_size=None`` (default, batch-independent): mean F curve over all non-empty frames,
+  max over thresholds. ``batch_size=k`` (official, k=4 for AVSBench): frames in order are cut
+  into batches of k; per batch the mean curve's max (0 when the batch holds no non-empty
+  frame, as in the official code), then the mean over batches.
+
+Ground truths are binarised with ``gt > 0.5`` (bool, {0,1} float, or {0,255} uint8 all work).
+"""
+
+from __future__ import annotations
+
+import torch
+
+BETA2 = 0.3
+NUM_THRESHOLDS = 255
+
+
+def _check(logits: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if logits.dim() == 4 and logits.shape[1] == 1:
+        logits = logits[:, 0]
+    if gt.dim() == 4 and gt.shape[1] == 1:
+        gt = gt[:, 0]
+    if logits.dim() != 3 or logits.shape != gt.shape:
+        raise ValueError(
+            f"logits and gt must both be [N,H,W] of one shape, got {tuple(logits.shape)} "
+            f"and {tuple(gt.shape)}"
+        )
+    return logits.detach().float(), gt.detach().float() > 0.5
+
+
+def frame_ious(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Per-frame AVSBench IoU, ``[N]`` float64."""
+    logits, g = _check(logits, gt)
+    p = torch.sigmoid(logits) > 0.5
+    inter = (p & g).sum((1, 2)).double()
+    union = (p | g).sum((1, 2)).double()
+    empty = g.sum((1, 2)) == 0
+    bg = (~p & ~g).sum((1, 2)).double()
+    npix = g.shape[1] * g.shape[2]
+    inter = torch.where(empty, bg, inter)
+    union = torch.where(empty, torch.full_like(union, float(npix)), union)
+    return inter / (union + 1e-7)
+
+
+def frame_f_curves(logits: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame F curves over the 255 thresholds.
+
+    Returns:
+        ``([N,255] float64 curves, [N] bool "ground truth non-empty")``; curves of empty
+        frames are zeros and must be skipped by callers.
+    """
+    logits, g = _check(logits, gt)
+    n = logits.shape[0]
+    probs = torch.sigmoid(logits).reshape(n, -1)
+    gflat = g.reshape(n, -1)
+    th = torch.linspace(0, 1 - 1e-10, NUM_THRESHOLDS)  # float32, as AVSBench
+    # k = number of thresholds t with t <= p: the pixel is positive for threshold indices < k.
+    k = torch.bucketize(probs, th, right=True)
+    offs = (torch.arange(n) * (NUM_THRESHOLDS + 1))[:, None]
+    size = n * (NUM_THRESHOLDS + 1)
+    hist_all = torch.bincount((k + offs).flatten(), minlength=size).reshape(n, -1)
+    hist_tp = torch.bincount((k + offs)[gflat], minlength=size).reshape(n, -1)
+    # positives at threshold i = pixels with k > i = reverse cumulative sum from i+1.
+    pred = hist_all.flip(1).cumsum(1).flip(1)[:, 1:].double()
+    tp = hist_tp.flip(1).cumsum(1).flip(1)[:, 1:].double()
+    pos = gflat.sum(1, keepdim=True).double()
+    prec = tp / (pred + 1e-20)
+    rec = tp / (pos + 1e-20)
+    f = (1 + BETA2) * prec * rec / (BETA2 * prec + rec)
+    f = torch.nan_to_num(f, nan=0.0)
+    nonempty = pos[:, 0] > 0
+    f[~nonempty] = 0.0
+    return f, nonempty
+
+
+def mask_iou(logits: torch.Tensor, gt: torch.Tensor) -> float:
+    """Mean AVSBench IoU over ``[N,H,W]`` frames (see module docstring)."""
+    return float(frame_ious(logits, gt).mean())
+
+
+def f_score(logits: torch.Tensor, gt: torch.Tensor, batch_size: int | None = None) -> float:
+    """AVSBench F-score over ``[N,H,W]`` frames.
+
+    Args:
+        logits: mask logits.
+        gt: ground truth masks.
+        batch_size: None for the batch-independent F; k (4 in AVSBench) for the official
+            batch-dependent value.
+    """
+    acc = MetricAccumulator(batch_size=batch_size)
+    acc.update(logits, gt)
+    return acc.compute()["f_score"]
+
+
+class MetricAccumulator:
+    """Streams frames through :meth:`update` and returns both metrics from :meth:`compute`.
+
+    Results do not depend on how frames are split across ``update`` calls (with
+    ``batch_size=k`` frames are grouped by arrival order into batches of k).
+    """
+
+    def __init__(self, batch_size: int | None = None) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+        self.batch_size = batch_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all frames."""
+        self.iou_sum = 0.0
+        self.frames = 0
+        self.f_sum = torch.zeros(NUM_THRESHOLDS, dtype=torch.float64)
+        self.f_frames = 0
+        self._pending: list[tuple[torch.Tensor, bool]] = []
+        self._batch_scores: list[float] = []
+
+    def update(self, logits: torch.Tensor, gt: torch.Tensor) -> None:
+        """Add ``[N,H,W]`` (or ``[N,1,H,W]``) frames."""
+        ious = frame_ious(logits, gt)
+        curves, nonempty = frame_f_curves(logits, gt)
+        self.iou_sum += float(ious.sum())
+        self.frames += ious.numel()
+        self.f_sum += curves[nonempty].sum(0)
+        self.f_frames += int(nonempty.sum())
+        if self.batch_size is not None:
+            for c, ne in zip(curves, nonempty.tolist(), strict=True):
+                self._pending.append((c, ne))
+                if len(self._pending) == self.batch_size:
+                    self._close_batch()
+
+    def _close_batch(self) -> None:
+        kept = [c for c, ne in self._pending if ne]
+        self._batch_scores.append(float(torch.stack(kept).mean(0).max()) if kept else 0.0)
+        self._pending = []
+
+    def compute(self) -> dict[str, float]:
+        """``{"miou", "f_score", "frames", "f_frames"}`` (a trailing partial batch counts)."""
+        miou = self.iou_sum / self.frames if self.frames else float("nan")
+        if self.batch_size is None:
+            f = float((self.f_sum / self.f_frames).max()) if self.f_frames else 0.0
+        else:
+            scores = list(self._batch_scores)
+            if self._pending:
+                kept = [c for c, ne in self._pending if ne]
+                scores.append(float(torch.stack(kept).mean(0).max()) if kept else 0.0)
+            f = sum(scores) / len(scores) if scores else 0.0
+        return {"miou": miou, "f_score": f, "frames": self.frames, "f_frames": self.f_frames}

@@ -1,0 +1,43 @@
+"""AP-SAM: audio embedding as prompt tokens for SAM's mask decoder (encoder free of audio)."""
+
+from __future__ import annotations
+
+import torch
+
+from avsmodel.modeling.adapters import AudioPromptProjector
+from avsmodel.modeling.base import AvsModel
+
+
+class ApSam(AvsModel):
+    """Audio-prompted SAM baseline.
+
+    Clip embedding ``Bx128`` -> :class:`AudioPromptProjector` -> ``BxTx256`` sparse prompt
+    tokens; the image encoder is frozen and sees no audio. Trains ``audio_prompt``,
+    ``mask_decoder`` and ``prompt_encoder.no_mask_embed`` (tiny configs: also the encoders).
+    """
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self.audio_prompt = AudioPromptProjector(
+            config.prompt_embed_dim, config.audio_prompt_tokens, config.audio_dim
+        )
+
+    def trainable_prefixes(self) -> tuple[str, ...]:
+        out = ["audio_prompt", "mask_decoder", "prompt_encoder.no_mask_embed"]
+        if self.config.train_image_encoder:
+            out.append("image_encoder")
+        if self.config.train_audio_encoder:
+            out.append("audio_encoder")
+        return tuple(out)
+
+    def forward(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """``Bx3xSxS`` images, ``BxNx1x96x64`` audio -> ``Bx1x(S/4)x(S/4)`` logits."""
+        self._check_inputs(images, audio)
+        with self.autocast_context(images.device):
+            tokens = self.audio_prompt(self.encode_audio(audio))
+            with torch.set_grad_enabled(
+                torch.is_grad_enabled() and self.config.train_image_encoder
+            ):
+                emb = self.encode_image(images)
+            masks, _ = self.decode(emb, tokens)
+        return masks.float()

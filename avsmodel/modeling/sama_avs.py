@@ -1,0 +1,54 @@
+"""SAMA-AVS: SAM with per-block audio adapters in the image encoder."""
+
+from __future__ import annotations
+
+import torch
+
+from avsmodel.modeling.adapters import AudioAdapters
+from avsmodel.modeling.base import AvsModel
+
+
+class SamaAvs(AvsModel):
+    """Segment Anything with audio adapters (the paper's model).
+
+    Audio: clip embedding ``Bx128`` (VGGish, frozen; mean over the clip's examples) ->
+    :class:`AudioAdapters` -> one ``BxC`` offset per encoder block, added to every token before
+    the block. Mask decoder: SAM's, single mask, no sparse prompt, dense = ``no_mask_embed``.
+
+    Trains: ``adapters``, ``mask_decoder``, ``prompt_encoder.no_mask_embed`` (tiny configs:
+    also the image and audio encoders).
+    """
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self.adapters = AudioAdapters(
+            depth=config.encoder_depth,
+            width=config.encoder_embed_dim,
+            audio_dim=config.audio_dim,
+            hidden_dim=config.adapter_hidden_dim,
+        )
+
+    def trainable_prefixes(self) -> tuple[str, ...]:
+        out = ["adapters", "mask_decoder", "prompt_encoder.no_mask_embed"]
+        if self.config.train_image_encoder:
+            out.append("image_encoder")
+        if self.config.train_audio_encoder:
+            out.append("audio_encoder")
+        return tuple(out)
+
+    def forward(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """Mask logits.
+
+        Args:
+            images: ``Bx3xSxS`` normalised, padded (:class:`avsmodel.transforms.SamTransform`).
+            audio: ``BxNx1x96x64`` log-mel examples (:func:`avsmodel.audio.vggish_examples`).
+
+        Returns:
+            ``Bx1x(S/4)x(S/4)`` float32 logits.
+        """
+        self._check_inputs(images, audio)
+        with self.autocast_context(images.device):
+            offsets = self.adapters(self.encode_audio(audio))
+            emb = self.encode_image(images, offsets)
+            masks, _ = self.decode(emb)
+        return masks.float()

@@ -1,0 +1,327 @@
+"""Model registry: configurations looked up by name, and :func:`build_model`.
+
+Names are ``{family}_{variant}`` with family ``sama_avs`` | ``ap_sam`` | ``sam_oracle`` and
+variant ``vit_b`` | ``vit_l`` | ``vit_h`` (SAM's official encoders, 1024 px) or ``tiny``
+(a small randomly initialised SAM-style model for CPU tests and the demo; see
+``docs/models.md``).
+
+Example:
+    >>> import avsmodel
+    >>> model = avsmodel.build_model("sama_avs_tiny")
+    >>> model = avsmodel.build_model(
+    ...     "sama_avs_vit_b", sam_checkpoint="sam_vit_b_01ec64.pth",
+    ...     vggish_checkpoint="vggish-10086976.pth", grad_checkpointing=True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+from avsmodel.errors import ConfigError
+
+if TYPE_CHECKING:
+    from avsmodel.modeling.base import AvsModel
+
+FAMILIES = ("sama_avs", "ap_sam", "sam_oracle")
+ATTENTION_CHOICES = ("eager", "sdpa")
+AUTOCAST_CHOICES = ("none", "bf16")
+AUDIO_ENCODERS = ("vggish", "conv")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines a model's architecture and how it runs.
+
+    The SAM fields mirror ``segment_anything.build_sam._build_sam``; ``vit_*`` configs use
+    exactly the official values so official checkpoints load key-for-key.
+    """
+
+    name: str
+    family: str
+    variant: str
+    # Image encoder (segment_anything.modeling.ImageEncoderViT).
+    image_size: int = 1024
+    patch_size: int = 16
+    encoder_embed_dim: int = 768
+    encoder_depth: int = 12
+    encoder_num_heads: int = 12
+    encoder_global_attn_indexes: tuple[int, ...] = (2, 5, 8, 11)
+    window_size: int = 14
+    # Prompt encoder / mask decoder (PromptEncoder, MaskDecoder, TwoWayTransformer).
+    prompt_embed_dim: int = 256
+    mask_in_chans: int = 16
+    decoder_depth: int = 2
+    decoder_mlp_dim: int = 2048
+    decoder_num_heads: int = 8
+    iou_head_hidden_dim: int = 256
+    # Audio.
+    audio_encoder: str = "vggish"
+    audio_dim: int = 128
+    audio_examples: int = 10
+    adapter_hidden_dim: int = 512
+    audio_prompt_tokens: int = 1
+    # What trains besides the family's own trainable parts (adapters/decoder/prompt tokens).
+    train_image_encoder: bool = False
+    train_audio_encoder: bool = False
+    # Speed / memory.
+    attention: str = "eager"
+    grad_checkpointing: bool = False
+    autocast: str = "none"
+
+    @property
+    def mask_size(self) -> int:
+        """Side of the output mask logits (``image_size // 4``)."""
+        return self.image_size // 4
+
+    @property
+    def embedding_size(self) -> int:
+        """Side of the image embedding grid (``image_size // patch_size``)."""
+        return self.image_size // self.patch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON dict of the config (tuples become lists)."""
+        d = dataclasses.asdict(self)
+        d["encoder_global_attn_indexes"] = list(self.encoder_global_attn_indexes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(f"unknown model config field(s) {unknown}; known: {sorted(names)}")
+        d = dict(d)
+        if "encoder_global_attn_indexes" in d:
+            d["encoder_global_attn_indexes"] = tuple(d["encoder_global_attn_indexes"])
+        cfg = cls(**d)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for values out of range."""
+        if self.family not in FAMILIES:
+            raise ConfigError(f"model family {self.family!r} unknown; use one of {FAMILIES}")
+        if self.attention not in ATTENTION_CHOICES:
+            raise ConfigError(
+                f"attention={self.attention!r} unknown; use one of {ATTENTION_CHOICES}"
+            )
+        if self.autocast not in AUTOCAST_CHOICES:
+            raise ConfigError(f"autocast={self.autocast!r} unknown; use one of {AUTOCAST_CHOICES}")
+        if self.audio_encoder not in AUDIO_ENCODERS:
+            raise ConfigError(
+                f"audio_encoder={self.audio_encoder!r} unknown; use one of {AUDIO_ENCODERS}"
+            )
+        if self.image_size % self.patch_size or self.image_size % 4:
+            raise ConfigError(
+                f"image_size {self.image_size} must be a multiple of patch_size "
+                f"{self.patch_size} and of 4"
+            )
+        bad = [i for i in self.encoder_global_attn_indexes if not 0 <= i < self.encoder_depth]
+        if bad:
+            raise ConfigError(
+                f"encoder_global_attn_indexes {bad} out of range for depth {self.encoder_depth}"
+            )
+        if self.audio_examples < 1:
+            raise ConfigError(f"audio_examples must be >= 1, got {self.audio_examples}")
+
+
+# Official SAM encoders (segment_anything/build_sam.py).
+_VIT = {
+    "vit_b": dict(
+        encoder_embed_dim=768,
+        encoder_depth=12,
+        encoder_num_heads=12,
+        encoder_global_attn_indexes=(2, 5, 8, 11),
+    ),
+    "vit_l": dict(
+        encoder_embed_dim=1024,
+        encoder_depth=24,
+        encoder_num_heads=16,
+        encoder_global_attn_indexes=(5, 11, 17, 23),
+    ),
+    "vit_h": dict(
+        encoder_embed_dim=1280,
+        encoder_depth=32,
+        encoder_num_heads=16,
+        encoder_global_attn_indexes=(7, 15, 23, 31),
+    ),
+}
+
+# Tiny SAM-style model (DESIGN.md section 4, "Pitfalls"): random init, all parts train,
+# small trainable conv audio encoder instead of VGGish.
+_TINY = dict(
+    image_size=128,
+    patch_size=8,
+    encoder_embed_dim=96,
+    encoder_depth=3,
+    encoder_num_heads=3,
+    encoder_global_attn_indexes=(2,),
+    window_size=4,
+    prompt_embed_dim=64,
+    mask_in_chans=16,
+    decoder_depth=2,
+    decoder_mlp_dim=256,
+    decoder_num_heads=4,
+    iou_head_hidden_dim=64,
+    audio_encoder="conv",
+    audio_examples=2,
+    adapter_hidden_dim=128,
+    train_image_encoder=True,
+    train_audio_encoder=True,
+)
+
+
+def _make_registry() -> dict[str, ModelConfig]:
+    reg: dict[str, ModelConfig] = {}
+    for family in FAMILIES:
+        for variant, enc in _VIT.items():
+            name = f"{family}_{variant}"
+            reg[name] = ModelConfig(name=name, family=family, variant=variant, **enc)
+        name = f"{family}_tiny"
+        reg[name] = ModelConfig(name=name, family=family, variant="tiny", **_TINY)
+    for cfg in reg.values():
+        cfg.validate()
+    return reg
+
+
+MODELS: dict[str, ModelConfig] = _make_registry()
+
+
+def list_models() -> list[str]:
+    """Registered model names, sorted."""
+    return sorted(MODELS)
+
+
+def get_config(name: str, **overrides: Any) -> ModelConfig:
+    """Config of a registered model with field overrides applied.
+
+    Raises:
+        ConfigError: unknown name (with a did-you-mean) or unknown/invalid override.
+    """
+    if name not in MODELS:
+        close = difflib.get_close_matches(name, MODELS, n=3, cutoff=0.4)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ConfigError(f"unknown model {name!r}{hint} (known: {', '.join(list_models())})")
+    cfg = MODELS[name]
+    if overrides:
+        fields = {f.name for f in dataclasses.fields(ModelConfig)} - {"name", "family"}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown model option {unknown[0]!r}{hint}")
+        if "encoder_global_attn_indexes" in overrides:
+            overrides["encoder_global_attn_indexes"] = tuple(
+                overrides["encoder_global_attn_indexes"]
+            )
+        cfg = dataclasses.replace(cfg, **overrides)
+        cfg.validate()
+    return cfg
+
+
+def build_model(
+    name: str | ModelConfig,
+    *,
+    sam_checkpoint: str | PathLike[str] | None = None,
+    vggish_checkpoint: str | PathLike[str] | None = None,
+    **overrides: Any,
+) -> AvsModel:
+    """Build a registered model, optionally loading official SAM / VGGish weights.
+
+    Args:
+        name: registry name (see :func:`list_models`) or a :class:`ModelConfig`.
+        sam_checkpoint: official ``sam_vit_{b,l,h}_*.pth`` (segment-anything layout); every
+            tensor is loaded (incl. ``no_mask_embed`` and the positional encoding).
+        vggish_checkpoint: ``vggish-10086976.pth`` (torchvggish layout).
+        **overrides: config fields to change, e.g. ``attention="sdpa"``,
+            ``grad_checkpointing=True``, ``autocast="bf16"``, ``audio_examples=5``.
+
+    Returns:
+        The model (an ``nn.Module``) with frozen parts frozen, in train mode.
+
+    Raises:
+        ConfigError: unknown name/option, or a checkpoint given to a part that has no
+            official weights.
+        CheckpointError: unreadable checkpoint, or missing/unexpected keys or shapes.
+    """
+    from avsmodel.modeling import build_from_config
+
+    if isinstance(name, ModelConfig):
+        cfg = dataclasses.replace(name, **overrides) if overrides else name
+        cfg.validate()
+    else:
+        cfg = get_config(name, **overrides)
+    if vggish_checkpoint is not None and cfg.audio_encoder != "vggish":
+        raise ConfigError(
+            f"{cfg.name} has {'no' if cfg.family == 'sam_oracle' else 'a ' + cfg.audio_encoder!r}"
+            " audio encoder, not VGGish; drop vggish_checkpoint or pass audio_encoder='vggish'"
+        )
+    if sam_checkpoint is None:
+        return build_from_config(cfg)
+    # Parts that come from checkpoints are allocated without random init (meta device, then
+    # uninitialised CPU memory) and filled by the loaders; the other parts are initialised.
+    import torch
+
+    from avsmodel.weights import SAM_PARTS, load_sam_weights, load_vggish_weights
+
+    with torch.device("meta"):
+        model = build_from_config(cfg)
+    model.to_empty(device="cpu")
+    loaded = set(SAM_PARTS) | ({"audio_encoder"} if vggish_checkpoint is not None else set())
+    for child_name, child in model.named_children():
+        if child_name not in loaded:
+            for m in child.modules():
+                if hasattr(m, "reset_parameters"):
+                    m.reset_parameters()
+    load_sam_weights(model, sam_checkpoint)
+    if vggish_checkpoint is not None:
+        load_vggish_weights(model.audio_encoder, vggish_checkpoint)
+    return model
+
+
+@dataclass(frozen=True)
+class ParameterCounts:
+    """Parameter counts of a model (buffers excluded)."""
+
+    name: str
+    total: int
+    trainable: int
+    adapter: int
+    audio_encoder: int
+
+    @property
+    def adapter_share(self) -> float:
+        """Adapter parameters / all other parameters (audio encoder included), in percent."""
+        rest = self.total - self.adapter
+        return 100.0 * self.adapter / rest if rest else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict incl. ``adapter_share_percent``."""
+        d = dataclasses.asdict(self)
+        d["adapter_share_percent"] = self.adapter_share
+        return d
+
+
+def parameter_counts(name: str | ModelConfig, **overrides: Any) -> ParameterCounts:
+    """Count parameters of a registered model without allocating them (meta device).
+
+    ``adapter`` counts the audio-specific layers added to SAM: SAMA-AVS's ``adapters``,
+    AP-SAM's ``audio_prompt`` (0 for the oracle).
+    """
+    import torch
+
+    with torch.device("meta"):
+        model = build_model(name, **overrides)
+    total = trainable = adapter = audio = 0
+    for n, p in model.named_parameters():
+        k = p.numel()
+        total += k
+        trainable += k if p.requires_grad else 0
+        adapter += k if n.split(".", 1)[0] in ("adapters", "audio_prompt") else 0
+        audio += k if n.startswith("audio_encoder.") else 0
+    return ParameterCounts(model.name, total, trainable, adapter, audio)
