@@ -206,7 +206,7 @@ def build(
     from avsynth import __version__
     from avsynth.materialise.runner import ON_ERROR, run_media
     from avsynth.plan.keys import image_key
-    from avsynth.plan.output import build_info, to_triplet, write_needed
+    from avsynth.plan.output import build_info, check_source_paths, to_triplet, write_needed
 
     if on_error not in ON_ERROR:
         raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
@@ -232,6 +232,7 @@ def build(
         require_clips=require_clips,
     )
     timings = dict(p.timings)
+    check_source_paths(p)
     needed = write_needed(p, outp)
     media_skips: dict[str, str] = {}
     sizes: dict[str, tuple[int, int]] = {}

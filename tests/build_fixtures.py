@@ -51,11 +51,9 @@ def records(
                 SourceMask(src, mask_id, im, label, (0.1, 0.1, 0.5, 0.5), area, False, True)
             )
     clips = [
-        SourceClip(
-            f"yt{label[:3]}{j:05d}x", 10 * j, label, "test" if j % 4 == 0 else "train", None, j
-        )
-        for _, _, _, labels in CATS
-        for label in labels
+        SourceClip(f"y{n}{li}{j:08d}", 10 * j, label, "test" if j % 4 == 0 else "train", None, j)
+        for n, (_, _, _, labels) in enumerate(CATS)
+        for li, label in enumerate(labels)
         for j in range(clips_per_label)
     ]
     return masks, clips

@@ -50,6 +50,32 @@ def clip_source_path(c: SourceClip) -> str:
     return c.path if c.path is not None else f"{c.clip_id}.mp4"
 
 
+def check_source_paths(plan: Plan) -> None:
+    """Reject source paths (from metadata) that would leave their source root.
+
+    Raises:
+        SourceError: naming the entry, for absolute paths or ``..`` components.
+    """
+    from avsynth.errors import ManifestError
+
+    for t in plan.triplets:
+        im, c = t.mask.image, t.clip
+        for what, path in (
+            (f"{im.source} image {im.image_id}", im.path),
+            (f"{t.mask.source} mask {t.mask.mask_id}", t.mask.mask_file),
+            (f"VGGSound clip {c.clip_id}", c.path),
+        ):
+            if path is None:
+                continue
+            try:
+                safe_relpath(path)
+            except ManifestError:
+                raise SourceError(
+                    f"{what}: path {path!r} from the metadata escapes the source root; "
+                    "fix the metadata file"
+                ) from None
+
+
 def to_triplet(
     t: PlannedTriplet,
     *,

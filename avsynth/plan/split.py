@@ -69,35 +69,69 @@ def quotas(
 ) -> dict[str, list[int]]:
     """Matrix of instances per category x split with exact row and column sums.
 
-    Rows are ``per_category`` (summing to ``sum(sizes)``), columns ``sizes``; each cell is the
-    floor or ceiling of ``t_c * size_k / total`` wherever that is possible.
+    Rows are ``per_category`` (summing to ``sum(sizes)``), columns ``sizes``; every cell is the
+    floor or the ceiling of ``t_c * size_k / total`` (controlled rounding: cells are rounded up
+    by largest remainder first, then augmenting paths fix the margins; such a rounding always
+    exists).
     """
     total = sum(sizes)
+    if sum(per_category.values()) != total:
+        raise ValueError("quotas(): rows and columns must have the same total")
     cats = sorted(per_category)
+    ks = range(len(sizes))
     exact = {c: [per_category[c] * s / total if total else 0.0 for s in sizes] for c in cats}
-    q = {c: [int(x) for x in exact[c]] for c in cats}
-    row_def = {c: per_category[c] - sum(q[c]) for c in cats}
-    col_def = [s - sum(q[c][k] for c in cats) for k, s in enumerate(sizes)]
+    base = {c: [int(x) for x in exact[c]] for c in cats}
+    frac = {c: [k for k in ks if exact[c][k] > base[c][k]] for c in cats}
+    up = {c: [0] * len(sizes) for c in cats}
+    row = {c: per_category[c] - sum(base[c]) for c in cats}
+    col = [s - sum(base[c][k] for c in cats) for k, s in enumerate(sizes)]
     cells = sorted(
-        ((c, k) for c in cats for k in range(len(sizes))),
+        ((c, k) for c in cats for k in frac[c]),
         key=lambda ck: (
-            -(exact[ck[0]][ck[1]] - q[ck[0]][ck[1]]),
+            -(exact[ck[0]][ck[1]] - base[ck[0]][ck[1]]),
             stable_hash(seed, "quota", f"{ck[0]}|{ck[1]}"),
             ck,
         ),
     )
     for c, k in cells:
-        if row_def[c] > 0 and col_def[k] > 0 and exact[c][k] > q[c][k]:
-            q[c][k] += 1
-            row_def[c] -= 1
-            col_def[k] -= 1
-    for c in cats:  # rare leftovers: any column still short
-        for k in range(len(sizes)):
-            while row_def[c] > 0 and col_def[k] > 0:
-                q[c][k] += 1
-                row_def[c] -= 1
-                col_def[k] -= 1
-    return q
+        if row[c] > 0 and col[k] > 0:
+            up[c][k], row[c], col[k] = 1, row[c] - 1, col[k] - 1
+    for c in cats:
+        while row[c] > 0:
+            if not _augment(c, frac, up, col, cats):
+                raise AssertionError(f"quotas(): no controlled rounding for {c}")  # unreachable
+            row[c] -= 1
+    return {c: [base[c][k] + up[c][k] for k in ks] for c in cats}
+
+
+def _augment(start: str, frac, up, col: list[int], cats: Sequence[str]) -> bool:
+    """Find rows/columns path start -> k1 <- c1 -> k2 ... -> k with ``col[k] > 0``; flip it."""
+    from collections import deque
+
+    prev_col: dict[int, str] = {}  # column -> row we came from (via an up=0 cell)
+    prev_row: dict[str, int] = {start: -1}  # row -> column we came from (via an up=1 cell)
+    queue = deque([start])
+    while queue:
+        c = queue.popleft()
+        for k in frac[c]:
+            if up[c][k] or k in prev_col:
+                continue
+            prev_col[k] = c
+            if col[k] > 0:
+                col[k] -= 1
+                while True:  # walk back, flipping cells
+                    r = prev_col[k]
+                    up[r][k] = 1
+                    k2 = prev_row[r]
+                    if k2 < 0:
+                        return True
+                    up[r][k2] = 0
+                    k = k2
+            for r in cats:
+                if up[r][k] and r not in prev_row:
+                    prev_row[r] = k
+                    queue.append(r)
+    return False
 
 
 def assign(
