@@ -81,15 +81,14 @@ def lvis_json_path(root: str | os.PathLike, subset: str) -> Path:
 
 def _existing(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[str, Path]]:
     root = Path(root)
-    if not root.is_dir():
-        raise SourceError(f"LVIS root {root} is not a folder (expected lvis_v1_train.json etc.)")
     bad = [s for s in subsets if s not in LVIS_SUBSETS]
     if bad:
         raise SourceError(f"unknown LVIS subset(s) {bad}: use {list(LVIS_SUBSETS)}")
     found = [(s, lvis_json_path(root, s)) for s in subsets if lvis_json_path(root, s).is_file()]
     if not found:
         names = " or ".join(lvis_json_path(root, s).name for s in subsets)
-        raise SourceError(f"no {names} in {root}: download LVIS v1 annotations there")
+        why = "" if root.is_dir() else " (no such folder)"
+        raise SourceError(f"no {names} in {root}{why}: put the LVIS v1 annotation files there")
     return found
 
 

@@ -16,6 +16,7 @@ Every failure to find or decode a file raises :class:`avsynth.errors.MediaError`
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,10 @@ def decode_segmentation(segmentation: Any, height: int, width: int) -> np.ndarra
             rle = {"size": [height, width], "counts": segmentation["counts"]}
     else:
         raise ValueError("segmentation is neither polygons [[x, y, ...]] nor an RLE dict")
-    return mask_utils.decode(rle).astype(bool)
+    with warnings.catch_warnings():
+        # pycocotools 2.0.x trips a harmless NumPy 2 DeprecationWarning on every decode.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return mask_utils.decode(rle).astype(bool)
 
 
 def _resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -267,7 +271,9 @@ def _read_pyav(path: Path, offset: float, duration: float | None):
         n_max = None
         if stream.duration is not None and stream.time_base is not None:
             n_max = int(round(float(stream.duration * stream.time_base) * sr))
-    data = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    if not chunks:
+        raise ValueError("no decodable audio frames")
+    data = np.concatenate(chunks)
     data = data[:n_max]
     return data[start:stop].astype(np.float32), sr
 

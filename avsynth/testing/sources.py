@@ -118,7 +118,7 @@ def write_lvis(
     sizes = {}
     for im in images:
         iid = int(im["id"])
-        url = im.get("coco_url") or f"http://images.cocodataset.org/{default_folder}/{iid:012d}.jpg"
+        url = im.get("coco_url", f"http://images.cocodataset.org/{default_folder}/{iid:012d}.jpg")
         rec = {
             "id": iid,
             "width": int(im["width"]),

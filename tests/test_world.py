@@ -1,0 +1,123 @@
+"""The demo world: deterministic bytes, real layouts the readers accept, distinct looks/sounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from avsynth.sources.lvis import iter_lvis_masks, lvis_categories
+from avsynth.sources.media import decode_audio, decode_mask, read_image
+from avsynth.sources.openimages import iter_openimages_masks, openimages_classes
+from avsynth.sources.vggsound import read_vggsound
+from avsynth.testing.world import DEFAULT_WORLD, make_world
+
+SMALL = dict(n_lvis_images=10, n_openimages_images=10, clips_per_label=3, clip_seconds=1.0)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return make_world(tmp_path_factory.mktemp("w"), missing_clips_per_label=1, seed=3, **SMALL)
+
+
+def _files(root):
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.suffix in (".json", ".csv", ".zip")
+    }
+
+
+def test_deterministic_bytes(tmp_path, world):
+    again = make_world(tmp_path / "a", missing_clips_per_label=1, seed=3, **SMALL)
+    a, b = _files(world.root), _files(again.root)
+    assert "lvis/lvis_v1_train.json" in a and "vggsound/vggsound.csv" in a
+    assert "openimages/train-annotations-object-segmentation.csv" in a
+    assert a == b and again.counts == world.counts
+    other = _files(make_world(tmp_path / "b", seed=4, **SMALL).root)
+    assert other["lvis/lvis_v1_train.json"] != a["lvis/lvis_v1_train.json"]
+
+
+def test_readers_accept_the_world(world):
+    cats = world.categories
+    assert [c.name for c in cats] == ["dog", "cat", "horse", "guitar", "piano", "bus"]
+    assert lvis_categories(world.lvis_root)["bus_(vehicle)"] == "bus.n.01"
+    assert openimages_classes(world.openimages_root)["/m/0bt9lr"] == "Dog"
+    lv = list(iter_lvis_masks(world.lvis_root, [c.lvis_name for c in cats]))
+    oi = list(iter_openimages_masks(world.openimages_root, [c.oi_mid for c in cats]))
+    by_lvis = {c.lvis_name: c.name for c in cats}
+    by_mid = {c.oi_mid: c.name for c in cats}
+    for src, masks, name in (("lvis", lv, by_lvis), ("openimages", oi, by_mid)):
+        counts = {c.name: 0 for c in cats}
+        for m in masks:
+            counts[name[m.label]] += 1
+        assert counts == world.counts[src]
+    assert {m.image.subset for m in lv} == {"train", "val"}
+    assert {m.image.subset for m in oi} == {"train", "validation"}
+    idx = read_vggsound(world.vggsound_root, labels=[c.vggsound_label for c in cats])
+    assert idx.rows_without_file == len(cats) == sum(world.counts["vggsound_rows"].values()) // 3
+    assert {c.subset for c in idx.clips} == {"train", "test"}
+    assert any(c.youtube_id.startswith("-") for c in idx.clips)
+    assert read_vggsound(world.vggsound_root).rows_total == len(idx.clips) + 2  # + distractors
+
+
+@pytest.mark.parametrize("source", ["lvis", "openimages"])
+def test_images_hold_two_or_three_disjoint_objects(world, source):
+    cats = world.categories
+    if source == "lvis":
+        root, masks = (
+            world.lvis_root,
+            list(iter_lvis_masks(world.lvis_root, [c.lvis_name for c in cats])),
+        )
+    else:
+        root = world.openimages_root
+        masks = list(iter_openimages_masks(root, [c.oi_mid for c in cats]))
+    per_image = {}
+    for m in masks:
+        per_image.setdefault(m.image.path, []).append(m)
+    assert len(per_image) == 10
+    for path, ms in per_image.items():
+        assert 2 <= len(ms) <= 3 and len({m.label for m in ms}) == len(ms)
+        img = read_image(root / path)
+        decoded = [decode_mask(m, root) for m in ms]
+        assert all(d.shape == img.shape[:2] and d.sum() > 50 for d in decoded)
+        assert np.sum(decoded, axis=0).max() == 1  # objects do not overlap
+        bg = img[~np.any(decoded, axis=0)].astype(float)
+        for d in decoded:  # every object stands out from the grey background
+            assert np.abs(img[d].astype(float).mean(0) - bg.mean(0)).max() > 40
+
+
+def test_each_category_has_its_own_sound(world):
+    idx = read_vggsound(world.vggsound_root)
+    peaks = {}
+    for c in idx.clips_with_file:
+        y = decode_audio(world.vggsound_root / c.path)
+        spec = np.abs(np.fft.rfft(y))
+        peaks.setdefault(c.label, []).append(
+            float(np.fft.rfftfreq(len(y), 1 / 16000)[spec.argmax()])
+        )
+    assert len(peaks) == 6
+    for vals in peaks.values():  # clips of a label vary a little, labels differ a lot
+        assert max(vals) / min(vals) < 1.1
+    f0 = sorted(np.median(v) for v in peaks.values())
+    assert all(b / a > 1.3 for a, b in zip(f0, f0[1:], strict=False))
+
+
+def test_category_map(world, tmp_path):
+    doc = yaml.safe_load(world.write_category_map(tmp_path / "map.yaml").read_text())
+    assert doc["schema_version"] == 1 and len(doc["categories"]) == len(DEFAULT_WORLD)
+    bus = doc["categories"][5]
+    assert bus["lvis"] == [{"name": "bus_(vehicle)", "synset": "bus.n.01"}]
+    assert bus["openimages"] == [{"mid": "/m/01bjv", "name": "Bus"}]
+    assert bus["vggsound"] == ["driving buses"]
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp4"])
+def test_clip_formats(tmp_path, fmt):
+    w = make_world(tmp_path, n_lvis_images=2, n_openimages_images=2, clips_per_label=1,
+                   clip_seconds=0.5, clip_format=fmt)  # fmt: skip
+    idx = read_vggsound(w.vggsound_root)
+    assert {c.path.rsplit(".", 1)[1] for c in idx.clips_with_file} == {fmt}
+    assert len(decode_audio(w.vggsound_root / idx.clips_with_file[0].path)) == pytest.approx(
+        8000, abs=16
+    )
