@@ -1,0 +1,95 @@
+"""``avsynth build`` end to end on the demo world (real layouts from make_world)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from typer.testing import CliRunner
+
+from avsynth.cli import app
+from avsynth.manifest import read_manifest, read_sidecar
+from avsynth.testing.world import make_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("world")
+    w = make_world(
+        root,
+        n_lvis_images=40,
+        n_openimages_images=40,
+        clips_per_label=15,
+        image_size=64,
+        clip_seconds=1.0,
+        missing_clips_per_label=1,
+    )
+    return w, w.write_category_map(root / "map.yaml")
+
+
+def _args(w, cmap, out, *extra):
+    return [
+        "build",
+        "--categories", str(cmap),
+        "--vggsound", str(w.vggsound_root),
+        "--lvis", str(w.lvis_root),
+        "--openimages", str(w.openimages_root),
+        "--out", str(out),
+        "--split-sizes", "60,10,10",
+        "--clip-seconds", "1.0",
+        *extra,
+    ]  # fmt: skip
+
+
+def test_cli_build_materialises_and_summarises(world, tmp_path):
+    w, cmap = world
+    res = CliRunner().invoke(app, _args(w, cmap, tmp_path / "o", "--workers", "2", "--seed", "3"))
+    assert res.exit_code == 0, res.output
+    assert "wrote 80 triplets (train 60, val 10, test 10)" in res.output
+    assert "manifest:" in res.output and "without a clip file: 6" in res.output
+    ts = read_manifest(tmp_path / "o" / "manifest.jsonl")
+    assert Counter(t.split for t in ts) == {"train": 60, "val": 10, "test": 10}
+    assert {t.category for t in ts} == {c.name for c in w.categories}
+    for t in ts:
+        assert t.audio.label == next(c.vggsound_label for c in w.categories if c.name == t.category)
+    info = read_sidecar(tmp_path / "o" / "manifest.jsonl")
+    assert (
+        info["seed"] == 3
+        and info["clips_missing"] == 6
+        and len(info["category_map"]["sha256"]) == 64
+    )
+
+
+def test_cli_plan_only(world, tmp_path):
+    w, cmap = world
+    res = CliRunner().invoke(app, _args(w, cmap, tmp_path / "p", "--plan-only", "--quiet"))
+    assert res.exit_code == 0, res.output
+    assert res.output == ""
+    assert (tmp_path / "p" / "needed_clips.csv").is_file()
+    assert not (tmp_path / "p" / "audio").exists()
+
+
+def test_cli_user_error_is_one_line(world, tmp_path):
+    w, cmap = world
+    env = dict(os.environ, AVSYNTH_DEBUG="")
+    env.pop("AVSYNTH_DEBUG")
+    code = "from avsynth.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *_args(w, cmap, tmp_path / "e")[:-4], "--split-sizes",
+         "9000,10,10"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: only ")
+    assert "dog=" in lines[0]
+    assert not (tmp_path / "e" / "manifest.jsonl").exists()
+
+
+def test_cli_help_lists_examples():
+    res = CliRunner().invoke(app, ["build", "--help"])
+    assert res.exit_code == 0
+    assert "--plan-only" in res.output and "--split-sizes" in res.output
