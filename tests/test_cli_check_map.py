@@ -1,0 +1,86 @@
+"""``avsynth check-map``: exit codes and one-line messages, in process (CliRunner on the app)
+and through the installed console script (the real entry point, no traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from avsynth.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+MAP46 = REPO / "category_maps" / "46.yaml"
+AVSYNTH = Path(sys.executable).with_name("avsynth")
+runner = CliRunner()
+
+
+def test_check_map_ok():
+    result = runner.invoke(app, ["check-map", str(MAP46)])
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip()
+    assert "\n" not in line
+    assert line.startswith(f"{MAP46}: 46 categories, ")
+    assert line.endswith(": OK")
+
+
+def test_check_map_misspelt_label(tmp_path):
+    bad = tmp_path / "46.yaml"
+    bad.write_text(MAP46.read_text("utf-8").replace("dog barking", "dog barkng"), "utf-8")
+    result = runner.invoke(app, ["check-map", str(bad)])
+    assert result.exit_code == 1
+    assert "category 'dog': 'dog barkng' is not a VGGSound label; did you mean 'dog barking'?" in (
+        result.stderr
+    )
+    assert result.stderr.strip().endswith("1 problem")
+    assert result.stdout == ""
+
+
+def test_check_map_invalid_yaml(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("schema_version: 1\nname: x\ncategories: [\n", "utf-8")
+    result = runner.invoke(app, ["check-map", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:4:1: invalid YAML" in result.stderr
+
+
+def test_check_map_with_user_vocabulary(tmp_path):
+    classes = tmp_path / "classes.csv"
+    # a V6-style list: MID /m/0cmf2 was "Airplane" before V7 named it "Fixed-wing aircraft"
+    classes.write_text("/m/0cmf2,Airplane\n/m/0bt9lr,Dog\n", "utf-8")
+    result = runner.invoke(app, ["check-map", str(MAP46), "--openimages-classes", str(classes)])
+    assert result.exit_code == 1
+    assert "Open Images /m/0cmf2 is named 'Airplane'" in result.stderr
+    assert "'/m/01yrx' is not an Open Images class MID" in result.stderr
+
+
+def test_console_script_error_has_no_traceback(tmp_path):
+    bad = tmp_path / "46.yaml"
+    bad.write_text(MAP46.read_text("utf-8").replace("playing piano", "playing pianno"), "utf-8")
+    proc = subprocess.run(
+        [str(AVSYNTH), "check-map", str(bad)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert "'playing pianno' is not a VGGSound label; did you mean 'playing piano'?" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+    missing = subprocess.run(
+        [str(AVSYNTH), "check-map", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: category map not found"
+
+
+def test_console_script_ok():
+    proc = subprocess.run(
+        [str(AVSYNTH), "check-map", str(MAP46)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith(": OK")
