@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import msgspec
 
 from avsynth.errors import SourceError
+from avsynth.sources._util import gc_paused
 from avsynth.sources.records import SourceImage, SourceMask
 
 __all__ = ["LVIS_SUBSETS", "iter_lvis_masks", "lvis_categories", "lvis_json_path"]
@@ -120,7 +121,8 @@ def lvis_categories(root: str | os.PathLike) -> dict[str, str]:
         SourceError: Neither JSON exists, or it is malformed.
     """
     subset, path = _existing(root, ("val", "train"))[0]
-    cats = _decode(path, _CategoriesOnly).categories
+    with gc_paused():
+        cats = _decode(path, _CategoriesOnly).categories
     return {c.name: c.synset for c in sorted(cats, key=lambda c: c.name)}
 
 
@@ -227,4 +229,6 @@ def iter_lvis_masks(
     files = _existing(root, subsets)
     wanted = set(labels)
     for subset, path in files:
-        yield from _read_subset(path, subset, wanted)
+        with gc_paused():
+            masks = _read_subset(path, subset, wanted)
+        yield from masks

@@ -18,12 +18,12 @@ joined on MIDs: 23 display names changed between V6 and V7.
 from __future__ import annotations
 
 import csv
-import math
 import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from avsynth.errors import SourceError
+from avsynth.sources._util import gc_paused
 from avsynth.sources.records import SourceImage, SourceMask
 
 __all__ = [
@@ -86,7 +86,7 @@ def openimages_classes(root: str | os.PathLike) -> dict[str, str]:
     if path is None:
         raise SourceError(f"no {' or '.join(_CLASS_FILES[:2])} in {root}")
     out: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         for lineno, row in enumerate(csv.reader(f), start=1):
             if lineno == 1 and row[:2] == ["LabelName", "DisplayName"]:
                 continue
@@ -107,7 +107,8 @@ def _bad_line(path: Path) -> str:
     return f"{path}: malformed CSV"
 
 
-def _read_csv(path: Path, mids: set[str]) -> list[dict]:
+def _read_csv(path: Path, mids: set[str]):
+    """The wanted rows as a pyarrow table sorted by MaskPath (all columns strings)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     from pyarrow import csv as pacsv
@@ -129,63 +130,79 @@ def _read_csv(path: Path, mids: set[str]) -> list[dict]:
     except pa.ArrowInvalid:
         raise SourceError(_bad_line(path)) from None
     table = table.filter(pc.is_in(table["LabelName"], value_set=pa.array(sorted(mids))))
-    rows = table.to_pylist()
-    # Line numbers for messages: rows are filtered, so find them only on error.
-    return rows
+    return table.sort_by("MaskPath")
 
 
-def _float(path: Path, row: dict, col: str, *, optional: bool = False) -> float | None:
-    v = row[col]
-    if optional and v == "":
-        return None
+def _floats(path: Path, table, col: str, *, optional: bool = False):
+    """Column ``col`` as float64 numpy (NaN for empty optional cells); errors name the row."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = table[col]
+    if optional:
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
     try:
-        x = float(v)
-    except ValueError:
-        x = math.nan
-    if not math.isfinite(x):
-        raise SourceError(f"{path}: row {row['MaskPath']!r}: {col} is {v!r}, not a number")
-    return x
+        out = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)  # null -> NaN
+        bad = ~np.isfinite(out) & ~pc.is_null(arr).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # a cell that is not a number: find the first one
+        out, bad = None, np.zeros(len(arr), bool)
+        for i, v in enumerate(arr.to_pylist()):
+            try:
+                float(v or 0)
+            except ValueError:
+                bad[i] = True
+                break
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise SourceError(
+            f"{path}: row {table['MaskPath'][i].as_py()!r}: {col} is "
+            f"{table[col][i].as_py()!r}, not a number"
+        )
+    return out
 
 
 def _read_subset(root: Path, path: Path, subset: str, mids: set[str]) -> list[SourceMask]:
-    rows = _read_csv(path, mids)
+    import numpy as np
+
+    table = _read_csv(path, mids)
+    if table.num_rows == 0:
+        return []
+    mask_paths = table["MaskPath"].to_pylist()
+    image_ids = table["ImageID"].to_pylist()
+    for i, (mp, iid) in enumerate(zip(mask_paths, image_ids, strict=True)):
+        if not mp or not iid:
+            raise SourceError(f"{path}: row {i} of {table['LabelName'][i].as_py()} has an "
+                              "empty ImageID or MaskPath")  # fmt: skip
+    x0, x1, y0, y1 = (np.clip(_floats(path, table, c), 0.0, 1.0) for c in _NEEDED[3:7])
+    bad = (x1 < x0) | (y1 < y0)
+    if bad.any():
+        raise SourceError(f"{path}: row {mask_paths[int(np.argmax(bad))]!r}: box min > max")
+    iou = _floats(path, table, "PredictedIoU", optional=True)
+    w, h = x1 - x0, y1 - y0
     images: dict[str, SourceImage] = {}
     out: list[SourceMask] = []
-    for row in sorted(rows, key=lambda r: r["MaskPath"]):
-        image_id = row["ImageID"]
-        if not image_id or not row["MaskPath"]:
-            raise SourceError(f"{path}: row {row!r} has an empty ImageID or MaskPath")
-        x0, x1 = _float(path, row, "BoxXMin"), _float(path, row, "BoxXMax")
-        y0, y1 = _float(path, row, "BoxYMin"), _float(path, row, "BoxYMax")
-        x0, x1 = min(max(x0, 0.0), 1.0), min(max(x1, 0.0), 1.0)
-        y0, y1 = min(max(y0, 0.0), 1.0), min(max(y1, 0.0), 1.0)
-        if x1 < x0 or y1 < y0:
-            raise SourceError(f"{path}: row {row['MaskPath']!r}: box min > max")
-        img = images.get(image_id)
+    cols = (mask_paths, image_ids, table["LabelName"].to_pylist(), x0.tolist(), y0.tolist(),
+            w.tolist(), h.tolist(), iou.tolist())  # fmt: skip
+    for mp, iid, label, bx, by, bw, bh, q in zip(*cols, strict=True):
+        img = images.get(iid)
         if img is None:
             img = SourceImage(
-                "openimages",
-                image_id,
-                f"{subset}/{image_id}.jpg",
-                None,
-                None,
-                OI_IMAGE_LICENSE,
-                subset,
+                "openimages", iid, f"{subset}/{iid}.jpg", None, None, OI_IMAGE_LICENSE, subset
             )
-            images[image_id] = img
-        w, h = x1 - x0, y1 - y0
+            images[iid] = img
         out.append(
             SourceMask(
                 source="openimages",
-                mask_id=Path(row["MaskPath"]).stem,
+                mask_id=mp.rsplit(".", 1)[0],
                 image=img,
-                label=row["LabelName"],
-                bbox=(x0, y0, w, h),
-                area_fraction=w * h,
+                label=label,
+                bbox=(bx, by, bw, bh),
+                area_fraction=bw * bh,
                 iscrowd=False,
                 exhaustive=True,
-                mask_file=row["MaskPath"],
-                predicted_iou=_float(path, row, "PredictedIoU", optional=True),
+                mask_file=mp,
+                predicted_iou=None if q != q else q,
             )
         )
     return out
@@ -227,4 +244,6 @@ def iter_openimages_masks(
         raise SourceError(f"no Open Images segmentation CSV ({names}) in {root}")
     wanted = set(mids)
     for subset, path in files:
-        yield from _read_subset(root, path, subset, wanted)
+        with gc_paused():
+            masks = _read_subset(root, path, subset, wanted)
+        yield from masks

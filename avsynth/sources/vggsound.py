@@ -119,7 +119,7 @@ def _csv_path(root: Path) -> tuple[Path, Path]:
 def _parse(path: Path) -> list[tuple[str, int, str, str, int]]:
     rows = []
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             for lineno, row in enumerate(csv.reader(f), start=1):
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
