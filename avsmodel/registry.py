@@ -256,10 +256,12 @@ def build_model(
         cfg.validate()
     else:
         cfg = get_config(name, **overrides)
+    if vggish_checkpoint is not None and cfg.family == "sam_oracle":
+        raise ConfigError(f"{cfg.name} has no audio encoder; drop vggish_checkpoint")
     if vggish_checkpoint is not None and cfg.audio_encoder != "vggish":
         raise ConfigError(
-            f"{cfg.name} has {'no' if cfg.family == 'sam_oracle' else 'a ' + cfg.audio_encoder!r}"
-            " audio encoder, not VGGish; drop vggish_checkpoint or pass audio_encoder='vggish'"
+            f"{cfg.name} has a {cfg.audio_encoder!r} audio encoder, not VGGish; drop "
+            "vggish_checkpoint or pass audio_encoder='vggish'"
         )
     if sam_checkpoint is None:
         return build_from_config(cfg)
