@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -378,3 +380,40 @@ def test_read_openimages_with_and_without_header(tmp_path):
     c = write(tmp_path, "/m/0bt9lr,Dog\nDog\n", "c.csv")
     with pytest.raises(SourceError, match=r"c.csv:2: expected 'MID,DisplayName'"):
         read_openimages_classes(c)
+
+
+# ------------------------------------------------------------------ generated files
+
+
+def test_categories_doc_is_up_to_date():
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_categories_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+REFERENCE = REPO.parent / "shared" / "reference"
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="needs ../shared/reference")
+def test_make_vocab_reproduces_shipped_data(tmp_path):
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_vocab.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == sorted(
+        [
+            "avsbench_s4_labels.txt",
+            "lvis_v1_categories.tsv",
+            "openimages_v7_boxable.csv",
+            "vggsound_labels.tsv",
+        ]
+    )
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (REPO / "avsynth" / "data" / name).read_bytes()
