@@ -115,3 +115,27 @@ def test_missing_mask_names_zip(tmp_path):
     with pytest.raises(MediaError, match=r"a1b2c3d4e5f60718_m0bt9lr_00000001.png not found.*"
                        r"train-masks-a.zip"):  # fmt: skip
         decode_mask(dog, root)
+
+
+REAL_ROWS = """\
+MaskPath,ImageID,LabelName,BoxID,BoxXMin,BoxXMax,BoxYMin,BoxYMax,PredictedIoU,Clicks
+677c122b0eaa5d16_m04yx4_9a041d52.png,677c122b0eaa5d16,/m/04yx4,9a041d52,0.8875,0.960938,\
+0.454167,0.720833,0.86864,0.95498 0.65197 1;0.89370 0.56579 1;0.94701 0.48968 0
+05529ae018130c68_m09j2d_b1115fd0.png,05529ae018130c68,/m/09j2d,b1115fd0,0.086875,0.254375,\
+0.504708,0.79096,0.8025,0.16388 0.50114 1;0.25069 0.75425 1
+96e7ee70b428a54e_m04yx4_05580497.png,96e7ee70b428a54e,/m/04yx4,05580497,0.45625,0.603125,\
+0.222013,0.903104,0.5585,
+"""
+
+
+def test_real_rows_verbatim(tmp_path):
+    """Rows as published (first lines of the OI train segmentation CSV), one with no Clicks."""
+    (tmp_path / "train-annotations-object-segmentation.csv").write_text(REAL_ROWS)
+    ms = list(iter_openimages_masks(tmp_path, ["/m/04yx4"]))
+    assert [m.mask_id for m in ms] == [
+        "677c122b0eaa5d16_m04yx4_9a041d52",
+        "96e7ee70b428a54e_m04yx4_05580497",
+    ]
+    assert ms[0].bbox == pytest.approx((0.8875, 0.454167, 0.073438, 0.266666), abs=1e-6)
+    assert ms[1].predicted_iou == pytest.approx(0.5585)
+    assert ms[1].image.path == "train/96e7ee70b428a54e.jpg"

@@ -121,3 +121,20 @@ def test_clip_formats(tmp_path, fmt):
     assert len(decode_audio(w.vggsound_root / idx.clips_with_file[0].path)) == pytest.approx(
         8000, abs=16
     )
+
+
+def test_reuse_and_replace(tmp_path):
+    w = make_world(tmp_path, n_lvis_images=2, n_openimages_images=2, clips_per_label=1,
+                   clip_seconds=0.2)  # fmt: skip
+    js = w.lvis_root / "lvis_v1_train.json"
+    stamp = js.stat().st_mtime_ns
+    again = make_world(tmp_path, n_lvis_images=2, n_openimages_images=2, clips_per_label=1,
+                       clip_seconds=0.2)  # fmt: skip
+    assert js.stat().st_mtime_ns == stamp and again.counts == w.counts
+    bigger = make_world(tmp_path, n_lvis_images=5, n_openimages_images=2, clips_per_label=1,
+                        clip_seconds=0.2)  # fmt: skip
+    assert bigger.images["lvis"] == 5 and sum(bigger.counts["lvis"].values()) > 5
+    foreign = tmp_path / "foreign"
+    (foreign / "lvis").mkdir(parents=True)
+    with pytest.raises(FileExistsError, match="not a generated world"):
+        make_world(foreign, n_lvis_images=2, n_openimages_images=2, clips_per_label=1)

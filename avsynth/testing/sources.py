@@ -402,6 +402,7 @@ def write_vggsound(
     fmt: str | Mapping[str, str] = "wav",
     clip_dir: str | Mapping[str, str] = "video",
     sample_rate: int = 16000,
+    video: bool = False,
 ) -> Path:
     """Write ``root/vggsound.csv`` and clip files.
 
@@ -414,6 +415,7 @@ def write_vggsound(
         fmt: ``wav``, ``flac`` or ``mp4``; or a clip id -> format mapping (default ``wav``).
         clip_dir: Folder under ``root`` for the clips; or clip id -> folder (nesting allowed).
         sample_rate: Rate of bare waveforms.
+        video: Give mp4 clips a tiny H.264 video stream too (see :func:`write_audio`).
 
     Returns:
         The CSV path.
@@ -428,5 +430,5 @@ def write_vggsound(
         wave, sr = clip if isinstance(clip, tuple) else (clip, sample_rate)
         ext = fmt if isinstance(fmt, str) else fmt.get(cid, "wav")
         folder = clip_dir if isinstance(clip_dir, str) else clip_dir.get(cid, "video")
-        write_audio(root / folder / f"{cid}.{ext}", wave, sr)
+        write_audio(root / folder / f"{cid}.{ext}", wave, sr, video=video)
     return path
