@@ -79,9 +79,9 @@ REASONS = {
     "pig": "Oinking. In LVIS the category is named 'hog'; 'pig' is one of its synonyms.",
     "chicken": "Crowing and clucking. LVIS chicken_(animal) and cock (rooster).",
     "duck": "Quacking. LVIS duckling is added.",
-    "goose": "Honking.",
+    "goose": "Honking. Geese are common in both datasets.",
     "pigeon": "Cooing. Many LVIS instances (flocks); there is no Open Images class.",
-    "owl": "Hooting.",
+    "owl": "Hooting, a call that only owls make.",
     "elephant": "Trumpeting. Common in LVIS and Open Images.",
     "zebra": "Braying. Common in LVIS and Open Images; VGGSound has few clips.",
     "frog": "Croaking. LVIS frog has toad as a synonym.",
@@ -92,9 +92,9 @@ REASONS = {
     "trumpet": "Trumpet and cornet. In LVIS the category is 'cornet'; 'trumpet' is one of its "
     "synonyms.",
     "saxophone": "A distinct reed sound; mostly Open Images (LVIS: 13 instances).",
-    "flute": "Open Images only.",
-    "accordion": "Open Images only.",
-    "harmonica": "Open Images only.",
+    "flute": "A clear wind-instrument tone. Open Images only: LVIS has no flute.",
+    "accordion": "A distinct reed sound and look. Open Images only: LVIS has no accordion.",
+    "harmonica": "A small object with a distinct sound. Open Images only: LVIS has no harmonica.",
 }
 
 S4_NOT_COVERED = {
