@@ -234,6 +234,19 @@ def render(map_path: Path) -> str:
         "",
         *[f"- **{c.name}**: {REASONS[c.name]}" for c in cmap.categories],
         "",
+        "## Checking a map",
+        "",
+        "`avsynth check-map MAP` checks the structure (schema version, keys, types, empty "
+        "lists, no label or class used twice) and every label against the lists shipped in "
+        "`avsynth/data` (LVIS v1: 1203 categories; Open Images V7 boxable: 601 classes; "
+        "VGGSound: 309 labels). To check against your own downloads instead, pass "
+        "`--lvis-json lvis_v1_train.json` (only its `categories` are read), "
+        "`--openimages-classes oidv7-class-descriptions-boxable.csv` and/or "
+        "`--vggsound-csv vggsound.csv`. Each problem is printed on one line, with the closest "
+        "real label, e.g. `category 'dog': 'dog barkng' is not a VGGSound label; did you mean "
+        "'dog barking'?`. VGGSound labels that contain commas must be quoted inside YAML flow "
+        'lists (`["pigeon, dove cooing"]`).',
+        "",
     ]
     return "\n".join(out)
 
