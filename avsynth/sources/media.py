@@ -84,13 +84,20 @@ def decode_segmentation(segmentation: Any, height: int, width: int) -> np.ndarra
 
     Polygons with fewer than three points are dropped (pycocotools would read a 4-number
     polygon as a box). An uncompressed RLE (``counts`` list) and a compressed one (string) are
-    both accepted.
+    both accepted, as Python objects or as the raw JSON text/bytes the LVIS reader keeps.
 
     Raises:
         ValueError: The segmentation is neither polygons nor RLE, or its size disagrees.
     """
     from pycocotools import mask as mask_utils
 
+    if isinstance(segmentation, (bytes, bytearray, memoryview, str)):
+        import msgspec
+
+        try:
+            segmentation = msgspec.json.decode(segmentation)
+        except msgspec.DecodeError as e:
+            raise ValueError(f"segmentation is not valid JSON: {e}") from None
     if isinstance(segmentation, list):
         polys = [[float(v) for v in p] for p in segmentation if len(p) >= 6]
         if not polys:
