@@ -28,6 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.testing.media import (
+    atomic_write_bytes,
+    mask_to_rle,
+    png_mask_bytes,
+    write_audio,
+    write_image,
+)
+
 __all__ = [
     "mask_to_rle",
     "write_audio",
@@ -38,36 +46,6 @@ __all__ = [
 ]
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-def _atomic_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
-
-
-def write_image(path: str | os.PathLike, array: np.ndarray) -> Path:
-    """Write a ``uint8`` ``HxWx3`` (or ``HxW``) array as JPEG (``.jpg``, quality 92) or PNG."""
-    from PIL import Image
-
-    path = Path(path)
-    buf = io.BytesIO()
-    im = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        im.save(buf, format="JPEG", quality=92)
-    else:
-        im.save(buf, format="PNG")
-    return _atomic_bytes(path, buf.getvalue())
-
-
-def mask_to_rle(mask: np.ndarray) -> dict[str, Any]:
-    """Compressed COCO RLE of a bool ``HxW`` mask, JSON-ready (``counts`` as str)."""
-    from pycocotools import mask as mask_utils
-
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode()}
 
 
 def _seg_rle(seg: Any, h: int, w: int):
@@ -189,7 +167,7 @@ def write_lvis(
         "annotations": anns,
         "categories": cats,
     }
-    path = _atomic_bytes(
+    path = atomic_write_bytes(
         root / f"lvis_v1_{subset}.json", json.dumps(doc, separators=(",", ":")).encode()
     )
     urls = {im["id"]: im["coco_url"] for im in imgs}
@@ -198,14 +176,6 @@ def write_lvis(
         folder, name = url.rsplit("/", 2)[1:]
         write_image(root / folder / name, arr)
     return path
-
-
-def _png_bytes(mask: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(mask, dtype=bool)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _fmt(x: float) -> str:
@@ -285,7 +255,7 @@ def write_openimages(
                 if (zipped or mask_folders != "one")
                 else f"{subset}-masks"
             )
-            pngs.setdefault(group, {})[mpath] = _png_bytes(m)
+            pngs.setdefault(group, {})[mpath] = png_mask_bytes(m)
         else:
             auto = (0.0, 1.0, 0.0, 1.0)
         box = [
@@ -302,7 +272,7 @@ def write_openimages(
                 row.get("Clicks", ""),
             ]
         )
-    path = _atomic_bytes(
+    path = atomic_write_bytes(
         root / f"{subset}-annotations-object-segmentation.csv", buf.getvalue().encode()
     )
     for group, files in sorted(pngs.items()):
@@ -311,10 +281,10 @@ def write_openimages(
             with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_STORED) as zf:
                 for name, data in sorted(files.items()):
                     zf.writestr(zipfile.ZipInfo(name, date_time=_ZIP_DATE), data)
-            _atomic_bytes(root / f"{group}.zip", zbuf.getvalue())
+            atomic_write_bytes(root / f"{group}.zip", zbuf.getvalue())
         else:
             for name, data in sorted(files.items()):
-                _atomic_bytes(root / group / name, data)
+                atomic_write_bytes(root / group / name, data)
     if classes is not None:
         cbuf = io.StringIO()
         if class_format == "v7":
@@ -328,70 +298,10 @@ def write_openimages(
             raise ValueError(f"class_format must be 'v7' or 'v6', not {class_format!r}")
         for mid, disp in sorted(classes.items(), key=lambda kv: (kv[1], kv[0])):
             cw.writerow([mid, disp])
-        _atomic_bytes(root / name, cbuf.getvalue().encode())
+        atomic_write_bytes(root / name, cbuf.getvalue().encode())
     for iid, arr in sorted((image_arrays or {}).items()):
         write_image(root / subset / f"{iid}.jpg", arr)
     return path
-
-
-def write_audio(
-    path: str | os.PathLike,
-    waveform: np.ndarray,
-    sample_rate: int,
-    *,
-    video: bool = False,
-) -> Path:
-    """Write a clip; the format follows the suffix.
-
-    Args:
-        path: ``.wav`` / ``.flac`` (16-bit PCM via soundfile) or ``.mp4`` (AAC via PyAV).
-        waveform: Float samples in ``[-1, 1]``, ``[N]`` mono or ``[N, C]``.
-        sample_rate: Sampling rate in Hz.
-        video: For mp4, also add a tiny 32x32 1 fps H.264 video stream (like a real download).
-    """
-    path = Path(path)
-    x = np.clip(np.asarray(waveform, dtype=np.float32), -1.0, 1.0)
-    x = x[:, None] if x.ndim == 1 else x
-    suffix = path.suffix.lower()
-    buf = io.BytesIO()
-    if suffix in (".wav", ".flac"):
-        import soundfile as sf
-
-        sf.write(buf, x, sample_rate, format=suffix[1:].upper(), subtype="PCM_16")
-    elif suffix == ".mp4":
-        import av
-
-        layout = "mono" if x.shape[1] == 1 else "stereo"
-        with av.open(buf, "w", format="mp4") as c:
-            if video:
-                vs = c.add_stream("libx264", rate=1)
-                vs.width = vs.height = 32
-                vs.pix_fmt = "yuv420p"
-            st = c.add_stream("aac", rate=sample_rate)
-            st.layout = layout
-            planar = np.ascontiguousarray(x.T)
-            for i in range(0, planar.shape[1], 1024):
-                fr = av.AudioFrame.from_ndarray(
-                    planar[:, i : i + 1024].copy(), format="fltp", layout=layout
-                )
-                fr.sample_rate = sample_rate
-                fr.pts = i
-                for p in st.encode(fr):
-                    c.mux(p)
-            for p in st.encode(None):
-                c.mux(p)
-            if video:
-                for k in range(max(1, int(round(x.shape[0] / sample_rate)))):
-                    img = np.full((32, 32, 3), (k * 23) % 256, dtype=np.uint8)
-                    vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-                    vf.pts = k
-                    for p in vs.encode(vf):
-                        c.mux(p)
-                for p in vs.encode(None):
-                    c.mux(p)
-    else:
-        raise ValueError(f"unsupported audio suffix {suffix!r} (use .wav, .flac or .mp4)")
-    return _atomic_bytes(path, buf.getvalue())
 
 
 def write_vggsound(
@@ -425,7 +335,7 @@ def write_vggsound(
     w = csv.writer(buf, lineterminator="\n")
     for ytid, start, label, split in rows:
         w.writerow([ytid, int(start), label, split])
-    path = _atomic_bytes(root / "vggsound.csv", buf.getvalue().encode())
+    path = atomic_write_bytes(root / "vggsound.csv", buf.getvalue().encode())
     for cid, clip in sorted((clips or {}).items()):
         wave, sr = clip if isinstance(clip, tuple) else (clip, sample_rate)
         ext = fmt if isinstance(fmt, str) else fmt.get(cid, "wav")
