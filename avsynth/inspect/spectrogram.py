@@ -1,0 +1,139 @@
+"""Pictures of a triplet's sound: a log-mel spectrogram and an image | mask | sound preview.
+
+The spectrogram uses VGGish's front end (16 kHz, 25 ms window, 10 ms hop, 64 mel bands
+125-7500 Hz) so what a person sees is what the model hears; it is drawn with librosa on a
+matplotlib Agg canvas (no display needed). The preview puts the image, the image with the mask
+overlaid in red, and the spectrogram side by side at one height.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+SR = 16000
+N_FFT = 400  # 25 ms
+HOP = 160  # 10 ms
+N_MELS = 64
+FMIN, FMAX = 125.0, 7500.0
+
+
+def log_mel(waveform: np.ndarray, sample_rate: int = SR) -> np.ndarray:
+    """Log-mel spectrogram ``float32[64, T]`` in dB (VGGish's bands, power, ref = max)."""
+    import librosa
+
+    y = np.asarray(waveform, dtype=np.float32)
+    if sample_rate != SR:
+        y = librosa.resample(y, orig_sr=sample_rate, target_sr=SR)
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=FMIN, fmax=FMAX, power=2.0
+    )
+    return librosa.power_to_db(mel, ref=np.max, top_db=80.0).astype(np.float32)
+
+
+def render_spectrogram(
+    waveform: np.ndarray,
+    sample_rate: int,
+    out: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    size: tuple[float, float] = (4.0, 3.0),
+    dpi: int = 100,
+) -> Path:
+    """Draw the log-mel spectrogram of ``waveform`` to the PNG ``out`` (atomically).
+
+    Args:
+        waveform: Mono samples.
+        sample_rate: Their rate (resampled to 16 kHz if different).
+        out: PNG path; parent folders are created.
+        title: Text above the plot (e.g. the VGGSound label).
+        size: Figure size in inches.
+        dpi: Resolution.
+
+    Returns:
+        ``out`` as a Path.
+    """
+    import librosa.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    db = log_mel(waveform, sample_rate)
+    fig = Figure(figsize=size, dpi=dpi)
+    ax = fig.add_subplot()
+    librosa.display.specshow(
+        db,
+        sr=SR,
+        hop_length=HOP,
+        x_axis="time",
+        y_axis="mel",
+        fmin=FMIN,
+        fmax=FMAX,
+        cmap="magma",
+        ax=ax,
+    )
+    ax.set_xlabel("s")
+    ax.set_ylabel("Hz")
+    ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout(pad=0.3)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
+    os.replace(tmp, out)
+    return out
+
+
+def render_preview(
+    image: np.ndarray,
+    mask: np.ndarray,
+    spectrogram_png: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    height: int = 256,
+) -> Path:
+    """Write ``image | image with mask overlay | spectrogram`` side by side as one PNG.
+
+    Args:
+        image: ``uint8[H, W, 3]``.
+        mask: ``bool[H, W]``.
+        spectrogram_png: A PNG from :func:`render_spectrogram`.
+        out: PNG path (written atomically).
+        height: Height of the strip in pixels.
+    """
+    from PIL import Image
+
+    img = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    m = np.asarray(mask, dtype=bool)
+    over = np.asarray(image, dtype=np.float32).copy()
+    red = np.array([255.0, 0.0, 0.0])
+    over[m] = 0.45 * over[m] + 0.55 * red
+    edge = m & ~_erode(m)
+    over[edge] = red
+    overlay = Image.fromarray(over.clip(0, 255).astype(np.uint8))
+    with Image.open(spectrogram_png) as s:
+        spec = s.convert("RGB")
+    w = max(1, round(img.width * height / img.height))
+    sw = max(1, round(spec.width * height / spec.height))
+    gap = 6
+    strip = Image.new("RGB", (2 * w + sw + 2 * gap, height), (255, 255, 255))
+    strip.paste(img.resize((w, height), Image.Resampling.BILINEAR), (0, 0))
+    strip.paste(overlay.resize((w, height), Image.Resampling.BILINEAR), (w + gap, 0))
+    strip.paste(spec.resize((sw, height), Image.Resampling.BILINEAR), (2 * (w + gap), 0))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    strip.save(tmp, format="PNG")
+    os.replace(tmp, out)
+    return out
+
+
+def _erode(m: np.ndarray) -> np.ndarray:
+    """One-pixel binary erosion (4-neighbourhood) without scipy."""
+    p = np.pad(m, 1, constant_values=False)
+    return p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]

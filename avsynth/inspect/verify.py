@@ -1,0 +1,288 @@
+"""Check that every file a manifest references exists, decodes and matches its record.
+
+Checks per triplet (each file is checked once however many triplets share it):
+
+* ids are unique; media paths stay inside their root (symlinks resolved);
+* the image decodes and has the recorded width/height;
+* the mask decodes, is binary (one non-zero value), non-empty and at the image's size
+  (plan-only masks are decoded from the source annotations);
+* the audio decodes; a materialised clip is 16 kHz mono 16-bit PCM of exactly the recorded
+  ``duration`` (to one sample); a source clip (plan-only) holds some audio (the build pads
+  short clips with silence);
+* for a plan-only manifest, the source metadata files the build read still have the
+  fingerprints recorded in ``build_info.json`` (``inputs``: size and BLAKE2b per file), so
+  the annotation ids in the manifest still mean what they meant.
+
+Problems come back as one line each, ``<file>: <what is wrong> [triplet <id>, <manifest>:<line>]``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avsynth.errors import AvsynthError, ManifestError
+from avsynth.inspect.media import AUDIO_RATE, MaskLoader, Roots, media_path, read_mask_png
+from avsynth.manifest import iter_manifest, read_sidecar
+from avsynth.manifest.schema import Triplet
+
+_SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
+
+
+def _count_lines(path: Path) -> int | None:
+    if path.name.endswith(".gz") or not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+class _Verifier:
+    def __init__(self, manifest: Path, roots: Roots) -> None:
+        self.manifest = manifest
+        self.roots = roots
+        self.inputs = dict(read_sidecar(manifest).get("inputs") or {})
+        self.sources_used: set[str] = set()
+        self.masks = MaskLoader(manifest, roots)
+        self.problems: list[str] = []
+        self.images: dict[Path, tuple[int, int] | None] = {}
+        self.audio: dict[Path, bool] = {}
+        self.seen_masks: set[tuple] = set()
+        self.ids: dict[str, int] = {}
+        self.counts = {"triplets": 0, "images": 0, "masks": 0, "audio": 0}
+
+    def report(self, what: Any, msg: str, t: Triplet, line: int) -> None:
+        self.problems.append(f"{what}: {msg} [triplet {t.id}, {self.manifest.name}:{line}]")
+
+    def _path(self, kind: str, ref: Any, t: Triplet, line: int) -> Path | None:
+        try:
+            return media_path(self.manifest, ref, self.roots)
+        except AvsynthError as e:  # e.g. "'../x.png' escapes its root /data/out"
+            self.problems.append(f"{kind} {e} [triplet {t.id}, {self.manifest.name}:{line}]")
+            return None
+
+    def image(self, t: Triplet, line: int) -> tuple[int, int] | None:
+        """Check the image once; return its (height, width) or None if bad."""
+        path = self._path("image", t.image, t, line)
+        if path is None:
+            return None
+        if path in self.images:
+            return self.images[path]
+        from PIL import Image
+
+        self.counts["images"] += 1
+        size = None
+        if not path.is_file():
+            self.report(path, "image file missing", t, line)
+        else:
+            try:
+                with Image.open(path) as im:
+                    im.load()
+                    w, h = im.size
+                size = (h, w)
+            except (OSError, ValueError, SyntaxError) as e:
+                self.report(path, f"image does not decode ({e})", t, line)
+            if size and t.image.width is not None and (w, h) != (t.image.width, t.image.height):
+                self.report(
+                    path,
+                    f"image is {w}x{h}, the manifest says {t.image.width}x{t.image.height}",
+                    t,
+                    line,
+                )
+        self.images[path] = size
+        return size
+
+    def mask(self, t: Triplet, line: int, size: tuple[int, int] | None) -> None:
+        """Check the mask once; ``size`` is its image's (height, width) as decoded."""
+        ref = t.mask
+        if t.image.width is not None and t.image.height is not None:
+            size = (t.image.height, t.image.width)  # a wrong image size is the image's problem
+        key = (ref.root, ref.path, ref.source_id)
+        if key in self.seen_masks:
+            return
+        self.seen_masks.add(key)
+        self.counts["masks"] += 1
+        if ref.root == "manifest":
+            path = self._path("mask", ref, t, line)
+            if path is None:
+                return
+            if not path.is_file():
+                self.report(path, "mask file missing", t, line)
+                return
+            try:
+                arr = read_mask_png(path)
+            except AvsynthError as e:
+                self.report(path, str(e).removeprefix(f"{path}: "), t, line)
+                return
+            values = np.unique(arr)
+            if arr.dtype != bool and (len(values) > 2 or (len(values) == 2 and values[0] != 0)):
+                shown = ", ".join(str(v) for v in values[:6])
+                self.report(path, f"mask is not binary (values {shown})", t, line)
+                return
+            where = path
+        else:
+            where = f"{ref.source} mask {ref.source_id}"
+            try:
+                arr = self.masks.load(t)
+            except (AvsynthError, OSError, ValueError) as e:
+                self.report(where, f"mask does not decode ({e})", t, line)
+                return
+        if not arr.any():
+            self.report(where, "mask is empty", t, line)
+        if size is not None and arr.shape != size:
+            self.report(
+                where,
+                f"mask is {arr.shape[1]}x{arr.shape[0]}, its image is {size[1]}x{size[0]}",
+                t,
+                line,
+            )
+
+    def audio_file(self, t: Triplet, line: int) -> None:
+        ref = t.audio
+        path = self._path("audio", ref, t, line)
+        if path is None or path in self.audio:
+            return
+        self.counts["audio"] += 1
+        self.audio[path] = True
+        if not path.is_file():
+            self.report(path, "audio file missing", t, line)
+            return
+        want = int(round(ref.duration * AUDIO_RATE))
+        if ref.root == "manifest":
+            import soundfile as sf
+
+            try:
+                info = sf.info(str(path))
+                data, rate = sf.read(str(path), dtype="int16", always_2d=True)
+            except (RuntimeError, sf.LibsndfileError) as e:
+                self.report(path, f"audio does not decode ({e})", t, line)
+                return
+            bad = []
+            if rate != AUDIO_RATE:
+                bad.append(f"sample rate {rate} Hz (want {AUDIO_RATE})")
+            if data.shape[1] != 1:
+                bad.append(f"{data.shape[1]} channels (want mono)")
+            if info.subtype != "PCM_16":
+                bad.append(f"subtype {info.subtype} (want PCM_16)")
+            if rate == AUDIO_RATE and abs(data.shape[0] - want) > _SAMPLE_TOLERANCE:
+                bad.append(f"{data.shape[0] / rate:.4f} s long, the manifest says {ref.duration} s")
+            if bad:
+                self.report(path, "audio is " + ", ".join(bad), t, line)
+            return
+        from avsynth.inspect.media import read_audio
+
+        try:
+            y, _ = read_audio(path)
+        except (AvsynthError, OSError, RuntimeError, ValueError) as e:
+            self.report(path, f"audio does not decode ({e})", t, line)
+            return
+        if y.size == 0:
+            self.report(path, "audio decodes to no samples", t, line)
+
+    def fingerprints(self) -> None:
+        """Compare the recorded source metadata fingerprints (plan-only sources only)."""
+        from avsynth.manifest import resolve_media_path
+        from avsynth.plan.fingerprint import file_fingerprint
+
+        for source in sorted(self.sources_used):
+            try:
+                root = resolve_media_path(self.manifest, ".", source, roots=self.roots)
+            except AvsynthError as e:
+                self.problems.append(f"{source} root: {e}")
+                continue
+            for name, want in sorted((self.inputs.get(source) or {}).items()):
+                path = root / name
+                if not path.is_file():
+                    self.problems.append(
+                        f"{path}: source metadata file missing (the build read it)"
+                    )
+                    continue
+                got = file_fingerprint(path)
+                if got.get("blake2b") != want.get("blake2b"):
+                    self.problems.append(
+                        f"{path}: source metadata changed since the build ({got['bytes']} bytes, "
+                        f"BLAKE2b {got['blake2b'][:12]}..., recorded {want.get('bytes')} bytes, "
+                        f"{str(want.get('blake2b'))[:12]}...); rebuild the plan"
+                    )
+
+    def triplet(self, t: Triplet, line: int) -> None:
+        self.counts["triplets"] += 1
+        self.sources_used.update(r.root for r in (t.image, t.mask, t.audio) if r.root != "manifest")
+        if t.id in self.ids:
+            self.problems.append(
+                f"{self.manifest.name}:{line}: duplicate triplet id {t.id!r} "
+                f"(first on line {self.ids[t.id]})"
+            )
+        else:
+            self.ids[t.id] = line
+        size = self.image(t, line)
+        self.mask(t, line, size)
+        self.audio_file(t, line)
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify_report` checked and found.
+
+    Attributes:
+        problems: One line per problem (empty = valid).
+        counts: Triplets, distinct images, masks and distinct audio files checked.
+    """
+
+    problems: list[str]
+    counts: dict[str, int]
+
+    def summary(self) -> str:
+        """One line: what was checked and how many problems were found."""
+        c = self.counts
+        return (
+            f"checked {c['triplets']} triplets ({c['images']} images, {c['masks']} masks, "
+            f"{c['audio']} audio files): "
+            + (f"{len(self.problems)} problem(s)" if self.problems else "all good")
+        )
+
+
+def verify_report(
+    manifest: str | os.PathLike[str], *, roots: Roots = None, progress: bool = True
+) -> VerifyReport:
+    """Like :func:`verify`, also returning what was checked (for the CLI's summary line)."""
+    from tqdm import tqdm
+
+    path = Path(manifest)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found")
+    v = _Verifier(path, roots)
+    # Labels of plan-only LVIS masks, so the LVIS annotations are read in one pass.
+    v.masks.lvis_labels = {
+        t.mask.source_label for t in iter_manifest(path) if t.mask.root == "lvis"
+    }
+    records = iter_manifest(path)
+    total = _count_lines(path)
+    for line, t in enumerate(tqdm(records, total=total, desc="verify", disable=not progress), 1):
+        v.triplet(t, line)
+    v.fingerprints()
+    return VerifyReport(problems=v.problems, counts=dict(v.counts))
+
+
+def verify(
+    manifest: str | os.PathLike[str], *, roots: Roots = None, progress: bool = True
+) -> list[str]:
+    """Check every file a manifest references; return the problems found (empty = valid).
+
+    Args:
+        manifest: ``manifest.jsonl`` (or ``.jsonl.gz``).
+        roots: Source roots for a plan-only manifest, e.g. ``{"lvis": "/data/lvis"}``;
+            default: the roots recorded in the sidecar ``build_info.json``.
+        progress: Show a progress bar.
+
+    Returns:
+        One line per problem, naming the file, what is wrong and the triplet/line.
+
+    Raises:
+        ManifestError: if the manifest is missing, not JSONL, of an unknown schema version or
+            holds an unsafe path (the manifest itself is unusable, not just a file).
+    """
+    return verify_report(manifest, roots=roots, progress=progress).problems
