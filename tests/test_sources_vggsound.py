@@ -106,3 +106,15 @@ def test_missing_csv(tmp_path):
         read_vggsound(tmp_path)
     with pytest.raises(SourceError, match="is not a folder"):
         read_vggsound(tmp_path / "nope")
+
+
+def test_crlf_bom_and_duplicate_rows(tmp_path):
+    """Windows line endings (the official test.csv has CRLF), a UTF-8 BOM, a repeated row."""
+    text = "\ufeff-AbCdEfGhIj,0,dog barking,train\r\n" + '--9O4XZOge4,30,"cat, purring",test\r\n'
+    (tmp_path / "vggsound.csv").write_text(text + "-AbCdEfGhIj,0,dog barking,train\r\n")
+    idx = read_vggsound(tmp_path)
+    assert [(c.youtube_id, c.label, c.line) for c in idx.clips] == [
+        ("--9O4XZOge4", "cat, purring", 2),
+        ("-AbCdEfGhIj", "dog barking", 1),
+    ]
+    assert idx.rows_total == 3 and idx.rows_without_file == 2
