@@ -152,3 +152,17 @@ def test_missing_image_in_coco_url_and_bad_segmentation(tmp_path):
     (m,) = iter_lvis_masks(tmp_path, ["dog"])
     with pytest.raises(MediaError, match=r"LVIS annotation 1 .*RLE size \[5, 5\]"):
         decode_mask(m, tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # pycocotools
+def test_official_lvis_api_reads_the_written_files(lvis_root):
+    """The official lvis-api loads what the writer wrote and draws the same masks."""
+    from lvis import LVIS
+
+    api = LVIS(str(lvis_root / "lvis_v1_train.json"))
+    ours = {m.mask_id: m for m in iter_lvis_masks(lvis_root, ["dog", "cat"], subsets=["train"])}
+    assert sorted(api.get_ann_ids(cat_ids=[378, 225])) == [11, 12]
+    for ann in api.load_anns([11, 12]):
+        np.testing.assert_array_equal(
+            api.ann_to_mask(ann).astype(bool), decode_mask(ours[str(ann["id"])], lvis_root)
+        )
