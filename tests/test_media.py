@@ -91,3 +91,12 @@ def test_image_errors_name_the_file(tmp_path):
         read_image(tmp_path / "bad.jpg")
     with pytest.raises(MediaError, match=r"bad.jpg"):
         read_image_size(tmp_path / "bad.jpg")
+
+
+def test_mp4_stereo_44k_mixed_to_mono(tmp_path):
+    sr = 44100
+    t = np.arange(sr) / sr
+    x = np.stack([0.4 * np.sin(2 * np.pi * 500 * t), np.zeros_like(t)], 1)
+    y = decode_audio(write_audio(tmp_path / "st.mp4", x, sr))
+    assert abs(len(y) - 16000) <= 16
+    assert np.abs(y[2000:-2000]).max() == pytest.approx(0.2, abs=0.03)
