@@ -134,6 +134,15 @@ class World:
 # ----------------------------------------------------------------------------- looks
 
 
+def _look_shape(index: int) -> str:
+    return SHAPES[index % len(SHAPES)]
+
+
+def _look_colour(index: int) -> tuple[int, int, int]:
+    # Shift the colour every len(SHAPES) categories: (shape, colour) pairs stay distinct.
+    return COLOURS[(index + index // len(SHAPES)) % len(COLOURS)]
+
+
 def _shape(kind: str, cx: float, cy: float, r: float, h: int, w: int):
     """Return ``(segmentation, mask)`` of one object; ring is an RLE (it has a hole)."""
     if kind == "ring":
@@ -142,8 +151,8 @@ def _shape(kind: str, cx: float, cy: float, r: float, h: int, w: int):
         m = (d <= r) & (d >= 0.55 * r)
         return mask_to_rle(m), m
     if kind in ("disc", "hexagon", "diamond"):
-        n, rot = {"disc": (32, 0.0), "hexagon": (6, 0.0), "diamond": (4, 0.0)}[kind]
-        a = 2 * math.pi * np.arange(n) / n + rot
+        n = {"disc": 32, "hexagon": 6, "diamond": 4}[kind]
+        a = 2 * math.pi * np.arange(n) / n
         pts = np.stack([cx + r * np.cos(a), cy + r * np.sin(a)], 1)
         polys = [pts.ravel().tolist()]
     elif kind == "square":
@@ -194,8 +203,8 @@ def _render(rng, cats: Sequence[int], h: int, w: int):
     img = _background(rng, h, w)
     objs = []
     for ci, (cx, cy, r) in zip(cats, _layout(rng, len(cats), h, w), strict=True):
-        seg, m = _shape(SHAPES[ci % len(SHAPES)], cx, cy, r, h, w)
-        colour = np.array(COLOURS[ci % len(COLOURS)], float) * rng.uniform(0.85, 1.05)
+        seg, m = _shape(_look_shape(ci), cx, cy, r, h, w)
+        colour = np.array(_look_colour(ci), float) * rng.uniform(0.85, 1.05)
         img[m] = colour + rng.normal(0, 12, size=(int(m.sum()), 3))
         objs.append((ci, seg, m, (cx, cy, r)))
     return np.clip(img, 0, 255).astype(np.uint8), objs
@@ -289,9 +298,7 @@ def _make_openimages(root: Path, cats, n: int, size: int, seed: int, counts: Cou
             ms = max(8, int(round(size * scale)))
             for ci, _seg, m, (cx, cy, r) in objs:
                 if scale != 1.0:
-                    m = _shape(SHAPES[ci % len(SHAPES)], cx * scale, cy * scale, r * scale, ms, ms)[
-                        1
-                    ]
+                    m = _shape(_look_shape(ci), cx * scale, cy * scale, r * scale, ms, ms)[1]
                 box_id = _hex("world", seed, "box", i, ci, n=8)
                 clicks = ";".join(
                     f"{rng.uniform():.5f} {rng.uniform():.5f} {int(rng.integers(0, 2))}"
@@ -347,8 +354,8 @@ def make_world(
 
     Args:
         root: Output folder (created).
-        categories: World categories (looks and sounds follow their index; at most 8 distinct
-            looks).
+        categories: World categories; looks and sounds follow their index (8 shapes x 8
+            colours and 8 fundamentals x 6 modulation rates, all distinct up to 48).
         n_lvis_images: LVIS images (80% ``lvis_v1_train.json``, 20% ``lvis_v1_val.json``, half of
             the val images stored in ``train2017`` as in real LVIS).
         n_openimages_images: Open Images images (80% train, 20% validation; masks zipped, a
