@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import yaml
@@ -138,3 +140,22 @@ def test_reuse_and_replace(tmp_path):
     (foreign / "lvis").mkdir(parents=True)
     with pytest.raises(FileExistsError, match="not a generated world"):
         make_world(foreign, n_lvis_images=2, n_openimages_images=2, clips_per_label=1)
+
+
+def test_full_real_vocabularies(world, tmp_path):
+    """Like the real files, the world lists every LVIS category / OI class (any map reads it)."""
+    cats = lvis_categories(world.lvis_root)
+    assert len(cats) == 1203 and cats["car_(automobile)"] == "car.n.01"
+    assert list(iter_lvis_masks(world.lvis_root, ["lion", "ambulance"])) == []
+    doc = json.loads((world.lvis_root / "lvis_v1_val.json").read_text())
+    ids = {c["name"]: c["id"] for c in doc["categories"]}
+    assert (ids["aerosol_can"], ids["bus_(vehicle)"], ids["dog"], ids["zucchini"]) == (
+        1,
+        173,
+        378,
+        1203,
+    )
+    assert len(openimages_classes(world.openimages_root)) == 601
+    small = make_world(tmp_path, n_lvis_images=2, n_openimages_images=2, clips_per_label=1,
+                       clip_seconds=0.2, full_vocabulary=False)  # fmt: skip
+    assert len(lvis_categories(small.lvis_root)) == 6

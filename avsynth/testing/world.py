@@ -16,7 +16,9 @@ segment. Used by tests of the whole pipeline and by the demo::
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import json
 import math
 import os
@@ -24,6 +26,7 @@ import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -252,8 +255,39 @@ def _pick(rng: np.random.Generator, n_cats: int) -> list[int]:
     return [int(c) for c in rng.choice(n_cats, size=k, replace=False)]
 
 
-def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter) -> None:
-    cat_ids = [c.lvis_id or 2000 + i for i, c in enumerate(cats)]
+def _shipped_rows(name: str, **kw: Any) -> list[list[str]]:
+    """Rows of a vocabulary file shipped in ``avsynth/data`` ([] if it is not there)."""
+    try:
+        text = (resources.files("avsynth") / "data" / name).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return []
+    return list(csv.reader(io.StringIO(text), **kw))[1:]
+
+
+def _lvis_vocabulary() -> list[dict[str, Any]]:
+    """The 1203 real LVIS v1 categories; ids are the ranks of the synsets, as in LVIS v1."""
+    rows = sorted(_shipped_rows("lvis_v1_categories.tsv", delimiter="\t"), key=lambda r: r[1])
+    return [
+        {"id": i + 1, "name": r[0], "synset": r[1], "synonyms": r[2].split("|"), "frequency": r[3]}
+        for i, r in enumerate(rows)
+    ]
+
+
+def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter, full: bool) -> None:
+    vocab = _lvis_vocabulary() if full else []
+    by_name = {v["name"]: v for v in vocab}
+    used = {v["id"] for v in vocab}
+    cat_ids = []
+    extra = []
+    for i, c in enumerate(cats):
+        if c.lvis_name in by_name:
+            cat_ids.append(by_name[c.lvis_name]["id"])
+            continue
+        cid = c.lvis_id if c.lvis_id and c.lvis_id not in used else 2000 + i
+        cat_ids.append(cid)
+        used.add(cid)
+        extra.append({"id": cid, "name": c.lvis_name, "synset": c.lvis_synset or f"{c.name}.n.01"})
+    categories = sorted(vocab + extra, key=lambda c: c["id"])
     n_val = round(n * 0.2) if n >= 2 else 0
     ann_id = 1
     for subset, idxs in (("train", range(n - n_val)), ("val", range(n - n_val, n))):
@@ -277,16 +311,15 @@ def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter) 
                              "segmentation": seg})  # fmt: skip
                 ann_id += 1
                 counts[cats[ci].name] += 1
-        categories = [
-            {"id": cid, "name": c.lvis_name, "synset": c.lvis_synset or f"{c.name}.n.01"}
-            for cid, c in sorted(zip(cat_ids, cats, strict=True))
-        ]
         write_lvis(root, subset, images, anns, categories, image_arrays=arrays)
 
 
-def _make_openimages(root: Path, cats, n: int, size: int, seed: int, counts: Counter) -> None:
+def _make_openimages(
+    root: Path, cats, n: int, size: int, seed: int, counts: Counter, full: bool
+) -> None:
     n_val = round(n * 0.2) if n >= 2 else 0
-    classes = {c.oi_mid: c.oi_name for c in cats}
+    classes = {r[0]: r[1] for r in _shipped_rows("openimages_v7_boxable.csv")} if full else {}
+    classes.update({c.oi_mid: c.oi_name for c in cats})
     for subset, idxs in (("train", range(n - n_val)), ("validation", range(n - n_val, n))):
         rows, masks, arrays = [], [], {}
         for i in idxs:
@@ -348,6 +381,7 @@ def make_world(
     clip_seconds: float = 10.0,
     missing_clips_per_label: int = 0,
     seed: int = 0,
+    full_vocabulary: bool = True,
     reuse: bool = True,
 ) -> World:
     """Write a world under ``root``: ``lvis/``, ``openimages/``, ``vggsound/`` (real layouts).
@@ -366,6 +400,10 @@ def make_world(
         clip_seconds: Clip length (16 kHz).
         missing_clips_per_label: Rows per label left without a clip file.
         seed: Everything is a function of it (same seed -> byte-identical files).
+        full_vocabulary: List all 1203 real LVIS v1 categories (real ids) in the LVIS JSONs
+            and all 601 boxable classes in the Open Images class CSV, as the real files do, so
+            any category map (e.g. ``46.yaml``) reads the world; only the world's categories
+            have annotations. False lists the world's categories only.
         reuse: If ``root`` already holds a world made with the same arguments (its
             ``world.json`` says so), return it without writing anything. A world made with
             other arguments is replaced; ``lvis/``, ``openimages/``, ``vggsound/`` folders not
@@ -389,6 +427,7 @@ def make_world(
         "clip_seconds": clip_seconds,
         "missing_clips_per_label": missing_clips_per_label,
         "seed": seed,
+        "full_vocabulary": full_vocabulary,
     }
     marker = root / "world.json"
     old = json.loads(marker.read_text()) if marker.is_file() else None
@@ -404,8 +443,10 @@ def make_world(
             shutil.rmtree(root / sub)
     marker.unlink(missing_ok=True)
     lv, oi, rows, files = Counter(), Counter(), Counter(), Counter()
-    _make_lvis(root / "lvis", cats, n_lvis_images, image_size, seed, lv)
-    _make_openimages(root / "openimages", cats, n_openimages_images, image_size, seed, oi)
+    _make_lvis(root / "lvis", cats, n_lvis_images, image_size, seed, lv, full_vocabulary)
+    _make_openimages(
+        root / "openimages", cats, n_openimages_images, image_size, seed, oi, full_vocabulary
+    )
     _make_vggsound(root / "vggsound", cats, clips_per_label, missing_clips_per_label,
                    clip_format, clip_seconds, seed, rows, files)  # fmt: skip
     names = [c.name for c in cats]
