@@ -159,3 +159,13 @@ def test_full_real_vocabularies(world, tmp_path):
     small = make_world(tmp_path, n_lvis_images=2, n_openimages_images=2, clips_per_label=1,
                        clip_seconds=0.2, full_vocabulary=False)  # fmt: skip
     assert len(lvis_categories(small.lvis_root)) == 6
+
+
+def test_interrupted_world_is_replaced(tmp_path):
+    kw = dict(n_lvis_images=2, n_openimages_images=2, clips_per_label=1, clip_seconds=0.2)
+    w = make_world(tmp_path, **kw)
+    marker = json.loads((tmp_path / "world.json").read_text())
+    (tmp_path / "world.json").write_text(json.dumps(marker | {"complete": False}))
+    (w.lvis_root / "lvis_v1_val.json").unlink()  # as if killed half-way
+    again = make_world(tmp_path, **kw)
+    assert (again.lvis_root / "lvis_v1_val.json").is_file() and again.counts == w.counts
