@@ -13,8 +13,8 @@ Paths are POSIX, relative, and never contain ``..``: :func:`safe_relpath` enforc
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from pathlib import PurePosixPath
+import copy
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from avsynth.errors import ManifestError
@@ -32,10 +32,22 @@ def safe_relpath(path: str, *, what: str = "path") -> str:
     """
     if not isinstance(path, str) or not path or "\\" in path or "\x00" in path:
         raise ManifestError(f"{what} {path!r} is not a relative POSIX path")
-    p = PurePosixPath(path)
-    if p.is_absolute() or any(part == ".." for part in p.parts):
+    # String tests equal to PurePosixPath(path).is_absolute() / ".." in .parts, but ~10x faster
+    # (a full manifest checks 190 k paths).
+    if path.startswith("/") or ".." in path.split("/"):
         raise ManifestError(f"{what} {path!r} escapes its root")
     return path
+
+
+def _plain(ref: Any) -> dict[str, Any]:
+    """Flat dict of a media reference, fields in declaration order."""
+    names = _FIELDS.get(type(ref))
+    if names is None:
+        names = _FIELDS[type(ref)] = tuple(f.name for f in fields(ref))
+    return {n: getattr(ref, n) for n in names}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +116,19 @@ class Triplet:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict in the on-disk key order (``schema_version`` first)."""
-        d = asdict(self)
-        out = {"schema_version": d.pop("schema_version")}
-        extra = d.pop("extra")
-        out.update(d)
-        out["mask"]["bbox"] = list(out["mask"]["bbox"])
-        if extra:
-            out["extra"] = extra
+        # Explicit (not dataclasses.asdict, whose deep copies cost ~0.3 ms per record).
+        out: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "id": self.id,
+            "split": self.split,
+            "category": self.category,
+            "image": _plain(self.image),
+            "mask": _plain(self.mask),
+            "audio": _plain(self.audio),
+        }
+        out["mask"]["bbox"] = list(self.mask.bbox)
+        if self.extra:
+            out["extra"] = copy.deepcopy(self.extra)
         return out
 
     @classmethod

@@ -8,8 +8,17 @@ give the same plan on any machine and with any number of workers.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
+from typing import Any
 
 from avsynth.sources.records import SourceClip, SourceMask
+
+
+@lru_cache(maxsize=64)
+def _base(seed: int, purpose: str) -> Any:
+    return hashlib.blake2b(
+        digest_size=8, key=str(seed).encode("ascii"), person=purpose[:16].encode()
+    )
 
 
 def stable_hash(seed: int, purpose: str, key: str) -> int:
@@ -21,12 +30,8 @@ def stable_hash(seed: int, purpose: str, key: str) -> int:
             for different choices are independent.
         key: A stable id, e.g. ``lvis:12345``.
     """
-    h = hashlib.blake2b(
-        key.encode("utf-8"),
-        digest_size=8,
-        key=str(seed).encode("ascii"),
-        person=purpose[:16].encode(),
-    )
+    h = _base(seed, purpose).copy()
+    h.update(key.encode("utf-8"))
     return int.from_bytes(h.digest(), "big")
 
 

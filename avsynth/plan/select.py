@@ -14,7 +14,6 @@ from typing import Any
 
 from avsynth.catmap.schema import CategoryMap
 from avsynth.errors import PlanError
-from avsynth.plan.keys import image_key
 from avsynth.sources.records import SourceMask
 
 ALLOCATIONS = ("balanced", "proportional")
@@ -116,19 +115,20 @@ def select_masks(
         sorts them by seeded hash) and the number of dropped masks per reason.
     """
     to_cat = category_of(cmap)
-    per_image: Counter[tuple[str, str]] = Counter()
+    per_image: dict[tuple[str, str, str], int] = {}
     kept: list[tuple[str, SourceMask]] = []
     skips: Counter[str] = Counter()
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for m in masks:
         cat = to_cat.get((m.source, m.label))
         if cat is None:
             continue
-        key = f"{m.source}:{m.mask_id}"
+        key = (m.source, m.mask_id)
         if key in seen:  # the same annotation listed twice: count it once
             continue
         seen.add(key)
-        per_image[(image_key(m), cat)] += 1
+        g = (m.source, m.image.image_id, cat)
+        per_image[g] = per_image.get(g, 0) + 1
         reason = _rule_failed(m, cfg)
         if reason is None:
             kept.append((cat, m))
@@ -136,7 +136,7 @@ def select_masks(
             skips[reason] += 1
     candidates: dict[str, list[SourceMask]] = defaultdict(list)
     for cat, m in kept:
-        if cfg.single_instance and per_image[(image_key(m), cat)] > 1:
+        if cfg.single_instance and per_image[(m.source, m.image.image_id, cat)] > 1:
             skips["several_instances"] += 1
             continue
         candidates[cat].append(m)

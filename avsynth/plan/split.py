@@ -156,10 +156,14 @@ def assign(
         PlanError: if grouping by image makes the sizes impossible to meet.
     """
     nsplit = len(sizes)
-    order = {
-        c: sorted(ms, key=lambda m: (stable_hash(seed, "select", mask_key(m)), mask_key(m)))
-        for c, ms in candidates.items()
-    }
+    order: dict[str, list[tuple[int, str, str, SourceMask]]] = {}
+    for c, ms in candidates.items():
+        rows = []
+        for m in ms:
+            mk = mask_key(m)
+            rows.append((stable_hash(seed, "select", mk), mk, image_key(m), m))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        order[c] = rows
     image_split: dict[str, int] = {}
     chosen: dict[str, list[list[SourceMask]]] = {c: [[] for _ in sizes] for c in candidates}
     taken: set[str] = set()
@@ -169,18 +173,18 @@ def assign(
         if not any(want):
             continue
         need = list(want)
-        for m in order[c]:  # images already placed by rarer categories first
-            k = image_split.get(image_key(m))
+        for _, mk, g, m in order[c]:  # images already placed by rarer categories first
+            k = image_split.get(g)
             if k is not None and need[k] > 0:
                 chosen[c][k].append(m)
-                taken.add(mask_key(m))
+                taken.add(mk)
                 need[k] -= 1
-        for m in order[c]:
-            if not any(need):
+        left = sum(need)
+        for _, mk, g, m in order[c]:
+            if left == 0:
                 break
-            if mask_key(m) in taken:
+            if mk in taken:
                 continue
-            g = image_key(m)
             k = image_split.get(g)
             if k is None:
                 k = max(
@@ -190,14 +194,15 @@ def assign(
                 image_split[g] = k
             if need[k] > 0:
                 chosen[c][k].append(m)
-                taken.add(mask_key(m))
+                taken.add(mk)
                 need[k] -= 1
+                left -= 1
     _refill(order, chosen, taken, image_split, sizes)
     return chosen
 
 
 def _refill(
-    order: Mapping[str, Sequence[SourceMask]],
+    order: Mapping[str, Sequence[tuple[int, str, str, SourceMask]]],
     chosen: dict[str, list[list[SourceMask]]],
     taken: set[str],
     image_split: dict[str, int],
@@ -209,8 +214,8 @@ def _refill(
         if short <= 0:
             continue
         spare = {
-            c: [m for m in ms if mask_key(m) not in taken and image_split.get(image_key(m), k) == k]
-            for c, ms in order.items()
+            c: [r for r in rows if r[1] not in taken and image_split.get(r[2], k) == k]
+            for c, rows in order.items()
         }
         pos = dict.fromkeys(spare, 0)
         while short > 0:
@@ -222,10 +227,10 @@ def _refill(
                     f"chosen per category: {have}; lower --split-sizes or add sources"
                 )
             c = max(live, key=lambda c: (len(spare[c]) - pos[c], c))
-            m = spare[c][pos[c]]
+            _, mk, g, m = spare[c][pos[c]]
             pos[c] += 1
-            if image_split.setdefault(image_key(m), k) != k:
+            if image_split.setdefault(g, k) != k or mk in taken:
                 continue
             chosen[c][k].append(m)
-            taken.add(mask_key(m))
+            taken.add(mk)
             short -= 1
