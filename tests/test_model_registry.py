@@ -133,3 +133,14 @@ def test_params_cli(capsys):
     assert "2,770,176" in r.output and "0.3884%" in r.output
     r = CliRunner().invoke(app, ["params", "--all"])
     assert r.exit_code == 0 and r.output.count("\n") == 13
+
+
+def test_import_is_cheap():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, avsmodel; assert 'torch' not in sys.modules, 'torch imported'; "
+        "avsmodel.list_models; assert 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -250,3 +250,12 @@ def test_vggish_loads_by_value_into_module(tmp_path):
     load_vggish_weights(target, p)
     for k, v in target.state_dict().items():
         assert torch.equal(v, sd[k]), k
+
+
+def test_legacy_torch_save_format_loads(tmp_path, tiny_sam_ckpt):
+    _, sd = tiny_sam_ckpt
+    p = tmp_path / "legacy.pth"
+    torch.save(sd, p, _use_new_zipfile_serialization=False)  # not memory-mappable
+    m = avsmodel.build_model("sama_avs_tiny", sam_checkpoint=p)
+    state = m.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in sd.items())
