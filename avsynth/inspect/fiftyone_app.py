@@ -268,6 +268,8 @@ def load_fiftyone(
     ds.mask_targets = {"ground_truth": {MASK_VALUE: "sounding object"}}
     media = ["filepath"] + (["preview_path", "spectrogram_path"] if spectrograms else [])
     ds.app_config.media_fields = media
+    # Show the mask and the category label when the App opens (the box is one click away).
+    ds.app_config.active_fields = fo.ActiveFields(paths=["category", "ground_truth"])
     ds.app_config.grid_media_field = "filepath"
     ds.app_config.modal_media_field = "filepath"
     ds.save()

@@ -1,0 +1,268 @@
+"""``avsynth inspect``: a real FiftyOne dataset in a real (bundled) mongod, and a real App.
+
+FiftyOne reads its configuration when imported, so every FiftyOne step runs in a subprocess
+with its own environment: ``FIFTYONE_DO_NOT_TRACK=true`` and a temporary
+``FIFTYONE_DATABASE_DIR`` (FiftyOne starts its bundled ``mongod`` there). This module never
+imports fiftyone itself. One dataset load (+ re-load) and one App launch keep it lean.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"  # before anything could import fiftyone
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+import pytest  # noqa: E402
+from inspect_fixtures import make_build  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from avsynth.manifest import ManifestWriter, read_manifest  # noqa: E402
+
+NAME = "avsynth-test-inspect"
+HTTP_WAIT_S = 90
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    db = tmp_path_factory.mktemp("fiftyone-db")
+    e = dict(os.environ)
+    e.pop("FIFTYONE_DATABASE_URI", None)  # the bundled mongod, in a folder of our own
+    e.update(
+        FIFTYONE_DO_NOT_TRACK="true",
+        FIFTYONE_DATABASE_DIR=str(db),
+        FIFTYONE_DATABASE_VALIDATION="false",
+        PYTHONUNBUFFERED="1",
+    )
+    yield e
+    _stop_our_mongod(db)
+
+
+def _stop_our_mongod(db: Path) -> None:
+    """Stop the mongod (and its FiftyOne watcher) that serve our temporary database folder."""
+    ours = []
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if any(str(db) in a for a in cmd):
+            ours.append(p)
+    for p in ours:
+        p.terminate()
+    _, alive = psutil.wait_procs(ours, timeout=20)
+    for p in alive:
+        p.kill()
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    return make_build(tmp_path_factory.mktemp("inspect"))
+
+
+LOAD_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import fiftyone as fo
+    from avsynth.inspect import load_fiftyone
+
+    out = {}
+    for run, manifest in enumerate(sys.argv[1:]):
+        ds = load_fiftyone(manifest, name=NAME, progress=False)
+        s = ds.match({"triplet_id": "dog-00"}).first()
+        out[run] = {
+            "n": len(ds),
+            "ids": sorted(ds.values("triplet_id")),
+            "persistent": ds.persistent,
+            "tags": ds.count_sample_tags(),
+            "types": {k: type(s[k]).__name__ for k in ("category", "ground_truth", "box")},
+            "sample": {k: s[k] for k in (
+                "filepath", "triplet_id", "split", "audio_path", "vggsound_label", "youtube_id",
+                "start_seconds", "image_source", "mask_source", "mask_source_label",
+                "spectrogram_path", "preview_path", "area_fraction")},
+            "tags0": s.tags,
+            "category": s.category.label,
+            "mask_path": s.ground_truth.mask_path,
+            "media_fields": list(ds.app_config.media_fields),
+            "active": list(ds.app_config.active_fields.paths),
+            "sample_ids": dict(zip(ds.values("triplet_id"), ds.values("id"))),
+        }
+    print("RESULT " + json.dumps(out))
+    """
+).replace("NAME", repr(NAME))
+
+
+def _run_py(script: str, args: list[str], env: dict, timeout: float = 300) -> str:
+    r = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def loaded(build, env):
+    """Load the manifest, then re-load an edited copy (2 triplets gone, 1 label changed)."""
+    edited = build.parent / "edited.jsonl"
+    triplets = [t for t in read_manifest(build) if t.id not in ("bus-02", "bus-03")]
+    import dataclasses
+
+    triplets[0] = dataclasses.replace(
+        triplets[0], audio=dataclasses.replace(triplets[0].audio, label="dog howling")
+    )
+    with ManifestWriter(edited) as w:
+        w.write_all(triplets)
+    out = _run_py(LOAD_SCRIPT, [str(build), str(edited)], env)
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
+def test_load_and_update(build, loaded):
+    first, second = loaded["0"], loaded["1"]
+    assert first["n"] == 12 and len(set(first["ids"])) == 12 and first["persistent"]
+    assert first["tags"] == {"train": 6, "val": 3, "test": 3}
+    assert first["types"] == {
+        "category": "Classification",
+        "ground_truth": "Segmentation",
+        "box": "Detections",
+    }
+    s = first["sample"]
+    root = build.parent
+    assert s["filepath"] == str(root / "images" / "dog-00.jpg")
+    assert first["mask_path"] == str(root / "masks" / "dog-00.png")
+    assert s["audio_path"] == str(root / "audio" / "yt00dog_000000.wav")
+    assert (s["vggsound_label"], s["split"], first["tags0"]) == ("dog barking", "train", ["train"])
+    assert (s["image_source"], s["mask_source"], s["mask_source_label"]) == ("lvis",) * 2 + ("dog",)
+    assert first["category"] == "dog"
+    assert first["media_fields"] == ["filepath", "preview_path", "spectrogram_path"]
+    assert first["active"] == ["category", "ground_truth"]
+    for key in ("spectrogram_path", "preview_path"):
+        p = Path(s[key])
+        assert p.is_file() and p.parent.parent == root / "inspect"
+        with Image.open(p) as im:
+            assert im.format == "PNG" and np.asarray(im.convert("L")).std() > 5
+    # Re-loading updates in place: same sample ids, stale triplets removed, no duplicates.
+    assert second["n"] == 10 and sorted(second["ids"]) == sorted(
+        i for i in first["ids"] if i not in ("bus-02", "bus-03")
+    )
+    assert second["sample"]["vggsound_label"] == "dog howling"
+    assert all(second["sample_ids"][k] == first["sample_ids"][k] for k in second["sample_ids"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+
+
+@pytest.fixture(scope="module")
+def app(build, env, loaded, tmp_path_factory):
+    """``avsynth inspect --launch`` in a subprocess; yields (url, process, log path)."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    cmd = [sys.executable, "-c", "from avsynth.cli import main; main()", "inspect", str(build)]
+    cmd += ["--name", NAME, "--launch", "--port", str(port), "--quiet"]
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    children: list[psutil.Process] = []
+    deadline = time.monotonic() + HTTP_WAIT_S
+    try:
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                if _get(url + "/", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "App did not answer within 90 s\n" + log.read_text()
+            time.sleep(1)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        yield url, proc, log
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        for c in children:  # the App server FiftyOne started for this process
+            if c.is_running():
+                c.kill()
+
+
+@pytest.mark.slow
+def test_app_serves_the_dataset(app, build, loaded):
+    url, proc, log = app
+    status, page = _get(url + "/")
+    assert status == 200 and b"<html" in page.lower()
+    assert f"FiftyOne App: {url}/" in log.read_text()
+    # The App serves the samples' media (what the browser loads to draw image and mask).
+    for rel in ("images/dog-00.jpg", "masks/dog-00.png"):
+        q = urllib.parse.urlencode({"filepath": str(build.parent / rel)})
+        status, body = _get(f"{url}/media?{q}")
+        assert status == 200 and body == (build.parent / rel).read_bytes()
+    # The CLI re-load restored the full manifest (no duplicates): 12 samples.
+    assert "12 samples" in log.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_app_shows_sample_with_mask_in_chromium(app, loaded, tmp_path):
+    """Headless Chromium opens the App on one sample: the DOM names it, the screenshot shows it."""
+    url, _, _ = app
+    sid = loaded["1"]["sample_ids"]["dog-00"]
+    page = f"{url}/datasets/{NAME}?id={sid}"
+    base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    base += ["--window-size=1400,900", "--virtual-time-budget=20000"]
+    for _ in range(3):  # the first page load of a fresh server can outlast the time budget
+        dom = subprocess.run(
+            [*base, "--dump-dom", page], capture_output=True, text=True, timeout=120
+        ).stdout
+        if "dog-00" in dom:
+            break
+    # The sample's modal is open: its triplet id and its mask field are on the page.
+    assert "dog-00" in dom and "ground_truth" in dom
+    shot = tmp_path / "app.png"
+    subprocess.run([*base, f"--screenshot={shot}", page], capture_output=True, timeout=120)
+    with Image.open(shot) as im:
+        assert im.size == (1400, 900)
+        px = np.asarray(im.convert("RGB"))
+    assert len(np.unique(px.reshape(-1, 3), axis=0)) > 200  # a rendered page, not a blank one
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_app(app):
+    url, proc, log = app
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
+    assert "stopping the App" in log.read_text()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            _get(url + "/", timeout=2)
+        except OSError:
+            break  # nothing listens any more
+        time.sleep(1)
+    else:
+        pytest.fail("the App server still answers 60 s after Ctrl-C")
