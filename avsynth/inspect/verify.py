@@ -125,6 +125,8 @@ class _Verifier:
             where = path
         else:
             where = f"{ref.source} mask {ref.source_id}"
+            if size is None:  # drawn at its image's size: the image's line says what is wrong
+                return
             try:
                 arr = self.masks.load(t)
             except (AvsynthError, OSError, ValueError) as e:
@@ -196,9 +198,7 @@ class _Verifier:
             for name, want in sorted((self.inputs.get(source) or {}).items()):
                 path = root / name
                 if not path.is_file():
-                    self.problems.append(
-                        f"{path}: source metadata file missing (the build read it)"
-                    )
+                    self.problems.append(f"{path}: source metadata file the build read is missing")
                     continue
                 got = file_fingerprint(path)
                 if got.get("blake2b") != want.get("blake2b"):
