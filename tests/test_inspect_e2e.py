@@ -104,6 +104,6 @@ def test_verify_plan_only_against_changed_sources(builds, tmp_path, monkeypatch,
     # Every Open Images image is named once (missing), plus the metadata files the build read.
     missing = [x for x in out if "image file missing" in x]
     assert len(missing) == len({t.image.path for t in oi})
-    assert not any("mask" in x for x in out)  # no second line for a mask of a missing image
+    assert not any("mask" in x for x in out[:-1])  # no second line for a missing image's mask
     assert sum("source metadata file the build read is missing" in x for x in out) == 3
     assert out[-1].endswith("problem(s)")
