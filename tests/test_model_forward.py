@@ -161,3 +161,23 @@ def test_vit_b_forward_1024(name):
     with torch.no_grad():
         out = m(x, a, gt=torch.zeros(1, 64, 64)) if "oracle" in name else m(x, a)
     assert out.shape == (1, 1, 256, 256) and torch.isfinite(out).all()
+
+
+def test_frozen_encoder_passes_gradients_to_adapters_with_checkpointing():
+    # As for the ViT configs: image encoder frozen, adapters still learn through it.
+    torch.manual_seed(0)
+    kw = dict(train_image_encoder=False, train_audio_encoder=False)
+    m = avsmodel.build_model("sama_avs_tiny", **kw)
+    assert not any(p.requires_grad for p in m.image_encoder.parameters())
+    x, a = _inputs(m)
+    m(x, a).square().mean().backward()
+    ref = {n: p.grad.clone() for n, p in m.named_parameters() if n.startswith("adapters.")}
+    assert all(g.abs().sum() > 0 for g in ref.values())
+    mc = avsmodel.build_model("sama_avs_tiny", grad_checkpointing=True, **kw)
+    mc.load_state_dict(m.state_dict())
+    mc(x, a).square().mean().backward()
+    for n, p in mc.named_parameters():
+        if n in ref:
+            torch.testing.assert_close(p.grad, ref[n], rtol=1e-4, atol=1e-6)
+        if n.startswith("image_encoder."):
+            assert p.grad is None
