@@ -12,7 +12,10 @@ Public API::
 
 ``build`` and ``plan`` share their names with the modules ``avsynth.build`` and
 ``avsynth.plan``: they are imported eagerly here (both are light: no numpy) so the package
-attribute is always the function, whatever is imported later. Everything else is lazy.
+attribute is always the function, whatever is imported later. Import from those modules with
+``from avsynth.plan.select import SelectionConfig`` (``import avsynth.plan.select as m`` does
+not work: ``avsynth.plan`` is the function). ``avsynth.inspect`` is a callable package.
+Everything else is lazy.
 """
 
 from __future__ import annotations
@@ -45,8 +48,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'avsynth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # also replaces the subpackage attribute for ``inspect``
+    mod = importlib.import_module(module)
+    # ``avsynth.inspect`` is a callable package (calling it runs ``inspect()``): keep the package.
+    value = mod if name == "inspect" else getattr(mod, name)
+    globals()[name] = value
     return value
 
 

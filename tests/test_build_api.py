@@ -1,0 +1,42 @@
+"""The public ``avsynth`` namespace: light import, functions reachable in any import order."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def _run(code: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_import_is_light_and_names_resolve():
+    _run(
+        "import sys, avsynth\n"
+        "heavy = {'numpy', 'torch', 'fiftyone', 'pandas', 'PIL'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "assert callable(avsynth.build) and callable(avsynth.plan)\n"
+        "for n in ('read_manifest', 'iter_manifest', 'load_map', 'check_map', 'SelectionConfig'):\n"
+        "    assert callable(getattr(avsynth, n)), n\n"
+        "assert {'build', 'plan', 'stats', 'inspect'} <= set(avsynth.__all__)\n"
+    )
+
+
+def test_functions_survive_submodule_imports():
+    _run(
+        "from avsynth.build import BuildReport\n"
+        "from avsynth.plan.output import to_triplet\n"
+        "import avsynth\n"
+        "from avsynth.plan.select import SelectionConfig\n"
+        "assert avsynth.build.__name__ == 'build' and avsynth.plan.__name__ == 'plan'\n"
+        "assert avsynth.SelectionConfig is SelectionConfig\n"
+    )
+
+
+def test_inspect_names_are_lazy():
+    _run(
+        "import avsynth\n"
+        "for n in ('stats', 'verify', 'export_avsbench', 'inspect'):\n"
+        "    assert callable(getattr(avsynth, n)), n\n"
+    )
