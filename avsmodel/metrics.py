@@ -63,10 +63,11 @@ def frame_f_curves(logits: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor
     n = logits.shape[0]
     probs = torch.sigmoid(logits).reshape(n, -1)
     gflat = g.reshape(n, -1)
-    th = torch.linspace(0, 1 - 1e-10, NUM_THRESHOLDS)  # float32, as AVSBench
+    dev = logits.device
+    th = torch.linspace(0, 1 - 1e-10, NUM_THRESHOLDS, device=dev)  # float32, as AVSBench
     # k = number of thresholds t with t <= p: the pixel is positive for threshold indices < k.
     k = torch.bucketize(probs, th, right=True)
-    offs = (torch.arange(n) * (NUM_THRESHOLDS + 1))[:, None]
+    offs = (torch.arange(n, device=dev) * (NUM_THRESHOLDS + 1))[:, None]
     size = n * (NUM_THRESHOLDS + 1)
     hist_all = torch.bincount((k + offs).flatten(), minlength=size).reshape(n, -1)
     hist_tp = torch.bincount((k + offs)[gflat], minlength=size).reshape(n, -1)
@@ -126,8 +127,8 @@ class MetricAccumulator:
 
     def update(self, logits: torch.Tensor, gt: torch.Tensor) -> None:
         """Add ``[N,H,W]`` (or ``[N,1,H,W]``) frames."""
-        ious = frame_ious(logits, gt)
-        curves, nonempty = frame_f_curves(logits, gt)
+        ious = frame_ious(logits, gt).cpu()
+        curves, nonempty = (t.cpu() for t in frame_f_curves(logits, gt))
         self.iou_sum += float(ious.sum())
         self.frames += ious.numel()
         self.f_sum += curves[nonempty].sum(0)
