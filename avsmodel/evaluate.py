@@ -22,78 +22,65 @@ from typing import Any
 
 import torch
 
-BETA2 = 0.3
-N_THRESHOLDS = 255
 
+class EvalAccumulator:
+    """Per-frame scores of frames of any size, on :class:`avsmodel.metrics.MetricAccumulator`.
 
-class MetricAccumulator:
-    """Per-frame IoU and F curves, summed; mergeable over ranks."""
+    Adds per-key (e.g. per-category) mIoU, the official per-batch F next to the
+    batch-independent one, and the sum over DDP ranks.
 
-    def __init__(self) -> None:
-        self.thresholds = torch.linspace(0, 1 - 1e-10, N_THRESHOLDS, dtype=torch.float64)
-        self.iou_sum = 0.0
-        self.n = 0
-        self.f_sum = torch.zeros(N_THRESHOLDS, dtype=torch.float64)
-        self.f_n = 0
-        self.curves: list[torch.Tensor | None] = []
+    Args:
+        fscore_batch: Also track the official per-batch F with batches of this many frames.
+    """
+
+    def __init__(self, fscore_batch: int | None = None) -> None:
+        from avsmodel.metrics import MetricAccumulator
+
+        self.main = MetricAccumulator()
+        self.official = MetricAccumulator(batch_size=fscore_batch) if fscore_batch else None
         self.by_key: dict[str, list[float]] = {}
 
     def add(self, logits: torch.Tensor, gt: torch.Tensor, key: str | None = None) -> float:
         """Score one frame: ``logits`` and ``gt`` ``[H, W]``. Returns its IoU."""
-        prob = torch.sigmoid(logits.detach().double()).flatten()
-        g = gt.detach().flatten().bool()
-        pred = prob > 0.5
-        if g.any():
-            inter = (pred & g).sum().item()
-            union = (pred | g).sum().item()
-            iou = inter / union
-            # F curve via histograms: count(prob >= t_j) for all 255 thresholds at once.
-            idx = torch.bucketize(prob, self.thresholds, right=True)
-            hist_all = torch.bincount(idx, minlength=N_THRESHOLDS + 1).double()
-            hist_pos = torch.bincount(idx[g], minlength=N_THRESHOLDS + 1).double()
-            ge_all = hist_all.flip(0).cumsum(0).flip(0)[1:]
-            tp = hist_pos.flip(0).cumsum(0).flip(0)[1:]
-            prec = tp / (ge_all + 1e-20)
-            rec = tp / (g.sum().double() + 1e-20)
-            f = (1 + BETA2) * prec * rec / (BETA2 * prec + rec)
-            f = torch.nan_to_num(f, nan=0.0)
-            self.f_sum += f
-            self.f_n += 1
-            self.curves.append(f)
-        else:
-            iou = (~pred).double().mean().item()
-            self.curves.append(None)
-        self.iou_sum += iou
-        self.n += 1
+        from avsmodel.metrics import frame_ious
+
+        lg, g = logits.detach()[None].float(), gt.detach()[None]
+        self.main.update(lg, g)
+        if self.official is not None:
+            self.official.update(lg, g)
+        iou = float(frame_ious(lg, g)[0])
         if key is not None:
             self.by_key.setdefault(key, []).append(iou)
         return iou
 
     def reduce(self, info: Any) -> None:
-        """Sum the totals over ranks (the per-frame lists stay local)."""
+        """Sum the batch-independent totals over ranks (official F stays local)."""
         from avsmodel.train.distributed import all_reduce_tensor
 
         if not getattr(info, "distributed", False):
             return
-        vec = torch.cat([torch.tensor([self.iou_sum, self.n, self.f_n]), self.f_sum])
+        m = self.main
+        vec = torch.cat([torch.tensor([m.iou_sum, m.frames, m.f_frames]), m.f_sum.cpu()])
         vec = all_reduce_tensor(vec.double(), info)
-        self.iou_sum, self.n, self.f_n = vec[0].item(), int(vec[1].item()), int(vec[2].item())
-        self.f_sum = vec[3:]
+        m.iou_sum, m.frames, m.f_frames = vec[0].item(), int(vec[1]), int(vec[2])
+        m.f_sum = vec[3:].clone()
+
+    @property
+    def n(self) -> int:
+        """Frames scored."""
+        return self.main.frames
 
     @property
     def miou(self) -> float:
         """Mean IoU over frames."""
-        return self.iou_sum / self.n if self.n else float("nan")
+        return self.main.compute()["miou"]
 
-    def fscore(self, batch: int | None = None) -> float:
-        """F: max of the dataset-mean curve, or the official per-batch mean (``batch``)."""
-        if batch is None:
-            return float((self.f_sum / self.f_n).max()) if self.f_n else float("nan")
-        scores = []
-        for start in range(0, len(self.curves), batch):
-            cs = [c for c in self.curves[start : start + batch] if c is not None]
-            scores.append(float(torch.stack(cs).mean(0).max()) if cs else 0.0)
-        return sum(scores) / len(scores) if scores else float("nan")
+    def fscore(self, official: bool = False) -> float:
+        """Batch-independent F, or the official per-batch F (``official=True``)."""
+        acc = self.official if official else self.main
+        if acc is None:
+            raise ValueError("official F was not tracked (pass fscore_batch)")
+        return acc.compute()["f_score"]
 
 
 def valid_hw(resized: tuple[int, int], image_size: int, mask_size: int) -> tuple[int, int]:
@@ -114,7 +101,8 @@ def run_eval(
     keys: list[str] | None = None,
     progress: bool = False,
     desc: str = "eval",
-) -> MetricAccumulator:
+    fscore_batch: int | None = None,
+) -> EvalAccumulator:
     """Score a model over a loader.
 
     Args:
@@ -128,11 +116,12 @@ def run_eval(
         keys: Per-item key (e.g. category) by dataset index, for per-key mIoU.
         progress: Show a tqdm bar.
         desc: Bar label.
+        fscore_batch: Also track the official per-batch F.
     """
     from tqdm import tqdm
 
     device = getattr(info, "device", "cpu")
-    acc = MetricAccumulator()
+    acc = EvalAccumulator(fscore_batch)
     for batch in tqdm(loader, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
         b = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
         logits = task.logits(b).float().cpu()
@@ -207,6 +196,8 @@ def evaluate(
     )
     S, N = model.image_size, model.audio_examples
     seed = int(meta["train_config"].get("seed", 0))
+    if int(meta["train_config"].get("threads", 0)) > 0:
+        torch.set_num_threads(int(meta["train_config"]["threads"]))
     mism = audio == "mismatched"
     if manifest is not None:
         ds = ManifestDataset(
@@ -246,6 +237,7 @@ def evaluate(
         keys=keys,
         progress=progress,
         desc=f"eval {split} ({audio})",
+        fscore_batch=fscore_batch,
     )
     result: dict[str, Any] = {
         "miou": acc.miou,
@@ -258,7 +250,7 @@ def evaluate(
         "epoch": meta.get("epoch"),
     }
     if fscore_batch:
-        result["fscore_official"] = acc.fscore(fscore_batch)
+        result["fscore_official"] = acc.fscore(official=True)
         result["fscore_batch"] = fscore_batch
     if acc.by_key:
         result["per_category"] = {k: sum(v) / len(v) for k, v in sorted(acc.by_key.items())}

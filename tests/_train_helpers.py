@@ -7,6 +7,7 @@ through ``avsynth.manifest.ManifestWriter``: exactly what a materialised avsynth
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +116,82 @@ def make_manifest(
     with ManifestWriter(path) as wr:
         wr.write_all(records)
     return path
+
+
+def write_avsbench(root: Path, *, seed: int = 0) -> Path:
+    """A tiny AVSBench tree in the official layout (``avsbench_data/``)."""
+    from avsmodel.audio import vggish_examples
+
+    rng = np.random.default_rng(seed)
+    base = root / "avsbench_data"
+    s4, ms3 = base / "Single-source", base / "Multi-sources"
+    rows4 = ["name,start,category,split"]
+    rows3 = ["video_id,split"]
+
+    def frame_and_mask(colour: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        img = rng.integers(90, 140, size=(224, 224, 3), dtype=np.uint8)
+        y, x = rng.integers(40, 150, size=2)
+        m = np.zeros((224, 224), bool)
+        m[y : y + 50, x : x + 50] = True
+        img[m] = colour
+        return img, m
+
+    def audio(folder: Path, name: str, hz: float, with_pkl: bool) -> None:
+        t = np.arange(5 * 16000) / 16000
+        wave = (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+        (folder / "audio_wav").mkdir(parents=True, exist_ok=True)
+        sf.write(folder / "audio_wav" / f"{name}.wav", wave, 16000, subtype="PCM_16")
+        if with_pkl:
+            (folder / "audio_log_mel").mkdir(parents=True, exist_ok=True)
+            with open(folder / "audio_log_mel" / f"{name}.pkl", "wb") as f:
+                pickle.dump(vggish_examples(wave, 16000), f)
+
+    k = 0
+    for split in ("train", "val", "test"):
+        for cat, colour, hz in (
+            ("dog_barking", (200, 30, 30), 400.0),
+            ("playing_piano", (30, 30, 200), 2000.0),
+        ):
+            name = f"vid{k:03d}"
+            rows4.append(f"{name},0,{cat},{split}")
+            d = s4 / "s4_data"
+            for kk in range(1, 6):
+                img, m = frame_and_mask(colour)
+                fd = d / "visual_frames" / split / cat
+                md = d / "gt_masks" / split / cat
+                fd.mkdir(parents=True, exist_ok=True)
+                md.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(img).save(fd / f"{name}_{kk}.png")
+                if split != "train" or kk == 1:
+                    Image.fromarray(m.astype(np.uint8) * 255).save(md / f"{name}_{kk}.png")
+            audio_dir = d / "_tmp"
+            audio(audio_dir, name, hz, with_pkl=(k % 2 == 0))
+            for kind in ("audio_wav", "audio_log_mel"):
+                src = audio_dir / kind
+                if src.is_dir():
+                    dst = d / kind / split / cat
+                    dst.mkdir(parents=True, exist_ok=True)
+                    for f in src.iterdir():
+                        f.rename(dst / f.name)
+            # MS3: same frames/masks under the MS3 layout (palette masks).
+            vid = f"ms{k:03d}"
+            rows3.append(f"{vid},{split}")
+            d3 = ms3 / "ms3_data"
+            (d3 / "visual_frames" / vid).mkdir(parents=True, exist_ok=True)
+            (d3 / "gt_masks" / split / vid).mkdir(parents=True, exist_ok=True)
+            for kk in range(1, 6):
+                img, m = frame_and_mask(colour)
+                Image.fromarray(img).save(d3 / "visual_frames" / vid / f"{vid}.mp4_{kk}.png")
+                pm = Image.fromarray(m.astype(np.uint8), mode="P")
+                pm.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+                pm.save(d3 / "gt_masks" / split / vid / f"{vid}_{kk}.png")
+            audio(d3 / "_tmp", vid, hz, with_pkl=True)
+            for kind in ("audio_wav", "audio_log_mel"):
+                dst = d3 / kind / split
+                dst.mkdir(parents=True, exist_ok=True)
+                for f in (d3 / "_tmp" / kind).iterdir():
+                    f.rename(dst / f.name)
+            k += 1
+    (s4 / "s4_meta_data.csv").write_text("\n".join(rows4) + "\n")
+    (ms3 / "ms3_meta_data.csv").write_text("\n".join(rows3) + "\n")
+    return base

@@ -36,6 +36,7 @@ class TrainConfig:
             the same category (deterministic in seed, epoch and sample).
         workers: DataLoader worker processes per training process.
         audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
+        threads: Torch intra-op threads per process (0: torch's default).
         seed: Seed of model init, data order, workers and resampling.
         model: Overrides passed to :func:`avsmodel.build_model` (e.g. ``attention: sdpa``).
     """
@@ -53,6 +54,7 @@ class TrainConfig:
     resample_audio_p: float = 0.0
     workers: int = 4
     audio_cache: int = 4096
+    threads: int = 0
     seed: int = 0
     model: dict[str, Any] = field(default_factory=dict)
 
@@ -122,6 +124,7 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (0.0 <= cfg.resample_audio_p <= 1.0, "resample_audio_p must be in [0, 1]"),
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
+        (cfg.threads >= 0, "threads must be >= 0"),
     ]
     for ok, msg in rules:
         if not ok:

@@ -34,6 +34,8 @@ class TrainResult:
     epochs: int
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    completed_epochs: int = 0
+    model: Any = field(default=None, repr=False)
 
     @property
     def best_path(self) -> Path:
@@ -154,6 +156,7 @@ def train(
     roots: dict[str, str | os.PathLike[str]] | None = None,
     device: str | None = None,
     progress: bool = True,
+    stop_after: int | None = None,
     **overrides: Any,
 ) -> TrainResult:
     """Train a model on a manifest's train split (or AVSBench), validating every epoch.
@@ -173,6 +176,8 @@ def train(
         roots: Source roots of a plan-only manifest.
         device: ``cpu``/``cuda`` (default: CUDA if available).
         progress: Show progress bars.
+        stop_after: Stop after this many epochs in this call (time-boxed jobs); the
+            schedule still spans ``epochs`` and ``resume=True`` continues the run.
         **overrides: Config keys, e.g. ``epochs=3, batch_size=4, lr=1e-4, seed=1``.
 
     Returns:
@@ -199,6 +204,7 @@ def train(
             resume=resume,
             roots=roots,
             progress=progress,
+            stop_after=stop_after,
             overrides=overrides,
         )
     finally:
@@ -220,6 +226,7 @@ def _train(
     resume: bool,
     roots: Any,
     progress: bool,
+    stop_after: int | None,
     overrides: dict[str, Any],
 ) -> TrainResult:
     import yaml
@@ -243,6 +250,8 @@ def _train(
     else:
         cfg = load_config(model, config, **overrides)
 
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
     net = build_model(
         model, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint, **cfg.model
@@ -331,7 +340,8 @@ def _train(
         collate_fn=collate,
     )
     show = progress and info.is_main
-    for epoch in range(start_epoch, cfg.epochs):
+    end_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, start_epoch + stop_after)
+    for epoch in range(start_epoch, end_epoch):
         t0 = time.monotonic()
         es = epoch_seed(cfg.seed, epoch)
         seed_all(es)
@@ -427,4 +437,6 @@ def _train(
         epochs=cfg.epochs,
         history=history,
         seconds=time.monotonic() - t_start,
+        completed_epochs=end_epoch,
+        model=net,
     )

@@ -31,7 +31,8 @@ def plot_curves(history: list[dict[str, Any]], out: str | os.PathLike[str]) -> P
     axes[1].legend(loc="lower right")
     axes[1].set_title("validation")
     axes[2].plot(ep, [h["lr"] for h in history], "-", color="tab:gray")
-    axes[2].set_yscale("log")
+    if all(h["lr"] > 0 for h in history):
+        axes[2].set_yscale("log")
     axes[2].set_title("learning rate (end of epoch)")
     for ax in axes:
         ax.set_xlabel("epoch")

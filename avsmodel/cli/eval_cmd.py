@@ -1,0 +1,70 @@
+"""Evaluate a checkpoint: mIoU (J) and F-score on a manifest split or on AVSBench.
+
+--audio mismatched pairs every image with a clip of another category (deterministic): a
+model that listens drops sharply, one that ignores the sound does not. F is the maximum over
+thresholds of the dataset-mean F curve (batch-independent); --fscore-batch 4 also reports
+the official AVSBench code's per-batch number.
+
+Examples:
+    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl --split test
+    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl --audio mismatched --json
+    avsmodel eval runs/s4/best.pt --avsbench avsbench_data --subset s4 --fscore-batch 4
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def main(
+    ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
+    manifest: Annotated[Path | None, typer.Option(help="avsynth manifest.jsonl.")] = None,
+    avsbench: Annotated[Path | None, typer.Option(help="AVSBench root.")] = None,
+    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+    audio: Annotated[str, typer.Option(help="matched or mismatched.")] = "matched",
+    batch_size: Annotated[int | None, typer.Option(help="Frames per forward pass.")] = None,
+    fscore_batch: Annotated[
+        int | None, typer.Option(help="Also report the official per-batch F (e.g. 4).")
+    ] = None,
+    sam_checkpoint: Annotated[
+        Path | None, typer.Option(help="SAM weights (default: the path the run used).")
+    ] = None,
+    vggish_checkpoint: Annotated[
+        Path | None, typer.Option(help="VGGish weights (default: the path the run used).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (miou, fscore, n, ...).")
+    ] = False,
+) -> None:
+    """Print mIoU and F of a checkpoint."""
+    import json
+
+    from avsmodel.evaluate import evaluate
+
+    r = evaluate(
+        ckpt,
+        manifest=manifest,
+        avsbench=avsbench,
+        subset=subset,
+        split=split,
+        audio=audio,
+        batch_size=batch_size,
+        fscore_batch=fscore_batch,
+        sam_checkpoint=sam_checkpoint,
+        vggish_checkpoint=vggish_checkpoint,
+        workers=workers,
+        progress=not as_json,
+    )
+    if as_json:
+        typer.echo(json.dumps(r, sort_keys=True))
+        return
+    typer.echo(f"{r['model']} on {split} ({audio} audio), {r['n']} frames")
+    typer.echo(f"mIoU {r['miou']:.4f}")
+    typer.echo(f"F    {r['fscore']:.4f}")
+    if "fscore_official" in r:
+        typer.echo(f"F (official, batch {r['fscore_batch']}) {r['fscore_official']:.4f}")

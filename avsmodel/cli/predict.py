@@ -1,0 +1,47 @@
+"""Predict the mask of the sounding object in one image, given one audio clip.
+
+Writes the mask as a binary PNG at the image's size, and optionally an overlay (image with
+the mask in translucent colour, its contour and a caption).
+
+Examples:
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav --out mask.png
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav --out mask.png \\
+        --overlay overlay.png
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def main(
+    ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
+    image: Annotated[Path, typer.Option(help="Image file.")] = ...,
+    audio: Annotated[Path, typer.Option(help="Audio file (WAV/FLAC/MP4, >= 0.96 s).")] = ...,
+    out: Annotated[Path, typer.Option(help="Mask PNG to write (0/255).")] = ...,
+    overlay: Annotated[Path | None, typer.Option(help="Overlay PNG to write.")] = None,
+    sam_checkpoint: Annotated[
+        Path | None, typer.Option(help="SAM weights (default: the path the run used).")
+    ] = None,
+    vggish_checkpoint: Annotated[
+        Path | None, typer.Option(help="VGGish weights (default: the path the run used).")
+    ] = None,
+) -> None:
+    """Write the predicted mask (and overlay)."""
+    from avsmodel.predict import predict
+
+    r = predict(
+        ckpt,
+        image,
+        audio,
+        out,
+        overlay,
+        sam_checkpoint=sam_checkpoint,
+        vggish_checkpoint=vggish_checkpoint,
+    )
+    typer.echo(f"mask {r['mask']} ({100 * r['area_fraction']:.1f}% of the image)")
+    if r["overlay"]:
+        typer.echo(f"overlay {r['overlay']}")

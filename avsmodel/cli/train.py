@@ -1,0 +1,107 @@
+"""Train a model on an avsynth manifest (train split; val every epoch) or on AVSBench.
+
+Defaults are the paper's recipe (avsmodel/configs/paper.yaml: BCE + soft IoU, AdamW 2e-4,
+cosine to 1e-7 over 80 epochs, batch 2 per GPU); *_tiny models use configs/tiny.yaml.
+The run folder gets metrics.jsonl, curves.png, config.yaml, best.pt (best val mIoU) and
+last.pt. Under torchrun the same command trains with DistributedDataParallel.
+
+Examples:
+    avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny
+    avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
+        --sam-checkpoint sam_vit_h_4b8939.pth --vggish-checkpoint vggish-10086976.pth
+    torchrun --nproc_per_node 8 --no-python avsmodel train out/manifest.jsonl \\
+        --model sama_avs_vit_h --out runs/synth --sam-checkpoint sam_vit_h_4b8939.pth \\
+        --vggish-checkpoint vggish-10086976.pth
+    avsmodel train --avsbench avsbench_data --subset s4 --model sama_avs_vit_h \\
+        --out runs/s4 --init runs/synth/best.pt --sam-checkpoint sam_vit_h_4b8939.pth \\
+        --vggish-checkpoint vggish-10086976.pth
+    avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny --resume
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def main(
+    manifest: Annotated[
+        Path | None, typer.Argument(help="avsynth manifest.jsonl (needs train and val).")
+    ] = None,
+    model: Annotated[str, typer.Option(help="Model name (see `avsmodel params --all`).")] = ...,
+    out: Annotated[Path, typer.Option(help="Run folder (created).")] = ...,
+    avsbench: Annotated[
+        Path | None, typer.Option(help="AVSBench root instead of a manifest.")
+    ] = None,
+    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
+    sam_checkpoint: Annotated[
+        Path | None, typer.Option(help="Official SAM weights sam_vit_*.pth.")
+    ] = None,
+    vggish_checkpoint: Annotated[
+        Path | None, typer.Option(help="VGGish weights vggish-10086976.pth.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML overriding keys of the bundled recipe.")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (cosine length).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch per process/GPU.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak AdamW learning rate.")] = None,
+    init: Annotated[
+        Path | None, typer.Option(help="Warm-start from another run's checkpoint.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue OUT/last.pt to the same result.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(help="DataLoader workers per process.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of init, data order, workers.")] = None,
+    lvis: Annotated[Path | None, typer.Option(help="LVIS root of a plan-only manifest.")] = None,
+    openimages: Annotated[
+        Path | None, typer.Option(help="Open Images root of a plan-only manifest.")
+    ] = None,
+    vggsound: Annotated[
+        Path | None, typer.Option(help="VGGSound root of a plan-only manifest.")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: auto).")] = None,
+    stop_after: Annotated[
+        int | None,
+        typer.Option(help="Stop after N epochs in this call (continue later with --resume)."),
+    ] = None,
+) -> None:
+    """Train a model; prints the best validation mIoU and where the run is."""
+    from avsmodel.train import train
+
+    roots = {
+        k: v
+        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
+        if v is not None
+    }
+    result = train(
+        manifest,
+        model=model,
+        out=out,
+        config=config,
+        avsbench=avsbench,
+        subset=subset,
+        sam_checkpoint=sam_checkpoint,
+        vggish_checkpoint=vggish_checkpoint,
+        init=init,
+        resume=resume,
+        stop_after=stop_after,
+        roots=roots or None,
+        device=device,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        workers=workers,
+        seed=seed,
+    )
+    import os
+
+    if int(os.environ.get("RANK", "0")) == 0:
+        typer.echo(
+            f"best val mIoU {result.best_miou:.4f} at epoch {result.best_epoch}/"
+            f"{result.epochs}; checkpoints {result.best_path} and {result.last_path}; "
+            f"curves {result.out / 'curves.png'}"
+        )

@@ -1,0 +1,124 @@
+"""The training loop on a tiny manifest: run files, checkpoints, resume, warm start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from _train_helpers import make_manifest
+
+from avsmodel.data import ManifestDataset, collate
+from avsmodel.errors import ConfigError
+from avsmodel.train import build_from_checkpoint, load_checkpoint, train
+
+MODEL = "sama_avs_tiny"
+FAST = dict(batch_size=4, val_batch_size=8, workers=0)
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_manifest(tmp_path_factory.mktemp("m"), n={"train": 8, "val": 3, "test": 3})
+
+
+@pytest.fixture(scope="module")
+def run(manifest: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("run")
+    return train(manifest, model=MODEL, out=out, epochs=2, progress=False, **FAST)
+
+
+def _state(path: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path)["state_dict"]
+
+
+def test_run_folder_files(run) -> None:
+    out = run.out
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    for r in rows:
+        assert {"train_loss", "val_miou", "val_fscore", "lr", "epoch_seconds"} <= set(r)
+        assert 0.0 <= r["val_miou"] <= 1.0 and r["train_loss"] > 0
+    assert rows[1]["lr"] == pytest.approx(1e-6)  # cosine reached tiny.yaml's min_lr
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "batch_size: 4" in (out / "config.yaml").read_text()
+    assert run.completed_epochs == 2 and run.best_epoch in (1, 2)
+
+
+def test_checkpoints_hold_trainable_weights_and_provenance(run, manifest: Path) -> None:
+    best, last = load_checkpoint(run.best_path), load_checkpoint(run.last_path)
+    assert "resume" not in best and {"optimizer", "scheduler", "rng"} <= set(last["resume"])
+    assert set(last["state_dict"]) == set(run.model.trainable_state_dict())
+    assert last["model"] == MODEL and last["epoch"] == 2
+    assert last["train_config"]["batch_size"] == 4
+    import hashlib
+
+    assert last["data"]["sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    # No temporary files left behind by the atomic writes.
+    assert not list(run.out.glob("*.tmp*"))
+
+
+def test_checkpoint_round_trip_gives_same_predictions(run, manifest: Path) -> None:
+    model, ck = build_from_checkpoint(run.last_path)
+    ds = ManifestDataset(
+        manifest, "test", image_size=model.image_size, audio_examples=model.audio_examples
+    )
+    b = collate([ds[0], ds[1]])
+    trained = run.model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(b["image"], b["audio"]), trained(b["image"], b["audio"]))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, trained.state_dict()[k]), k
+
+
+def test_resume_equals_uninterrupted(run, manifest: Path, tmp_path: Path) -> None:
+    first = train(
+        manifest, model=MODEL, out=tmp_path, epochs=2, stop_after=1, progress=False, **FAST
+    )
+    assert first.completed_epochs == 1 and load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+    again = train(manifest, model=MODEL, out=tmp_path, resume=True, progress=False)
+    assert again.completed_epochs == 2
+    a, b = _state(run.last_path), _state(tmp_path / "last.pt")
+    assert set(a) == set(b)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    strip = lambda p: [  # noqa: E731
+        {k: v for k, v in json.loads(x).items() if k != "epoch_seconds"}
+        for x in p.read_text().splitlines()
+    ]
+    assert strip(run.out / "metrics.jsonl") == strip(tmp_path / "metrics.jsonl")
+    # A finished run resumes to a no-op.
+    done = train(manifest, model=MODEL, out=tmp_path, resume=True, progress=False)
+    assert done.completed_epochs == 2
+
+
+def test_resume_refuses_a_changed_recipe(run, manifest: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--resume keeps the run's config; lr=0.5"):
+        train(manifest, model=MODEL, out=run.out, resume=True, lr=0.5, progress=False)
+
+
+def test_init_warm_starts_from_another_run(run, manifest: Path, tmp_path: Path) -> None:
+    res = train(
+        manifest,
+        model=MODEL,
+        out=tmp_path,
+        epochs=1,
+        lr=1e-12,
+        min_lr=0.0,
+        init=run.best_path,
+        progress=False,
+        **FAST,
+    )
+    assert load_checkpoint(tmp_path / "last.pt")["init"] == str(run.best_path)
+    src = _state(run.best_path)
+    for k, v in res.model.trainable_state_dict().items():
+        assert torch.allclose(v, src[k], atol=1e-6), k
+
+
+def test_seeded_runs_are_identical_and_seed_matters(manifest: Path, tmp_path: Path) -> None:
+    a = train(manifest, model=MODEL, out=tmp_path / "a", epochs=1, progress=False, **FAST)
+    b = train(manifest, model=MODEL, out=tmp_path / "b", epochs=1, progress=False, **FAST)
+    c = train(manifest, model=MODEL, out=tmp_path / "c", epochs=1, seed=1, progress=False, **FAST)
+    sa, sb, sc = (_state(r.last_path) for r in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
