@@ -179,3 +179,32 @@ def test_balanced_allocation_water_fills():
     assert per == {"a": 3, "b": 50, "c": 50}
     per = allocate({"a": 3, "b": 100, "c": 100}, 104, how="balanced", seed=0)
     assert per["a"] == 3 and sorted((per["b"], per["c"])) == [50, 51]
+
+
+@pytest.mark.parametrize("sizes", [(300, 0, 40), (0, 30, 30), (50, 10, 0)])
+def test_zero_sized_splits(sizes):
+    masks, clips = records()
+    if sizes[0] == 0:  # no train split: train clips are not needed
+        clips = [c for c in clips if c.subset == "test"]
+    p = _plan(masks, clips, split_sizes=sizes)
+    got = Counter(t.split for t in p.triplets)
+    assert [got.get(s, 0) for s in ("train", "val", "test")] == list(sizes)
+    used = defaultdict(set)
+    for t in p.triplets:
+        used[t.clip.clip_id].add(t.split)
+    assert all(len(s) == 1 for s in used.values())
+
+
+def test_clip_listed_in_both_vggsound_splits_is_used_once():
+    masks, clips = records()
+    train = [c for c in clips if c.subset == "train"]
+    dup = [replace(c, subset="test", line=10_000 + i) for i, c in enumerate(train[::2])]
+    dup_ids = {c.clip_id for c in dup}
+    p = _plan(masks, clips + dup)
+    used = defaultdict(set)
+    for t in p.triplets:
+        used[t.clip.clip_id].add(t.split)
+        if t.clip.clip_id in dup_ids:  # the train row lost to its test duplicate
+            assert t.clip.subset == "test" and t.split != "train"
+    assert all(len(s) == 1 for s in used.values())
+    assert any(cid in dup_ids for cid in used)

@@ -21,29 +21,32 @@ VGG_SUBSET = {"train": "train", "val": "test", "test": "test"}
 def clips_by_category(
     clips: Iterable[SourceClip], to_category: Mapping[str, str], *, require_files: bool
 ) -> tuple[dict[str, dict[str, list[SourceClip]]], int]:
-    """Usable clips per category and VGGSound subset (duplicates by clip id dropped).
+    """Usable clips per category and VGGSound subset (each clip id once).
 
     Returns:
         ``(pools, without_file)``: ``pools[category][subset]`` sorted by clip id, and the
         number of selected rows skipped because their file is missing (only counted when
         ``require_files``).
     """
-    pools: dict[str, dict[str, dict[str, SourceClip]]] = defaultdict(lambda: defaultdict(dict))
+    best: dict[str, SourceClip] = {}
     missing = 0
     for c in clips:
-        cat = to_category.get(c.label)
-        if cat is None:
+        if c.label not in to_category:
             continue
         if require_files and c.path is None:
             missing += 1
             continue
-        prev = pools[cat][c.subset].get(c.clip_id)
-        if prev is None or (c.label, c.line) < (prev.label, prev.line):
-            pools[cat][c.subset][c.clip_id] = c
-    out = {
-        cat: {sub: [d[k] for k in sorted(d)] for sub, d in subs.items()}
-        for cat, subs in pools.items()
-    }
+        # A clip listed twice (two labels, or both VGGSound splits) is used once: its test row
+        # first (so it can never serve train and val/test), then the smallest label.
+        prev = best.get(c.clip_id)
+        rank = (c.subset != "test", c.label, c.line)
+        if prev is None or rank < (prev.subset != "test", prev.label, prev.line):
+            best[c.clip_id] = c
+    pools: dict[str, dict[str, list[SourceClip]]] = defaultdict(lambda: defaultdict(list))
+    for cid in sorted(best):
+        c = best[cid]
+        pools[to_category[c.label]][c.subset].append(c)
+    out = {cat: dict(subs) for cat, subs in pools.items()}
     return out, missing
 
 
