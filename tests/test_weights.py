@@ -259,3 +259,25 @@ def test_legacy_torch_save_format_loads(tmp_path, tiny_sam_ckpt):
     m = avsmodel.build_model("sama_avs_tiny", sam_checkpoint=p)
     state = m.state_dict()
     assert all(torch.equal(state[k], v) for k, v in sd.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["vit_l", "vit_h"])
+def test_large_official_checkpoints_load_by_value(tmp_path, variant):
+    """ViT-L/H files in segment-anything's layout (values filled cheaply, not by nn init)."""
+    from segment_anything import sam_model_registry
+
+    with torch.device("meta"):
+        official = sam_model_registry[variant](checkpoint=None)
+    sd = official.to_empty(device="cpu").state_dict()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for v in sd.values():
+            v.uniform_(-1, 1, generator=g)
+    path = tmp_path / f"sam_{variant}.pth"
+    torch.save(sd, path)
+    m = avsmodel.build_model(f"sama_avs_{variant}", sam_checkpoint=path)
+    state = m.state_dict()
+    assert set(_sam_part_state(m)) == set(sd)
+    for k, v in sd.items():
+        assert torch.equal(state[k], v), k
