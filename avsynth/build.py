@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +90,7 @@ def plan(
     selection: SelectionConfig | None = None,
     require_clips: bool = False,
     fingerprint: bool = True,
+    progress: bool = False,
 ) -> Plan:
     """Plan a build from metadata only (no media decoded, no media files needed).
 
@@ -101,6 +104,7 @@ def plan(
         selection: Selection rules (default :class:`SelectionConfig`).
         require_clips: Use only VGGSound rows whose clip file exists.
         fingerprint: Hash the metadata files (recorded in the sidecar).
+        progress: Print one line per stage to stderr.
 
     Returns:
         The :class:`Plan` (with ``roots``, ``fingerprints`` and per-stage ``timings``).
@@ -122,10 +126,31 @@ def plan(
             selection=selection,
             require_clips=require_clips,
             fingerprint=fingerprint,
+            progress=progress,
         )
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+class _Stages:
+    """Times named stages; with ``verbose`` prints one line per stage to stderr."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str, what: str):
+        if self.verbose and what:
+            print(f"[avsynth] {what} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        note: list[str] = []
+        yield note
+        self.timings[name] = time.perf_counter() - t
+        if self.verbose and what:
+            extra = f"{note[0]}, " if note else ""
+            print(f"[avsynth]   {extra}{self.timings[name]:.1f} s", file=sys.stderr, flush=True)
 
 
 def _plan(
@@ -139,50 +164,49 @@ def _plan(
     selection,
     require_clips,
     fingerprint,
+    progress,
 ) -> Plan:
     from avsynth.plan.fingerprint import start_fingerprints
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import iter_openimages_masks
     from avsynth.sources.vggsound import read_vggsound
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    cmap = _load_map(categories)
-    roots = _roots(vggsound, lvis, openimages)
-    fut = start_fingerprints(roots) if fingerprint else None
-    timings["map"] = time.perf_counter() - t0
+    stage = _Stages(progress)
+    with stage("map", ""):
+        cmap = _load_map(categories)
+        roots = _roots(vggsound, lvis, openimages)
+        fut = start_fingerprints(roots) if fingerprint else None
     masks = []
     if lvis is not None:
-        t = time.perf_counter()
-        names = sorted({r.name for c in cmap.categories for r in c.lvis})
-        masks.extend(iter_lvis_masks(lvis, names))
-        timings["lvis"] = time.perf_counter() - t
+        with stage("lvis", "reading LVIS metadata") as note:
+            names = sorted({r.name for c in cmap.categories for r in c.lvis})
+            masks.extend(iter_lvis_masks(lvis, names))
+            note.append(f"{len(masks):,} masks of mapped categories")
     if openimages is not None:
-        t = time.perf_counter()
-        mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
-        masks.extend(iter_openimages_masks(openimages, mids))
-        timings["openimages"] = time.perf_counter() - t
-    t = time.perf_counter()
-    index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
-    timings["vggsound"] = time.perf_counter() - t
-    t = time.perf_counter()
-    p = make_plan(
-        masks,
-        index.clips,
-        cmap,
-        split_sizes=split_sizes,
-        seed=seed,
-        selection=selection,
-        require_clips=require_clips,
-    )
-    timings["plan"] = time.perf_counter() - t
+        with stage("openimages", "reading Open Images metadata") as note:
+            n = len(masks)
+            mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
+            masks.extend(iter_openimages_masks(openimages, mids))
+            note.append(f"{len(masks) - n:,} masks of mapped classes")
+    with stage("vggsound", "reading VGGSound metadata") as note:
+        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
+        note.append(f"{len(index.clips):,} rows of mapped labels")
+    with stage("plan", "planning (selection, splits, pairing)"):
+        p = make_plan(
+            masks,
+            index.clips,
+            cmap,
+            split_sizes=split_sizes,
+            seed=seed,
+            selection=selection,
+            require_clips=require_clips,
+        )
     p.clips_missing = index.rows_without_file
     p.roots = roots
     if fut is not None:
-        t = time.perf_counter()
-        p.fingerprints = fut.result()
-        timings["fingerprint_wait"] = time.perf_counter() - t
-    p.timings = timings
+        with stage("fingerprint_wait", ""):
+            p.fingerprints = fut.result()
+    p.timings = stage.timings
     return p
 
 
@@ -262,6 +286,7 @@ def build(
         seed=seed,
         selection=selection,
         require_clips=require_clips,
+        progress=progress,
     )
     timings = dict(p.timings)
     check_source_paths(p)

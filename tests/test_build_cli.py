@@ -84,8 +84,9 @@ def test_cli_user_error_is_one_line(world, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: only ")
-    assert "dog=" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert lines[-1].startswith("error: only ") and "dog=" in lines[-1]
+    assert all(x.startswith("[avsynth]") for x in lines[:-1])  # stage lines before it
     assert not (tmp_path / "e" / "manifest.jsonl").exists()
 
 
