@@ -160,6 +160,7 @@ def test_partial_output_is_redone(src, tmp_path):
     png.write_bytes(b"not a png")
     (out / "audio" / "junk.wav.123.tmp").write_bytes(b"x")
     _build(src, out)
+    assert not (out / "audio" / "junk.wav.123.tmp").exists()
     assert sf.info(str(wav)).frames == 8000
     with Image.open(png) as m:
         assert m.size == (64, 48)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from avsynth.errors import AvsynthError, MediaError
@@ -48,6 +49,15 @@ def _run_one(task: tuple) -> tuple[str, str, Any, str | None]:
 
 def _run_chunk(tasks: list[tuple]) -> list[tuple[str, str, Any, str | None]]:
     return [_run_one(t) for t in tasks]
+
+
+def _remove_stale_tmp(out: str) -> None:
+    """Delete ``*.tmp`` files an interrupted run left in the media folders (never trusted)."""
+    for sub in ("images", "masks", "audio"):
+        base = Path(out) / sub
+        if base.is_dir():
+            for p in base.rglob("*.tmp"):
+                p.unlink(missing_ok=True)
 
 
 def media_tasks(plan: Plan, out: str, clip_seconds: float) -> list[tuple]:
@@ -96,6 +106,7 @@ def run_media(
     """
     from tqdm import tqdm
 
+    _remove_stale_tmp(out)
     tasks = media_tasks(plan, out, clip_seconds)
     chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
     result = MediaResult()

@@ -222,8 +222,9 @@ def _refill(
             live = [c for c in spare if pos[c] < len(spare[c])]
             if not live:
                 have = {c: sum(len(x) for x in v) for c, v in chosen.items()}
+                name = ("train", "val", "test")[k] if len(sizes) == 3 else str(k)
                 raise PlanError(
-                    f"split {k}: {short} instance(s) short after grouping by image; "
+                    f"split {name}: {short} instance(s) short after grouping by image; "
                     f"chosen per category: {have}; lower --split-sizes or add sources"
                 )
             c = max(live, key=lambda c: (len(spare[c]) - pos[c], c))
