@@ -120,7 +120,7 @@ def lvis_categories(root: str | os.PathLike) -> dict[str, str]:
     Raises:
         SourceError: Neither JSON exists, or it is malformed.
     """
-    subset, path = _existing(root, ("val", "train"))[0]
+    _, path = _existing(root, ("val", "train"))[0]
     with gc_paused():
         cats = _decode(path, _CategoriesOnly).categories
     return {c.name: c.synset for c in sorted(cats, key=lambda c: c.name)}
@@ -171,7 +171,9 @@ def _read_subset(path: Path, subset: str, labels: set[str]) -> list[SourceMask]:
                 "lvis", str(im.id), _image_path(path, im), im.width, im.height, lic, subset
             )
             records[im.id] = rec
-        if len(a.bbox) != 4 or im.width <= 0 or im.height <= 0:
+        if im.width <= 0 or im.height <= 0:
+            raise SourceError(f"{path}: image {im.id} has size {im.width}x{im.height}")
+        if len(a.bbox) != 4:
             raise SourceError(f"{path}: annotation {a.id} has bbox {a.bbox} (need [x, y, w, h])")
         x, y, w, h = a.bbox
         W, H = float(im.width), float(im.height)
