@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from avsmodel.modeling.adapters import AudioPromptProjector
 from avsmodel.modeling.base import AvsModel
+
+if TYPE_CHECKING:
+    from avsmodel.registry import ModelConfig
 
 
 class ApSam(AvsModel):
@@ -16,7 +21,7 @@ class ApSam(AvsModel):
     ``mask_decoder`` and ``prompt_encoder.no_mask_embed`` (tiny configs: also the encoders).
     """
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         self.audio_prompt = AudioPromptProjector(
             config.prompt_embed_dim, config.audio_prompt_tokens, config.audio_dim

@@ -8,10 +8,15 @@ it is an upper bound on what SAM alone can pick without knowing which object sou
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
 from avsmodel.modeling.base import AvsModel
+
+if TYPE_CHECKING:
+    from avsmodel.registry import ModelConfig
 
 
 def _frame_iou(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -28,7 +33,7 @@ class SamOracle(AvsModel):
     """Vanilla SAM with ground-truth mask selection. Trains nothing for ViT configs (tiny
     configs, randomly initialised: image encoder, mask decoder and ``no_mask_embed``)."""
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__(config, with_audio=False)
 
     def trainable_prefixes(self) -> tuple[str, ...]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from avsmodel.modeling.adapters import AudioAdapters
 from avsmodel.modeling.base import AvsModel
+
+if TYPE_CHECKING:
+    from avsmodel.registry import ModelConfig
 
 
 class SamaAvs(AvsModel):
@@ -19,7 +24,7 @@ class SamaAvs(AvsModel):
     also the image and audio encoders).
     """
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         self.adapters = AudioAdapters(
             depth=config.encoder_depth,
