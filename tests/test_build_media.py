@@ -182,3 +182,12 @@ def test_corrupt_image_names_file_or_is_skipped(src, tmp_path):
     ts = read_manifest(r.manifest)
     assert all(t.image.source_id != im.image_id for t in ts)
     assert len(ts) == sum(info["written"].values()) < sum(SIZES)
+
+
+def test_corrupt_mask_zip_names_the_file(src, tmp_path):
+    roots = _copy_sources(src, tmp_path / "src")
+    for z in roots["openimages"].glob("train-masks-*.zip"):
+        z.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(MediaError, match=r"train-masks-[0-9a-f]\.zip|mask"):
+        _build(roots, tmp_path / "o")
+    assert not (tmp_path / "o" / "manifest.jsonl").exists()
