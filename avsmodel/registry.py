@@ -197,17 +197,19 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
-def get_config(name: str, **overrides: Any) -> ModelConfig:
-    """Config of a registered model with field overrides applied.
+def get_config(name: str | ModelConfig, **overrides: Any) -> ModelConfig:
+    """Config of a registered model (or a given config) with field overrides applied.
 
     Raises:
         ConfigError: unknown name (with a did-you-mean) or unknown/invalid override.
     """
-    if name not in MODELS:
+    if isinstance(name, ModelConfig):
+        name.validate()
+    elif name not in MODELS:
         close = difflib.get_close_matches(name, MODELS, n=3, cutoff=0.4)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise ConfigError(f"unknown model {name!r}{hint} (known: {', '.join(list_models())})")
-    cfg = MODELS[name]
+    cfg = name if isinstance(name, ModelConfig) else MODELS[name]
     if overrides:
         fields = {f.name for f in dataclasses.fields(ModelConfig)} - {"name", "family"}
         unknown = sorted(set(overrides) - fields)
@@ -251,11 +253,7 @@ def build_model(
     """
     from avsmodel.modeling import build_from_config
 
-    if isinstance(name, ModelConfig):
-        cfg = dataclasses.replace(name, **overrides) if overrides else name
-        cfg.validate()
-    else:
-        cfg = get_config(name, **overrides)
+    cfg = get_config(name, **overrides)
     if vggish_checkpoint is not None and cfg.family == "sam_oracle":
         raise ConfigError(f"{cfg.name} has no audio encoder; drop vggish_checkpoint")
     if vggish_checkpoint is not None and cfg.audio_encoder != "vggish":

@@ -39,6 +39,9 @@ def test_config_roundtrip_and_official_values():
     d = cfg.to_dict()
     assert d["encoder_global_attn_indexes"] == [7, 15, 23, 31]
     assert ModelConfig.from_dict(d) == cfg
+    assert get_config(cfg, autocast="bf16").autocast == "bf16"
+    with pytest.raises(ConfigError, match="unknown model option 'bogus'"):
+        get_config(cfg, bogus=1)
     with pytest.raises(ConfigError, match="unknown model config field"):
         ModelConfig.from_dict({**d, "bogus": 1})
     assert (cfg.image_size, cfg.mask_size, cfg.embedding_size) == (1024, 256, 64)
