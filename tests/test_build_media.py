@@ -188,6 +188,6 @@ def test_corrupt_mask_zip_names_the_file(src, tmp_path):
     roots = _copy_sources(src, tmp_path / "src")
     for z in roots["openimages"].glob("train-masks-*.zip"):
         z.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(MediaError, match=r"train-masks-[0-9a-f]\.zip|mask"):
+    with pytest.raises(MediaError, match=r"cannot open mask zip .*train-masks-[0-9a-f]\.zip"):
         _build(roots, tmp_path / "o")
     assert not (tmp_path / "o" / "manifest.jsonl").exists()
