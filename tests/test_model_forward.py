@@ -9,8 +9,6 @@ import avsmodel
 from avsmodel.errors import CheckpointError
 from avsmodel.modeling.sam_parts import decode_masks
 
-torch.set_num_threads(2)
-
 
 def _inputs(model, b=2, n=None, seed=0):
     g = torch.Generator().manual_seed(seed)
