@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +257,13 @@ def evaluate(
     if acc.by_key:
         result["per_category"] = {k: sum(v) / len(v) for k, v in sorted(acc.by_key.items())}
     return result
+
+
+class _CallableModule(types.ModuleType):
+    """``avsmodel.evaluate(...)`` works whether the name resolves to this module or the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -7,6 +7,8 @@ with the mask as a translucent colour, its contour, and a caption naming the mod
 from __future__ import annotations
 
 import os
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +157,13 @@ def predict(
         _atomic_png(render_overlay(img, mask, text, scale_to=384), Path(overlay))
         result["overlay"] = str(overlay)
     return result
+
+
+class _CallableModule(types.ModuleType):
+    """``avsmodel.predict(...)`` works whether the name resolves to this module or the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return predict(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

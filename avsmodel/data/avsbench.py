@@ -161,7 +161,6 @@ class AvsbenchDataset(Dataset):
         self.transform = SamTransform(image_size)
         self.mismatched, self.seed, self.full_masks = mismatched, seed, full_masks
         self._cache = LogMelCache(audio_cache)
-        self._mel: dict[int, torch.Tensor] = {}
         if mismatched and len(self.clips) < 2:
             raise DataError(f"{self.meta}: mismatched audio needs two clips in {split!r}")
 

@@ -1,0 +1,69 @@
+"""The `make demo` pipeline on a smaller world: the tiny model must learn to listen."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+
+
+def test_demo_finds_the_shipped_category_map() -> None:
+    from avsmodel.demo import find_category_map
+
+    p = find_category_map()
+    assert p.name == "46.yaml" and p.parent.name == "category_maps"
+
+
+def test_demo_help_is_cheap(capsys: pytest.CaptureFixture[str]) -> None:
+    from avsmodel.demo import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    assert "--out" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_demo_trains_a_model_that_listens(tmp_path: Path) -> None:
+    from avsmodel.demo import run_demo
+
+    lines: list[str] = []
+    s = run_demo(
+        tmp_path,
+        n_images=150,
+        clips_per_label=10,
+        split_sizes=(450, 60, 60),
+        epochs=10,
+        n_predictions=4,
+        progress=False,
+        log=lines.append,
+    )
+    matched, mismatched = s["test_matched"]["miou"], s["test_mismatched"]["miou"]
+    assert matched >= 0.75, s
+    assert matched - mismatched >= 0.5, s
+    assert s["categories_left_out"] > 0  # 46.yaml names categories the world lacks
+    assert set(s["categories_used"]) == {"bus", "cat", "dog", "guitar", "horse", "piano"}
+    for key in ("curves", "checkpoint", "grid", "metrics"):
+        assert Path(s["files"][key]).is_file(), key
+    assert (tmp_path / "stats" / "counts.md").is_file()
+    assert json.loads((tmp_path / "summary.json").read_text())["test_matched"]["miou"] == matched
+    assert "mismatched audio" in lines[-1] or any("mismatched audio" in x for x in lines)
+    # A rerun keeps world, build and the finished training.
+    last = tmp_path / "run" / "last.pt"
+    stamp = last.stat().st_mtime_ns
+    again = run_demo(
+        tmp_path,
+        n_images=150,
+        clips_per_label=10,
+        split_sizes=(450, 60, 60),
+        epochs=10,
+        n_predictions=1,
+        progress=False,
+        log=lines.append,
+    )
+    assert last.stat().st_mtime_ns == stamp
+    assert again["test_matched"]["miou"] == matched
