@@ -182,12 +182,8 @@ def evaluate(
     Raises:
         DataError, CheckpointError, ConfigError: unusable inputs (one-line messages).
     """
-    from torch.utils.data import DataLoader
-
-    from avsmodel.data import AvsbenchDataset, ManifestDataset, collate
     from avsmodel.errors import ConfigError
     from avsmodel.train.checkpoint import build_from_checkpoint
-    from avsmodel.train.task import SegmentationTask
 
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
@@ -196,10 +192,44 @@ def evaluate(
     model, meta = build_from_checkpoint(
         ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
     )
-    S, N = model.image_size, model.audio_examples
-    seed = int(meta["train_config"].get("seed", 0))
+    threads = torch.get_num_threads()
     if int(meta["train_config"].get("threads", 0)) > 0:
         torch.set_num_threads(int(meta["train_config"]["threads"]))
+    try:
+        return _evaluate(
+            model,
+            meta,
+            ds_args=(manifest, avsbench, subset, split, audio, roots),
+            batch_size=batch_size,
+            fscore_batch=fscore_batch,
+            workers=workers,
+            progress=progress,
+            ckpt=ckpt,
+        )
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _evaluate(
+    model: Any,
+    meta: dict[str, Any],
+    *,
+    ds_args: tuple,
+    batch_size: int | None,
+    fscore_batch: int | None,
+    workers: int,
+    progress: bool,
+    ckpt: Any,
+) -> dict[str, Any]:
+    from torch.utils.data import DataLoader
+
+    from avsmodel.data import AvsbenchDataset, ManifestDataset, collate
+    from avsmodel.errors import ConfigError
+    from avsmodel.train.task import SegmentationTask
+
+    manifest, avsbench, subset, split, audio, roots = ds_args
+    S, N = model.image_size, model.audio_examples
+    seed = int(meta["train_config"].get("seed", 0))
     mism = audio == "mismatched"
     if manifest is not None:
         ds = ManifestDataset(

@@ -189,6 +189,7 @@ def train(
     from avsmodel.train.distributed import cleanup, init_distributed
 
     info = init_distributed(device)
+    threads = torch.get_num_threads()
     try:
         return _train(
             info,
@@ -208,6 +209,7 @@ def train(
             overrides=overrides,
         )
     finally:
+        torch.set_num_threads(threads)  # ``threads`` in the recipe applies to this call only
         cleanup(info)
 
 
