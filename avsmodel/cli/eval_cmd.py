@@ -37,6 +37,13 @@ def main(
         Path | None, typer.Option(help="VGGish weights (default: the path the run used).")
     ] = None,
     workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
+    lvis: Annotated[Path | None, typer.Option(help="LVIS root of a plan-only manifest.")] = None,
+    openimages: Annotated[
+        Path | None, typer.Option(help="Open Images root of a plan-only manifest.")
+    ] = None,
+    vggsound: Annotated[
+        Path | None, typer.Option(help="VGGSound root of a plan-only manifest.")
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (miou, fscore, n, ...).")
     ] = False,
@@ -46,6 +53,11 @@ def main(
 
     from avsmodel.evaluate import evaluate
 
+    roots = {
+        k: v
+        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
+        if v is not None
+    }
     r = evaluate(
         ckpt,
         manifest=manifest,
@@ -58,6 +70,7 @@ def main(
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         workers=workers,
+        roots=roots or None,
         progress=not as_json,
     )
     if as_json:
