@@ -141,7 +141,7 @@ def _media(
             key = hashlib.sha1(f"{t.audio.root}/{t.audio.path}".encode()).hexdigest()[:10]
             spec = base / "spectrograms" / f"{safe_name(Path(t.audio.path).stem)}-{key}.png"
             row["spectrogram"] = spec
-            row["preview"] = base / "previews" / f"{safe_name(t.id)}.png"
+            row["preview"] = base / "previews" / f"{safe_name(t.id)}.jpg"
             if spec not in spec_jobs and not _fresh(spec, audio):
                 spec_jobs[spec] = (str(audio), t.audio.duration, t.audio.label, str(spec))
         rows.append(row)
@@ -266,14 +266,58 @@ def load_fiftyone(
         ds.create_index("triplet_id", unique=True)
     ds.info = {"manifest": str(path.resolve()), "split": split, "avsynth": _version()}
     ds.mask_targets = {"ground_truth": {MASK_VALUE: "sounding object"}}
-    media = ["filepath"] + (["preview_path", "spectrogram_path"] if spectrograms else [])
-    ds.app_config.media_fields = media
-    # Show the mask and the category label when the App opens (the box is one click away).
-    ds.app_config.active_fields = fo.ActiveFields(paths=["category", "ground_truth"])
-    ds.app_config.grid_media_field = "filepath"
-    ds.app_config.modal_media_field = "filepath"
+    _configure_app(ds, spectrograms=spectrograms)
     ds.save()
     return ds
+
+
+SOUND_FIELDS = ["triplet_id", "split", "vggsound_label", "youtube_id", "start_seconds", "duration"]
+SOURCE_FIELDS = [
+    "image_source",
+    "image_source_id",
+    "image_subset",
+    "image_license",
+    "mask_source",
+    "mask_source_id",
+    "mask_source_label",
+    "area_fraction",
+    "audio_subset",
+    "audio_license",
+    "audio_path",
+    "spectrogram_path",
+    "preview_path",
+]
+
+
+def _configure_app(ds: fo.Dataset, *, spectrograms: bool) -> None:
+    """App defaults: mask shown in orange, sound and provenance fields grouped in the sidebar."""
+    import fiftyone as fo
+
+    cfg = ds.app_config
+    cfg.media_fields = ["filepath"] + (["preview_path", "spectrogram_path"] if spectrograms else [])
+    cfg.grid_media_field = cfg.modal_media_field = "filepath"
+    # Show the mask and the category label when the App opens (the box is one click away).
+    cfg.active_fields = fo.ActiveFields(paths=["category", "ground_truth"])
+    cfg.color_scheme = fo.ColorScheme(
+        opacity=0.55,
+        fields=[
+            {
+                "path": "ground_truth",
+                "fieldColor": "#ff8c00",
+                "maskTargetsColors": [{"intTarget": MASK_VALUE, "color": "#ff8c00"}],
+            }
+        ],
+    )
+    groups = fo.DatasetAppConfig.default_sidebar_groups(ds)
+    moved = set(SOUND_FIELDS + SOURCE_FIELDS)
+    for g in groups:
+        g.paths = [p for p in g.paths if p not in moved]
+    at = next((i + 1 for i, g in enumerate(groups) if g.name == "labels"), len(groups))
+    groups[at:at] = [
+        fo.SidebarGroupDocument(name="sound", paths=SOUND_FIELDS, expanded=True),
+        fo.SidebarGroupDocument(name="provenance", paths=SOURCE_FIELDS, expanded=False),
+    ]
+    cfg.sidebar_groups = groups
 
 
 def _version() -> str:

@@ -3,7 +3,7 @@
 The spectrogram uses VGGish's front end (16 kHz, 25 ms window, 10 ms hop, 64 mel bands
 125-7500 Hz) so what a person sees is what the model hears; it is drawn with librosa on a
 matplotlib Agg canvas (no display needed). The preview puts the image, the image with the mask
-overlaid in red, and the spectrogram side by side at one height.
+highlighted (the rest dimmed, an orange outline) and the spectrogram side by side.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
 N_MELS = 64
 FMIN, FMAX = 125.0, 7500.0
+OUTLINE = (255.0, 140.0, 0.0)
 
 
 def log_mel(waveform: np.ndarray, sample_rate: int = SR) -> np.ndarray:
@@ -97,13 +98,13 @@ def render_preview(
     *,
     height: int = 256,
 ) -> Path:
-    """Write ``image | image with mask overlay | spectrogram`` side by side as one PNG.
+    """Write ``image | image with mask overlay | spectrogram`` side by side as one picture.
 
     Args:
         image: ``uint8[H, W, 3]``.
         mask: ``bool[H, W]``.
         spectrogram_png: A PNG from :func:`render_spectrogram`.
-        out: PNG path (written atomically).
+        out: ``.png`` or ``.jpg`` path (written atomically).
         height: Height of the strip in pixels.
     """
     from PIL import Image
@@ -111,10 +112,11 @@ def render_preview(
     img = Image.fromarray(np.asarray(image, dtype=np.uint8))
     m = np.asarray(mask, dtype=bool)
     over = np.asarray(image, dtype=np.float32).copy()
-    red = np.array([255.0, 0.0, 0.0])
-    over[m] = 0.45 * over[m] + 0.55 * red
-    edge = m & ~_erode(m)
-    over[edge] = red
+    # Spotlight: the object keeps its colours, the rest is dimmed, an outline marks the edge
+    # (readable whatever the object's colour).
+    over[~m] *= 0.3
+    edge = m & ~_erode(_erode(m))
+    over[edge] = OUTLINE
     overlay = Image.fromarray(over.clip(0, 255).astype(np.uint8))
     with Image.open(spectrogram_png) as s:
         spec = s.convert("RGB")
@@ -128,7 +130,8 @@ def render_preview(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    strip.save(tmp, format="PNG")
+    fmt = "PNG" if out.suffix.lower() == ".png" else "JPEG"
+    strip.save(tmp, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     os.replace(tmp, out)
     return out
 
