@@ -266,3 +266,43 @@ def test_ctrl_c_stops_the_app(app):
         time.sleep(1)
     else:
         pytest.fail("the App server still answers 60 s after Ctrl-C")
+
+
+@pytest.mark.slow
+def test_users_own_mongodb_uri(build, tmp_path):
+    """With FIFTYONE_DATABASE_URI the dataset goes to that server, not to a bundled mongod."""
+    import importlib.util
+
+    import pymongo
+
+    pkg = importlib.util.find_spec("fiftyone").submodule_search_locations[0]  # not imported
+    mongod = Path(pkg) / "db" / "bin" / "mongod"
+    port = _free_port()
+    (tmp_path / "db").mkdir()
+    server = subprocess.Popen(
+        [str(mongod), "--dbpath", str(tmp_path / "db"), "--port", str(port)]
+        + ["--bind_ip", "127.0.0.1", "--logpath", str(tmp_path / "mongod.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=60_000)
+        client.admin.command("ping")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIFTYONE_")}
+        env.update(FIFTYONE_DO_NOT_TRACK="true", FIFTYONE_DATABASE_URI=uri)
+        env["FIFTYONE_DATABASE_DIR"] = str(tmp_path / "unused")  # must stay unused
+        cmd = [sys.executable, "-c", "from avsynth.cli import main; main()", "inspect"]
+        cmd += [str(build), "--name", "uri-test", "--no-spectrograms", "--quiet"]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert f"'uri-test': 12 samples (MongoDB at {uri}" in r.stdout
+        db = client["fiftyone"]
+        doc = db.datasets.find_one({"name": "uri-test"})
+        assert doc is not None and doc["persistent"]
+        assert db[doc["sample_collection_name"]].count_documents({}) == 12
+        assert not (tmp_path / "unused").exists()
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(30)
