@@ -252,6 +252,10 @@ def _train(
     else:
         cfg = load_config(model, config, **overrides)
 
+    if ck is not None:  # the run's frozen weights and warm start, unless given again
+        sam_checkpoint = sam_checkpoint or ck.get("sam_checkpoint")
+        vggish_checkpoint = vggish_checkpoint or ck.get("vggish_checkpoint")
+        init = init or ck.get("init")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
@@ -322,7 +326,9 @@ def _train(
     }
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        tmp = out / "config.yaml.tmp"
+        tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+        os.replace(tmp, out / "config.yaml")
         history = _read_history(metrics_path, start_epoch)
         _write_history(metrics_path, history)
 
