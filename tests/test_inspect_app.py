@@ -78,7 +78,8 @@ LOAD_SCRIPT = textwrap.dedent(
     from avsynth.inspect import load_fiftyone
 
     out = {}
-    for run, manifest in enumerate(sys.argv[1:]):
+    PLAN = sys.argv[1]
+    for run, manifest in enumerate(sys.argv[2:]):
         ds = load_fiftyone(manifest, name=NAME, progress=False)
         s = ds.match({"triplet_id": "dog-00"}).first()
         out[run] = {
@@ -98,6 +99,9 @@ LOAD_SCRIPT = textwrap.dedent(
             "active": list(ds.app_config.active_fields.paths),
             "sample_ids": dict(zip(ds.values("triplet_id"), ds.values("id"))),
         }
+    # A plan-only build: masks decoded from LVIS polygons / Open Images zips into PNGs.
+    plan = load_fiftyone(PLAN, name=NAME + "-plan", progress=False)
+    out["plan"] = dict(zip(plan.values("triplet_id"), plan.values("ground_truth.mask_path")))
     print("RESULT " + json.dumps(out))
     """
 ).replace("NAME", repr(NAME))
@@ -116,7 +120,23 @@ def _run_py(script: str, args: list[str], env: dict, timeout: float = 300) -> st
 
 
 @pytest.fixture(scope="module")
-def loaded(build, env):
+def world_builds(tmp_path_factory):
+    """A materialised and a plan-only build of a small demo world."""
+    import avsynth
+    from avsynth.testing.world import make_world
+
+    root = tmp_path_factory.mktemp("world")
+    w = make_world(root / "w", n_lvis_images=10, n_openimages_images=10, clips_per_label=10)
+    cmap = w.write_category_map(root / "map.yaml")
+    kw = dict(vggsound=w.vggsound_root, lvis=w.lvis_root, openimages=w.openimages_root)
+    kw.update(split_sizes=(8, 2, 2), clip_seconds=2.0, progress=False)
+    mat = avsynth.build(cmap, out=root / "mat", **kw)
+    plan = avsynth.build(cmap, out=root / "plan", plan_only=True, **kw)
+    return mat.manifest, plan.manifest
+
+
+@pytest.fixture(scope="module")
+def loaded(build, env, world_builds):
     """Load the manifest, then re-load an edited copy (2 triplets gone, 1 label changed)."""
     edited = build.parent / "edited.jsonl"
     triplets = [t for t in read_manifest(build) if t.id not in ("bus-02", "bus-03")]
@@ -127,9 +147,22 @@ def loaded(build, env):
     )
     with ManifestWriter(edited) as w:
         w.write_all(triplets)
-    out = _run_py(LOAD_SCRIPT, [str(build), str(edited)], env)
+    out = _run_py(LOAD_SCRIPT, [str(world_builds[1]), str(build), str(edited)], env)
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :])
+
+
+def test_plan_only_masks(world_builds, loaded):
+    """The App's masks of a plan-only build equal the materialised build's mask PNGs."""
+    mat, plan = world_builds
+    by_id = {t.id: t for t in read_manifest(mat)}
+    assert set(loaded["plan"]) == set(by_id) and len(by_id) == 12
+    for tid, path in loaded["plan"].items():
+        p = Path(path)
+        assert p.parent == plan.parent / "inspect" / "masks"
+        got = np.asarray(Image.open(p))
+        want = np.asarray(Image.open(mat.parent / by_id[tid].mask.path))
+        assert got.dtype == np.uint8 and (got == want).all(), tid
 
 
 def test_load_and_update(build, loaded):
@@ -235,7 +268,7 @@ def test_app_shows_sample_with_mask_in_chromium(app, loaded, tmp_path):
     page = f"{url}/datasets/{NAME}?id={sid}"
     base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     base += ["--window-size=1400,900", "--virtual-time-budget=20000"]
-    for _ in range(3):  # the first page load of a fresh server can outlast the time budget
+    for _ in range(4):  # the first page load of a fresh server can outlast the time budget
         dom = subprocess.run(
             [*base, "--dump-dom", page], capture_output=True, text=True, timeout=120
         ).stdout

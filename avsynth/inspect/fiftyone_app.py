@@ -128,7 +128,9 @@ def _media(
         if t.mask.root == "manifest":
             mask = media_path(manifest, t.mask, roots)
         else:
-            mask = base / "masks" / f"{safe_name(t.id)}.png"
+            ref = f"{t.mask.source}/{t.mask.source_id}"  # a changed reference gets a new file
+            key = hashlib.sha1(ref.encode()).hexdigest()[:10]
+            mask = base / "masks" / f"{safe_name(t.id)}-{key}.png"
             if not mask.is_file():
                 m = loader.load(t)
                 mask.parent.mkdir(parents=True, exist_ok=True)
