@@ -56,7 +56,15 @@ def main(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Load a manifest into FiftyOne and optionally serve the App."""
-    from avsynth.inspect.fiftyone_app import database_description, launch_app, load_fiftyone
+    from avsynth.inspect.fiftyone_app import (
+        check_port,
+        database_description,
+        launch_app,
+        load_fiftyone,
+    )
+
+    if launch:
+        check_port(port, address)  # before the (long) load
 
     roots = {
         k: v

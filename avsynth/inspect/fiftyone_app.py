@@ -328,6 +328,20 @@ def _version() -> str:
     return getattr(avsynth, "__version__", "unknown")
 
 
+def check_port(port: int, address: str = "127.0.0.1") -> None:
+    """Raise :class:`AvsynthError` at once if ``address:port`` cannot be listened on."""
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((address, port))
+        except OSError as e:
+            raise AvsynthError(
+                f"cannot serve the FiftyOne App on {address}:{port} ({e.strerror}); "
+                "choose another --port"
+            ) from None
+
+
 def launch_app(
     dataset: fo.Dataset,
     port: int = 5151,
@@ -347,13 +361,15 @@ def launch_app(
         The :class:`fiftyone.Session`; the server runs until the process exits or
         ``session.close()`` is called.
     """
+    check_port(port, address)
     import fiftyone as fo
+    from fiftyone.core.service import ServiceListenTimeout
 
     try:
         return fo.launch_app(
             dataset, port=port, address=address, remote=True, auto=False, sample_id=sample_id
         )
-    except OSError as e:  # e.g. port in use
+    except (OSError, ServiceListenTimeout) as e:
         raise AvsynthError(f"cannot serve the FiftyOne App on {address}:{port} ({e})") from None
 
 
