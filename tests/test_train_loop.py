@@ -122,3 +122,17 @@ def test_seeded_runs_are_identical_and_seed_matters(manifest: Path, tmp_path: Pa
     sa, sb, sc = (_state(r.last_path) for r in (a, b, c))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_audio_resampling_changes_training_deterministically(
+    run, manifest: Path, tmp_path: Path
+) -> None:
+    kw = dict(model=MODEL, epochs=1, resample_audio_p=1.0, progress=False, **FAST)
+    a = train(manifest, out=tmp_path / "a", **kw)
+    b = train(manifest, out=tmp_path / "b", **kw)
+    assert load_checkpoint(a.last_path)["train_config"]["resample_audio_p"] == 1.0
+    sa, sb = _state(a.last_path), _state(b.last_path)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    plain = train(manifest, out=tmp_path / "c", model=MODEL, epochs=1, progress=False, **FAST)
+    sc = _state(plain.last_path)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
