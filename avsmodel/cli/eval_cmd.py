@@ -81,3 +81,5 @@ def main(
     typer.echo(f"F    {r['fscore']:.4f}")
     if "fscore_official" in r:
         typer.echo(f"F (official, batch {r['fscore_batch']}) {r['fscore_official']:.4f}")
+    for cat, miou in r.get("per_category", {}).items():
+        typer.echo(f"  mIoU {cat:<24} {miou:.4f}")
