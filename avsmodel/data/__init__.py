@@ -1,7 +1,80 @@
 """Datasets for training and evaluation: avsynth manifests and the AVSBench layout."""
 
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
 from avsmodel.data.avsbench import AvsbenchDataset
 from avsmodel.data.collate import collate
 from avsmodel.data.dataset import ManifestDataset
 
-__all__ = ["AvsbenchDataset", "ManifestDataset", "collate"]
+__all__ = ["AvsbenchDataset", "ManifestDataset", "collate", "train_val_datasets"]
+
+
+def _sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def train_val_datasets(
+    manifest: str | os.PathLike[str] | None = None,
+    *,
+    avsbench: str | os.PathLike[str] | None = None,
+    subset: str | None = None,
+    image_size: int,
+    audio_examples: int,
+    roots: dict[str, str | os.PathLike[str]] | None = None,
+    seed: int = 0,
+    audio_cache: int = 4096,
+    resample_audio_p: float = 0.0,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The train and val datasets of a run, and a description of the data for checkpoints.
+
+    Args:
+        manifest: An avsynth manifest (exclusive with ``avsbench``).
+        avsbench: AVSBench root, with ``subset`` ``s4`` or ``ms3``.
+        subset: AVSBench subset.
+        image_size: The model's input size.
+        audio_examples: Log-mel examples the model expects.
+        roots: Source roots of a plan-only manifest.
+        seed: Seed of audio resampling.
+        audio_cache: Log-mel arrays kept per process.
+        resample_audio_p: Same-category clip resampling for the train split (manifests).
+
+    Returns:
+        ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``.
+    """
+    from avsmodel.errors import ConfigError
+
+    if (manifest is None) == (avsbench is None):
+        raise ConfigError("give exactly one of a manifest or --avsbench ROOT")
+    common: dict[str, Any] = dict(
+        image_size=image_size, audio_examples=audio_examples, audio_cache=audio_cache
+    )
+    if manifest is not None:
+        common.update(roots=roots, seed=seed)
+        train = ManifestDataset(manifest, "train", resample_audio_p=resample_audio_p, **common)
+        val = ManifestDataset(manifest, "val", **common)
+        data = {
+            "kind": "manifest",
+            "manifest": str(Path(manifest).resolve()),
+            "sha256": _sha256(manifest),
+        }
+        return train, val, data
+    if subset is None:
+        raise ConfigError("--avsbench needs --subset s4 or ms3")
+    train = AvsbenchDataset(avsbench, subset, "train", **common)
+    val = AvsbenchDataset(avsbench, subset, "val", **common)
+    data = {
+        "kind": "avsbench",
+        "root": str(Path(avsbench).resolve()),
+        "subset": subset,
+        "sha256": _sha256(train.meta),
+    }
+    return train, val, data

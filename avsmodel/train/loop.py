@@ -9,7 +9,6 @@ the weights of an uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
@@ -64,61 +63,6 @@ def _worker_init(worker_id: int) -> None:
     s = torch.initial_seed() % 2**32
     random.seed(s)
     np.random.seed(s)
-
-
-def _append_jsonl(path: Path, row: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
-
-
-def _read_history(path: Path, upto: int) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["epoch"] <= upto]
-
-
-def _write_history(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _datasets(
-    cfg: TrainConfig, model: Any, manifest: Any, avsbench: Any, subset: Any, roots: Any
-) -> tuple[Any, Any, dict[str, Any]]:
-    from avsmodel.data import AvsbenchDataset, ManifestDataset
-    from avsmodel.train.checkpoint import file_sha256
-
-    S, N = model.image_size, model.audio_examples
-    if (manifest is None) == (avsbench is None):
-        raise ConfigError("give exactly one of a manifest or --avsbench ROOT")
-    if manifest is not None:
-        common = dict(
-            image_size=S, audio_examples=N, roots=roots, seed=cfg.seed, audio_cache=cfg.audio_cache
-        )
-        train_ds = ManifestDataset(
-            manifest, "train", resample_audio_p=cfg.resample_audio_p, **common
-        )
-        val_ds = ManifestDataset(manifest, "val", **common)
-        data = {
-            "kind": "manifest",
-            "manifest": str(Path(manifest).resolve()),
-            "sha256": file_sha256(manifest),
-        }
-    else:
-        if subset is None:
-            raise ConfigError("--avsbench needs --subset s4 or ms3")
-        common = dict(image_size=S, audio_examples=N, audio_cache=cfg.audio_cache)
-        train_ds = AvsbenchDataset(avsbench, subset, "train", **common)
-        val_ds = AvsbenchDataset(avsbench, subset, "val", **common)
-        data = {
-            "kind": "avsbench",
-            "root": str(Path(avsbench).resolve()),
-            "subset": subset,
-            "sha256": file_sha256(train_ds.meta),
-        }
-    return train_ds, val_ds, data
 
 
 def _resume_state(out: Path, model_name: str, cfg_overrides: dict[str, Any]) -> dict | None:
@@ -236,11 +180,11 @@ def _train(
     from tqdm import tqdm
 
     from avsmodel import build_model
-    from avsmodel.data import collate
+    from avsmodel.data import collate, train_val_datasets
     from avsmodel.evaluate import run_eval
     from avsmodel.train.checkpoint import load_checkpoint, rng_state, save_checkpoint
     from avsmodel.train.distributed import ShardSampler, all_reduce_sum, barrier
-    from avsmodel.train.plots import plot_curves
+    from avsmodel.train.plots import append_metrics, plot_curves, read_metrics, write_metrics
     from avsmodel.train.task import SegmentationTask
 
     t_start = time.monotonic()
@@ -271,7 +215,17 @@ def _train(
             net.load_trainable_state_dict(src["state_dict"])
         except CheckpointError as e:
             raise CheckpointError(f"--init {init}: {e}") from None
-    train_ds, val_ds, data = _datasets(cfg, net, manifest, avsbench, subset, roots)
+    train_ds, val_ds, data = train_val_datasets(
+        manifest,
+        avsbench=avsbench,
+        subset=subset,
+        image_size=net.image_size,
+        audio_examples=net.audio_examples,
+        roots=roots,
+        seed=cfg.seed,
+        audio_cache=cfg.audio_cache,
+        resample_audio_p=cfg.resample_audio_p,
+    )
     if ck is not None and ck.get("data", {}).get("sha256") != data["sha256"]:
         raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
 
@@ -329,8 +283,8 @@ def _train(
         tmp = out / "config.yaml.tmp"
         tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
         os.replace(tmp, out / "config.yaml")
-        history = _read_history(metrics_path, start_epoch)
-        _write_history(metrics_path, history)
+        history = read_metrics(metrics_path, upto=start_epoch)
+        write_metrics(metrics_path, history)
 
     val_sampler = ShardSampler(
         len(val_ds),
@@ -427,7 +381,7 @@ def _train(
                     },
                 ),
             )
-            _append_jsonl(metrics_path, row)
+            append_metrics(metrics_path, row)
             history.append(row)
             plot_curves(history, out / "curves.png")
             if show:

@@ -1,10 +1,32 @@
-"""Training curves: ``RUN/curves.png`` from ``RUN/metrics.jsonl`` (matplotlib, Agg)."""
+"""The metrics log ``RUN/metrics.jsonl`` and the curves ``RUN/curves.png`` (matplotlib, Agg)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
+
+
+def append_metrics(path: Path, row: dict[str, Any]) -> None:
+    """Append one epoch's metrics as a JSON line."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def read_metrics(path: Path, *, upto: int | None = None) -> list[dict[str, Any]]:
+    """The logged epochs (those ``<= upto`` if given); empty if there is no log."""
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if upto is None or r["epoch"] <= upto]
+
+
+def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rewrite the log atomically (a resumed run drops epochs after its checkpoint)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def plot_curves(history: list[dict[str, Any]], out: str | os.PathLike[str]) -> Path:
