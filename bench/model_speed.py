@@ -1,0 +1,421 @@
+"""Training-step speed and peak memory of SAMA-AVS: the project's model vs a plain reference.
+
+One run measures, on the same inputs and the same weights, a full training step (forward,
+BCE + soft-IoU loss, backward, AdamW step) of
+
+* ``reference``: the straightforward implementation, written here on segment-anything's
+  modules as shipped: ``ImageEncoderViT`` blocks called one by one with the audio offset added
+  before each block (as the paper's code does), eager attention, fp32, no activation
+  checkpointing, ``PromptEncoder``/``MaskDecoder.forward`` per image; and
+* ``project``: ``avsmodel.build_model(NAME, image_size=S, **recipe_model_overrides)``, i.e. the
+  model as the training recipe configures it (``model:`` of ``paper.yaml``/``tiny.yaml``),
+  plus any ``--set key=value`` overrides.
+
+Both are built from one seeded state dict (the reference loads the project's, key for key).
+Timing: both models live in one process and their steps alternate (warm-up excluded), so load
+from other processes hits both alike; the median of ``--steps`` steps is reported (wall and
+process CPU time). Peak memory: each variant runs in its own subprocess; on CPU it is the rise
+of the peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs``) over the
+resident size just before the first step, with glibc told to return freed blocks
+(``MALLOC_MMAP_THRESHOLD_``); on CUDA ``torch.cuda.max_memory_allocated`` over the allocated
+memory before the first step.
+
+Examples::
+
+    .venv/bin/python bench/model_speed.py --model sama_avs_vit_b --image-size 512 --json
+    .venv/bin/python bench/model_speed.py --model sama_avs_tiny --steps 20 \\
+        --set attention=sdpa --set autocast=bf16
+    .venv/bin/python bench/model_speed.py --model sama_avs_vit_b --image-size 1024 \\
+        --batch-size 1 --steps 2 --warmup 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+# ----------------------------------------------------------------------------- models
+def _reference_class() -> type:
+    import torch
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder
+    from torch import nn
+
+    class ReferenceSamaAvs(nn.Module):
+        """SAMA-AVS the straightforward way, on segment-anything's modules as shipped."""
+
+        def __init__(self, project: nn.Module) -> None:
+            super().__init__()
+            import copy
+            from functools import partial
+
+            from segment_anything.modeling import TwoWayTransformer
+
+            c = project.config
+            self.audio_examples = c.audio_examples
+            self.mask_size = c.mask_size
+            self.image_encoder = ImageEncoderViT(
+                depth=c.encoder_depth,
+                embed_dim=c.encoder_embed_dim,
+                img_size=c.image_size,
+                mlp_ratio=4,
+                norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+                num_heads=c.encoder_num_heads,
+                patch_size=c.patch_size,
+                qkv_bias=True,
+                use_rel_pos=True,
+                global_attn_indexes=list(c.encoder_global_attn_indexes),
+                window_size=c.window_size,
+                out_chans=c.prompt_embed_dim,
+            )
+            e = c.image_size // c.patch_size
+            self.prompt_encoder = PromptEncoder(
+                embed_dim=c.prompt_embed_dim,
+                image_embedding_size=(e, e),
+                input_image_size=(c.image_size, c.image_size),
+                mask_in_chans=c.mask_in_chans,
+            )
+            self.mask_decoder = MaskDecoder(
+                num_multimask_outputs=3,
+                transformer=TwoWayTransformer(
+                    depth=c.decoder_depth,
+                    embedding_dim=c.prompt_embed_dim,
+                    mlp_dim=c.decoder_mlp_dim,
+                    num_heads=c.decoder_num_heads,
+                ),
+                transformer_dim=c.prompt_embed_dim,
+                iou_head_depth=3,
+                iou_head_hidden_dim=c.iou_head_hidden_dim,
+            )
+            # Audio side as in the paper: the (frozen) audio encoder and the adapters
+            # (per block Linear(128->512)+GELU, then one shared Linear(512->C)).
+            self.audio_encoder = copy.deepcopy(project.audio_encoder)
+            self.adapters = copy.deepcopy(project.adapters)
+            self.load_state_dict(project.state_dict())
+            for n, p in self.named_parameters():
+                p.requires_grad_(dict(project.named_parameters())[n].requires_grad)
+
+        def forward(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+            b, n = audio.shape[:2]
+            frozen_audio = not any(p.requires_grad for p in self.audio_encoder.parameters())
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen_audio):
+                emb = self.audio_encoder(audio.reshape(b * n, 1, 96, 64))
+            emb = emb.reshape(b, n, -1).mean(1)
+            hidden = torch.stack([blk(emb) for blk in self.adapters.blocks])
+            offsets = self.adapters.shared(hidden)  # depth x B x C
+            enc = self.image_encoder
+            x = enc.patch_embed(images) + enc.pos_embed
+            for i, blk in enumerate(enc.blocks):
+                x = x + offsets[i][:, None, None, :]
+                x = blk(x)
+            feats = enc.neck(x.permute(0, 3, 1, 2))
+            masks = []
+            for i in range(b):  # SAM's decoder takes one image with its prompts
+                sparse, dense = self.prompt_encoder(points=None, boxes=None, masks=None)
+                m, _ = self.mask_decoder(
+                    image_embeddings=feats[i : i + 1],
+                    image_pe=self.prompt_encoder.get_dense_pe(),
+                    sparse_prompt_embeddings=sparse,
+                    dense_prompt_embeddings=dense,
+                    multimask_output=False,
+                )
+                masks.append(m)
+            masks = torch.cat(masks)
+            if masks.shape[-1] != self.mask_size:  # patch 8 (tiny): the model pools to S/4
+                masks = torch.nn.functional.adaptive_avg_pool2d(masks, self.mask_size)
+            return masks
+
+    return ReferenceSamaAvs
+
+
+def recipe_overrides(name: str) -> dict[str, Any]:
+    """``build_model`` overrides of the training recipe for ``name`` (``model:`` key)."""
+    from avsmodel.train.config import load_config
+
+    return dict(load_config(name).model)
+
+
+def build_models(args: argparse.Namespace, variants: list[str]) -> dict[str, Any]:
+    """Seeded project model (+ reference with the same weights) for ``variants``."""
+    import torch
+
+    import avsmodel
+
+    overrides = {**recipe_overrides(args.model), **args.overrides}
+    if args.image_size:
+        overrides["image_size"] = args.image_size
+    torch.manual_seed(args.seed)
+    project = avsmodel.build_model(args.model, **overrides)
+    if project.config.family != "sama_avs":
+        raise SystemExit(f"{args.model}: only sama_avs models have a reference here")
+    with torch.no_grad():  # SAM zero-inits rel-pos tables: give them values (real ckpts do)
+        for name, p in project.image_encoder.named_parameters():
+            if "rel_pos" in name:
+                p.normal_(0.0, 0.02)
+    out: dict[str, Any] = {}
+    if "reference" in variants:
+        out["reference"] = _reference_class()(project)
+    if "project" in variants:
+        out["project"] = project
+    dev = torch.device(args.device)
+    return {k: m.to(dev).train() for k, m in out.items()}
+
+
+def make_batch(args: argparse.Namespace, audio_examples: int, image_size: int) -> dict[str, Any]:
+    """Deterministic inputs: normal images, normal log-mel, blob masks at ``S/4``."""
+    import torch
+
+    g = torch.Generator().manual_seed(args.seed + 1)
+    b, s = args.batch_size, image_size
+    images = torch.randn(b, 3, s, s, generator=g)
+    audio = torch.randn(b, audio_examples, 1, 96, 64, generator=g)
+    yy, xx = torch.meshgrid(torch.arange(s // 4), torch.arange(s // 4), indexing="ij")
+    cy, cx = torch.rand(b, 2, generator=g).mul(s // 4).unbind(1)
+    r = s // 16
+    mask = ((yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2) < r * r
+    dev = torch.device(args.device)
+    return {"image": images.to(dev), "audio": audio.to(dev), "mask": mask.float().to(dev)}
+
+
+def make_step(model: Any, batch: dict[str, Any]):
+    """A closure running one training step; returns the loss."""
+    import torch
+
+    from avsmodel.train.task import SegmentationTask
+
+    task = SegmentationTask(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=2e-4, weight_decay=0.01)
+
+    def step() -> float:
+        opt.zero_grad(set_to_none=True)
+        loss, _ = task(batch)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    return step, params
+
+
+# ----------------------------------------------------------------------------- workers
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _grads_diff(models: dict[str, Any], batch: dict[str, Any]) -> dict[str, float]:
+    """Loss and trainable-gradient differences project vs reference (before any step)."""
+
+    from avsmodel.train.task import SegmentationTask
+
+    res = {}
+    for k, m in models.items():
+        m.zero_grad(set_to_none=True)
+        loss, _ = SegmentationTask(m)(batch)
+        loss.backward()
+        res[k] = (
+            loss.detach().double(),
+            {n: p.grad.double() for n, p in m.named_parameters() if p.grad is not None},
+        )
+        m.zero_grad(set_to_none=True)
+    (lr, gr), (lp, gp) = res["reference"], res["project"]
+    worst = max(float((gp[n] - g).norm() / g.norm().clamp_min(1e-30)) for n, g in gr.items())
+    return {"loss_rel_diff": float((lp - lr).abs() / lr.abs()), "grad_rel_diff_max": worst}
+
+
+def run_timing(args: argparse.Namespace) -> dict[str, Any]:
+    """Alternate reference/project steps; median wall and CPU seconds per step."""
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = build_models(args, ["reference", "project"])
+    batch = make_batch(args, models["project"].audio_examples, models["project"].image_size)
+    out: dict[str, Any] = _grads_diff(models, batch)
+    steps = {k: make_step(m, batch)[0] for k, m in models.items()}
+    walls: dict[str, list[float]] = {k: [] for k in steps}
+    cpus: dict[str, list[float]] = {k: [] for k in steps}
+    losses: dict[str, list[float]] = {k: [] for k in steps}
+    for i in range(args.warmup + args.steps):
+        for k, step in steps.items():
+            _sync(args.device)
+            w0, c0 = time.perf_counter(), time.process_time()
+            loss = step()
+            _sync(args.device)
+            w1, c1 = time.perf_counter(), time.process_time()
+            losses[k].append(loss)
+            if i >= args.warmup:
+                walls[k].append(w1 - w0)
+                cpus[k].append(c1 - c0)
+            if args.verbose:
+                print(f"{k:9s} step {i} {w1 - w0:.3f}s loss {loss:.5f}", file=sys.stderr)
+    for k in steps:
+        out[k] = {
+            "step_s": statistics.median(walls[k]),
+            "step_cpu_s": statistics.median(cpus[k]),
+            "step_s_all": walls[k],
+            "losses": losses[k],
+        }
+    out["config"] = models["project"].config.to_dict()
+    out["threads"] = torch.get_num_threads()
+    return out
+
+
+def _proc_status(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{key} not in /proc/self/status")
+
+
+def run_memory(args: argparse.Namespace, variant: str) -> dict[str, Any]:
+    """Peak memory of ``args.memory_steps`` training steps of one variant (own process)."""
+    import gc
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = build_models(args, ["reference", "project"])
+    model = models.pop(variant)
+    del models
+    batch = make_batch(args, model.audio_examples, model.mask_size * 4)
+    step, _ = make_step(model, batch)
+    gc.collect()
+    cuda = args.device.startswith("cuda")
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        base = _proc_status("VmRSS")
+    for _ in range(args.memory_steps):
+        step()
+    if cuda:
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = _proc_status("VmHWM")
+    return {"peak_bytes": peak - base, "base_bytes": base}
+
+
+# ----------------------------------------------------------------------------- driver
+def _worker(args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", mode]
+    cmd += [a for a in sys.argv[1:] if a != "--json"]
+    env = dict(os.environ)
+    if mode.startswith("memory"):
+        env["MALLOC_MMAP_THRESHOLD_"] = "65536"  # freed tensors go back to the OS
+        env["MALLOC_TRIM_THRESHOLD_"] = "0"
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        raise SystemExit(f"{mode} worker failed:\n{r.stderr[-4000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the workers and assemble the result dict (see module docstring)."""
+    res = _worker(args, "timing")
+    for v in ("reference", "project"):
+        res[v].update(_worker(args, f"memory:{v}"))
+    ref, proj = res["reference"], res["project"]
+    b = args.batch_size
+    for r in (ref, proj):
+        r["images_per_s"] = b / r["step_s"]
+        r["peak_mib"] = r["peak_bytes"] / 2**20
+    res.update(
+        model=args.model,
+        image_size=res["config"]["image_size"],
+        batch_size=b,
+        device=args.device,
+        steps=args.steps,
+        warmup=args.warmup,
+        overrides={**recipe_overrides(args.model), **args.overrides},
+        speedup=ref["step_s"] / proj["step_s"],
+        speedup_cpu=ref["step_cpu_s"] / proj["step_cpu_s"],
+        memory_ratio=proj["peak_bytes"] / ref["peak_bytes"],
+        load_average=list(os.getloadavg()),
+    )
+    return res
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in items:
+        if "=" not in it:
+            raise SystemExit(f"--set {it!r}: use KEY=VALUE, e.g. --set attention=sdpa")
+        k, v = it.split("=", 1)
+        low = v.lower()
+        out[k] = True if low == "true" else False if low == "false" else v
+        if v.lstrip("-").isdigit():
+            out[k] = int(v)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="sama_avs_vit_b")
+    p.add_argument("--image-size", type=int, default=None, help="default: the model's")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--steps", type=int, default=5, help="timed steps (median reported)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    p.add_argument("--memory-steps", type=int, default=2)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra build_model override for the project variant",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--_worker", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.overrides = _parse_set(args.sets)
+    if args._worker:
+        mode = args._worker
+        res = run_timing(args) if mode == "timing" else run_memory(args, mode.split(":")[1])
+        print(json.dumps(res))
+        return
+    res = measure(args)
+    if args.json:
+        print(json.dumps(res))
+        return
+    ref, proj = res["reference"], res["project"]
+    print(
+        f"{args.model} S={res['image_size']} B={args.batch_size} {args.device} "
+        f"threads={res['threads']} steps={args.steps} overrides={res['overrides']}"
+    )
+    print(f"{'':10s} {'step s':>8s} {'cpu s':>8s} {'img/s':>7s} {'peak MiB':>9s}")
+    for k, r in (("reference", ref), ("project", proj)):
+        print(
+            f"{k:10s} {r['step_s']:8.3f} {r['step_cpu_s']:8.3f} {r['images_per_s']:7.3f} "
+            f"{r['peak_mib']:9.0f}"
+        )
+    print(
+        f"speedup {res['speedup']:.2f}x (cpu {res['speedup_cpu']:.2f}x), memory ratio "
+        f"{res['memory_ratio']:.2f}; loss rel diff {res['loss_rel_diff']:.1e}, grad rel diff "
+        f"{res['grad_rel_diff_max']:.1e}; load {res['load_average'][0]:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
