@@ -51,7 +51,7 @@ def render_overlay(
     Returns:
         A ``PIL.Image`` (RGB).
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     out = image.astype(np.float32).copy()
     c = np.array(colour, np.float32)
@@ -64,10 +64,15 @@ def render_overlay(
     if label:
         draw = ImageDraw.Draw(im)
         lines = label.split("\n")
-        band = 12 * len(lines) + 4
-        draw.rectangle((0, 0, im.width, band), fill=(0, 0, 0))
+        size = max(10, im.width // 36)
+        try:
+            font = ImageFont.load_default(size=size)
+        except (TypeError, OSError):  # Pillow without FreeType: fixed bitmap font
+            font, size = ImageFont.load_default(), 10
+        step = size + 3
+        draw.rectangle((0, 0, im.width, step * len(lines) + 4), fill=(0, 0, 0))
         for i, line in enumerate(lines):
-            draw.text((3, 2 + 12 * i), line, fill=(255, 255, 255))
+            draw.text((4, 2 + step * i), line, fill=(255, 255, 255), font=font)
     return im
 
 
