@@ -14,6 +14,7 @@ import sys
 import typer
 
 from avsmodel.errors import AvsmodelError
+from avsynth.cli._help import markdown_help
 from avsynth.errors import AvsynthError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 # (command name, module under avsmodel.cli). Each module defines ``main``.
@@ -39,7 +41,7 @@ for _name, _mod in _COMMANDS:
         if _e.name != f"avsmodel.cli.{_mod}":
             raise
         continue
-    app.command(_name, help=_m.__doc__)(_m.main)
+    app.command(_name, help=markdown_help(_m.__doc__))(_m.main)
 
 
 def main() -> None:

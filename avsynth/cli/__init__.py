@@ -13,6 +13,7 @@ import sys
 
 import typer
 
+from avsynth.cli._help import markdown_help
 from avsynth.errors import AvsynthError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 # (command name, module under avsynth.cli). Each module defines ``main``.
@@ -40,7 +42,7 @@ for _name, _mod in _COMMANDS:
         if _e.name != f"avsynth.cli.{_mod}":
             raise
         continue
-    app.command(_name, help=_m.__doc__)(_m.main)
+    app.command(_name, help=markdown_help(_m.__doc__))(_m.main)
 
 
 def main() -> None:
