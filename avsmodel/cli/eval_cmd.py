@@ -6,9 +6,11 @@ thresholds of the dataset-mean F curve (batch-independent); --fscore-batch 4 als
 the official AVSBench code's per-batch number.
 
 Examples:
-    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl --split test
-    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl --audio mismatched --json
-    avsmodel eval runs/s4/best.pt --avsbench avsbench_data --subset s4 --fscore-batch 4
+    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl
+    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl \\
+        --audio mismatched --json
+    avsmodel eval runs/s4/best.pt --avsbench avsbench_data --subset s4 \\
+        --fscore-batch 4
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Writes the mask as a binary PNG at the image's size, and optionally an overlay (
 the mask in translucent colour, its contour and a caption).
 
 Examples:
-    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav --out mask.png
-    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav --out mask.png \\
-        --overlay overlay.png
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
+        --out mask.png
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
+        --out mask.png --overlay overlay.png
 """
 
 from __future__ import annotations

@@ -7,15 +7,19 @@ last.pt. Under torchrun the same command trains with DistributedDataParallel.
 
 Examples:
     avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny
-    avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
-        --sam-checkpoint sam_vit_h_4b8939.pth --vggish-checkpoint vggish-10086976.pth
-    torchrun --nproc_per_node 8 --no-python avsmodel train out/manifest.jsonl \\
-        --model sama_avs_vit_h --out runs/synth --sam-checkpoint sam_vit_h_4b8939.pth \\
+    avsmodel train out/manifest.jsonl --model sama_avs_vit_h \\
+        --out runs/synth --sam-checkpoint sam_vit_h_4b8939.pth \\
         --vggish-checkpoint vggish-10086976.pth
-    avsmodel train --avsbench avsbench_data --subset s4 --model sama_avs_vit_h \\
-        --out runs/s4 --init runs/synth/best.pt --sam-checkpoint sam_vit_h_4b8939.pth \\
+    torchrun --nproc_per_node 8 --no-python avsmodel train \\
+        out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
+        --sam-checkpoint sam_vit_h_4b8939.pth \\
         --vggish-checkpoint vggish-10086976.pth
-    avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny --resume
+    avsmodel train --avsbench avsbench_data --subset s4 \\
+        --model sama_avs_vit_h --out runs/s4 --init runs/synth/best.pt \\
+        --sam-checkpoint sam_vit_h_4b8939.pth \\
+        --vggish-checkpoint vggish-10086976.pth
+    avsmodel train out/manifest.jsonl --model sama_avs_tiny \\
+        --out runs/tiny --resume
 """
 
 from __future__ import annotations
