@@ -27,6 +27,12 @@ Examples::
         --set attention=sdpa --set autocast=bf16
     .venv/bin/python bench/model_speed.py --model sama_avs_vit_b --image-size 1024 \\
         --batch-size 1 --steps 2 --warmup 1
+    # what each option is worth: every config timed against the reference in one process
+    .venv/bin/python bench/model_speed.py --model sama_avs_vit_b --image-size 512 --threads 1 \\
+        --ablation attention=sdpa --ablation autocast=bf16 --ablation attention=sdpa,autocast=bf16
+
+``step_cpu_s`` (process CPU time) is the steadier number on a shared machine, and with
+``--threads 1`` it is the step's own compute time.
 """
 
 from __future__ import annotations
@@ -327,9 +333,9 @@ def run_memory(args: argparse.Namespace, variant: str) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- driver
-def _worker(args: argparse.Namespace, mode: str) -> dict[str, Any]:
+def _worker(args: argparse.Namespace, mode: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", mode]
-    cmd += [a for a in sys.argv[1:] if a != "--json"]
+    cmd += [a for a in sys.argv[1:] if a != "--json"] + list(extra)
     env = dict(os.environ)
     if mode.startswith("memory"):
         env["MALLOC_MMAP_THRESHOLD_"] = "65536"  # freed tensors go back to the OS
@@ -338,6 +344,62 @@ def _worker(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     if r.returncode != 0:
         raise SystemExit(f"{mode} worker failed:\n{r.stderr[-4000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _conf_overrides(conf: str) -> dict[str, Any]:
+    return _parse_set([c for c in conf.split(",") if c and c != "recipe"])
+
+
+def run_ablation_timing(args: argparse.Namespace) -> dict[str, Any]:
+    """Reference and one project model per ``--ablation`` config, steps alternating."""
+    import torch
+
+    import avsmodel
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = build_models(args, ["reference", "project"])
+    state = models["project"].state_dict()
+    image_size = models["project"].image_size
+    batch = make_batch(args, models["project"].audio_examples, image_size)
+    variants = {"reference": models["reference"]}
+    del models
+    base = {**recipe_overrides(args.model), "image_size": image_size}
+    for conf in args.ablation:
+        m = avsmodel.build_model(args.model, **{**base, **_conf_overrides(conf)})
+        m.load_state_dict(state)
+        variants[conf] = m.to(args.device).train()
+    steps = {k: make_step(m, batch)[0] for k, m in variants.items()}
+    walls: dict[str, list[float]] = {k: [] for k in steps}
+    cpus: dict[str, list[float]] = {k: [] for k in steps}
+    for i in range(args.warmup + args.steps):
+        for k, step in steps.items():
+            _sync(args.device)
+            w0, c0 = time.perf_counter(), time.process_time()
+            step()
+            _sync(args.device)
+            if i >= args.warmup:
+                walls[k].append(time.perf_counter() - w0)
+                cpus[k].append(time.process_time() - c0)
+    return {
+        k: {"step_s": statistics.median(walls[k]), "step_cpu_s": statistics.median(cpus[k])}
+        for k in steps
+    }
+
+
+def ablation(args: argparse.Namespace) -> dict[str, Any]:
+    """Time (alternating, one process) and peak memory (own process) of each config."""
+    res = _worker(args, "ablation")
+    res["reference"].update(_worker(args, "memory:reference"))
+    for i, conf in enumerate(args.ablation):
+        res[conf].update(_worker(args, "memory:project", ("--_conf", str(i))))
+    ref = res["reference"]
+    for r in res.values():
+        r["speedup"] = ref["step_s"] / r["step_s"]
+        r["speedup_cpu"] = ref["step_cpu_s"] / r["step_cpu_s"]
+        r["memory_ratio"] = r["peak_bytes"] / ref["peak_bytes"]
+        r["peak_mib"] = r["peak_bytes"] / 2**20
+    return {"variants": res, "load_average": list(os.getloadavg())}
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -400,13 +462,49 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument(
+        "--ablation",
+        action="append",
+        default=[],
+        metavar="K=V,K=V",
+        help="instead: time and measure each config (vs the reference), e.g. "
+        "--ablation attention=sdpa --ablation attention=sdpa,autocast=bf16",
+    )
     p.add_argument("--_worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--_conf", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.overrides = _parse_set(args.sets)
+    if args._conf is not None:
+        args.overrides = _conf_overrides(args.ablation[args._conf])
     if args._worker:
         mode = args._worker
-        res = run_timing(args) if mode == "timing" else run_memory(args, mode.split(":")[1])
+        if mode == "timing":
+            res = run_timing(args)
+        elif mode == "ablation":
+            res = run_ablation_timing(args)
+        else:
+            res = run_memory(args, mode.split(":")[1])
         print(json.dumps(res))
+        return
+    if args.ablation:
+        res = ablation(args)
+        if args.json:
+            print(json.dumps(res))
+            return
+        print(
+            f"{args.model} S={args.image_size} B={args.batch_size} {args.device} "
+            f"threads={args.threads or 'default'} steps={args.steps} "
+            f"load={res['load_average'][0]:.1f}"
+        )
+        print(
+            f"{'config':40s} {'step s':>7s} {'cpu s':>7s} {'speedup':>7s} {'cpu x':>6s} "
+            f"{'MiB':>6s} {'mem x':>6s}"
+        )
+        for k, r in res["variants"].items():
+            print(
+                f"{k:40s} {r['step_s']:7.3f} {r['step_cpu_s']:7.3f} {r['speedup']:7.2f} "
+                f"{r['speedup_cpu']:6.2f} {r['peak_mib']:6.0f} {r['memory_ratio']:6.2f}"
+            )
         return
     res = measure(args)
     if args.json:
