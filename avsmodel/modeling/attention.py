@@ -146,8 +146,8 @@ class _RelPosAttention(torch.autograd.Function):
         return dq, dk, dv, d_rel_h, d_rel_w, None
 
 
-#: Most attention logits held at once per chunk (16 Mi elements: 32 MiB in bf16).
-_CHUNK_ELEMS = 1 << 24
+#: Most attention logits held at once per chunk (4 Mi elements: 8 MiB in bf16).
+_CHUNK_ELEMS = 1 << 22
 
 
 def _chunks(q: torch.Tensor) -> list[slice]:
