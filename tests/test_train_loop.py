@@ -136,3 +136,17 @@ def test_audio_resampling_changes_training_deterministically(
     plain = train(manifest, out=tmp_path / "c", model=MODEL, epochs=1, progress=False, **FAST)
     sc = _state(plain.last_path)
     assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_public_api_names(run, manifest: Path, tmp_path: Path) -> None:
+    import avsmodel
+    import avsmodel.evaluate
+    import avsmodel.train
+
+    assert avsmodel.ManifestDataset is ManifestDataset
+    assert isinstance(run, avsmodel.TrainResult)
+    # Callable whether the name is the function or the (imported) module.
+    r = avsmodel.evaluate(run.best_path, manifest=manifest, split="test", progress=False)
+    assert r["n"] == 3
+    res = avsmodel.train(manifest, model=MODEL, out=run.out, resume=True, progress=False)
+    assert res.completed_epochs == 2
