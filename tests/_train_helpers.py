@@ -157,8 +157,8 @@ def write_avsbench(root: Path, *, seed: int = 0) -> Path:
             d = s4 / "s4_data"
             for kk in range(1, 6):
                 img, m = frame_and_mask(colour)
-                fd = d / "visual_frames" / split / cat
-                md = d / "gt_masks" / split / cat
+                fd = d / "visual_frames" / split / cat / name
+                md = d / "gt_masks" / split / cat / name
                 fd.mkdir(parents=True, exist_ok=True)
                 md.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(img).save(fd / f"{name}_{kk}.png")

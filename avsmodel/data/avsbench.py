@@ -4,8 +4,8 @@ The layout follows the official code (OpenNLPLab/AVSBench ``avs_scripts/avs_s4``
 ``avs_ms3``: ``config.py`` and ``dataloader.py``)::
 
     avsbench_data/Single-source/s4_meta_data.csv              name,start,category,split
-    avsbench_data/Single-source/s4_data/visual_frames/<split>/<category>/<name>_<k>.png
-    avsbench_data/Single-source/s4_data/gt_masks/<split>/<category>/<name>_<k>.png
+    avsbench_data/Single-source/s4_data/visual_frames/<split>/<category>/<name>/<name>_<k>.png
+    avsbench_data/Single-source/s4_data/gt_masks/<split>/<category>/<name>/<name>_<k>.png
     avsbench_data/Single-source/s4_data/audio_wav/<split>/<category>/<name>.wav
     avsbench_data/Single-source/s4_data/audio_log_mel/<split>/<category>/<name>.pkl
     avsbench_data/Multi-sources/ms3_meta_data.csv             video_id,split
@@ -178,13 +178,13 @@ class AvsbenchDataset(Dataset):
     def frame_path(self, clip: AvsbenchClip, k: int) -> Path:
         """``visual_frames`` PNG of frame k (1-based)."""
         if self.subset == "s4":
-            return self._dir("visual_frames", clip) / f"{clip.name}_{k}.png"
+            return self._dir("visual_frames", clip) / clip.name / f"{clip.name}_{k}.png"
         return self.data / "visual_frames" / clip.name / f"{clip.name}.mp4_{k}.png"
 
     def mask_path(self, clip: AvsbenchClip, k: int) -> Path:
         """``gt_masks`` PNG of frame k (1-based)."""
         if self.subset == "s4":
-            return self._dir("gt_masks", clip) / f"{clip.name}_{k}.png"
+            return self._dir("gt_masks", clip) / clip.name / f"{clip.name}_{k}.png"
         return self.data / "gt_masks" / clip.split / clip.name / f"{clip.name}_{k}.png"
 
     def clip_log_mel(self, ci: int) -> torch.Tensor:
