@@ -98,26 +98,37 @@ def rel_pos_sdpa(
 class _RelPosAttention(torch.autograd.Function):
     """``softmax(scale * q k^T + bias) v`` with SAM's decomposed bias, recomputed in backward.
 
-    ``bias[i, (h, w)] = rel_h[i, h] + rel_w[i, w]``. Saves only ``q, k, v, rel_h, rel_w``
-    (no ``N x N`` matrix); the probabilities are recomputed in backward with the same ops, so
-    forward and gradients equal the eager computation. Rows of ``q`` are processed in chunks of
-    at most ``_CHUNK_ELEMS`` logits to bound the transient memory.
+    ``bias[i, (h, w)] = rel_h[i, h] + rel_w[i, w]`` is folded into the logit matmul: with
+    ``qa = [scale * q, rel_h, rel_w]`` and ``ka = [k, onehot(h), onehot(w)]``,
+    ``qa ka^T`` equals the biased logits, and in backward ``ds ka`` yields the gradients of
+    ``q``, ``rel_h`` and ``rel_w`` at once. Saves only ``q, k, v, rel_h, rel_w`` (no ``N x N``
+    matrix); the probabilities are recomputed in backward. Rows of the batch are processed in
+    chunks of at most ``_CHUNK_ELEMS`` logits to bound the transient memory.
     """
 
     @staticmethod
-    def _probs(q, k, rel_h, rel_w, scale):
-        n = q.shape[1]
-        s = torch.bmm(q * scale, k.transpose(1, 2))
-        s.view(-1, n, rel_h.shape[-1], rel_w.shape[-1]).add_(rel_h.unsqueeze(-1)).add_(
-            rel_w.unsqueeze(-2)
+    def _augment(q, k, rel_h, rel_w, scale):
+        kh, kw = rel_h.shape[-1], rel_w.shape[-1]
+        qs = q * scale
+        qa = torch.cat([qs, rel_h, rel_w], dim=-1)
+        eye_h = torch.eye(kh, dtype=k.dtype, device=k.device)
+        eye_w = torch.eye(kw, dtype=k.dtype, device=k.device)
+        onehot = torch.cat(
+            [
+                eye_h[:, None, :].expand(kh, kw, kh).reshape(kh * kw, kh),  # key -> its row
+                eye_w[None, :, :].expand(kh, kw, kw).reshape(kh * kw, kw),  # key -> its column
+            ],
+            dim=-1,
         )
-        return torch.softmax(s, -1)
+        ka = torch.cat([k, onehot.expand(k.shape[0], -1, -1)], dim=-1)
+        return qs, qa, ka
 
     @staticmethod
     def forward(ctx, q, k, v, rel_h, rel_w, scale):  # noqa: D102
         out = torch.empty_like(q)
+        _, qa, ka = _RelPosAttention._augment(q, k, rel_h, rel_w, scale)
         for sl in _chunks(q):
-            p = _RelPosAttention._probs(q[sl], k[sl], rel_h[sl], rel_w[sl], scale)
+            p = torch.softmax(torch.bmm(qa[sl], ka[sl].transpose(1, 2)), -1)
             torch.bmm(p, v[sl], out=out[sl])
         ctx.save_for_backward(q, k, v, rel_h, rel_w)
         ctx.scale = scale
@@ -127,23 +138,21 @@ class _RelPosAttention(torch.autograd.Function):
     def backward(ctx, dout):  # noqa: D102
         q, k, v, rel_h, rel_w = ctx.saved_tensors
         scale = ctx.scale
+        qs, qa, ka = _RelPosAttention._augment(q, k, rel_h, rel_w, scale)
         dout = dout.contiguous()
-        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-        d_rel_h, d_rel_w = torch.empty_like(rel_h), torch.empty_like(rel_w)
-        bn, n = q.shape[:2]
-        kh, kw = rel_h.shape[-1], rel_w.shape[-1]
+        dqa = torch.empty_like(qa)
+        dk, dv = torch.empty_like(k), torch.empty_like(v)
         for sl in _chunks(q):
-            p = _RelPosAttention._probs(q[sl], k[sl], rel_h[sl], rel_w[sl], scale)
+            p = torch.softmax(torch.bmm(qa[sl], ka[sl].transpose(1, 2)), -1)
             torch.bmm(p.transpose(1, 2), dout[sl], out=dv[sl])
             dp = torch.bmm(dout[sl], v[sl].transpose(1, 2))
             ds = torch._softmax_backward_data(dp, p, -1, p.dtype)
             del p, dp
-            torch.bmm(ds, k[sl], out=dq[sl]).mul_(scale)
-            torch.bmm(ds.transpose(1, 2), q[sl], out=dk[sl]).mul_(scale)
-            ds4 = ds.view(-1, n, kh, kw)
-            torch.sum(ds4, -1, out=d_rel_h[sl])
-            torch.sum(ds4, -2, out=d_rel_w[sl])
-        return dq, dk, dv, d_rel_h, d_rel_w, None
+            torch.bmm(ds, ka[sl], out=dqa[sl])
+            torch.bmm(ds.transpose(1, 2), qs[sl], out=dk[sl])
+        d, kh = q.shape[-1], rel_h.shape[-1]
+        dq = dqa[..., :d].mul(scale)
+        return dq, dk, dv, dqa[..., d : d + kh], dqa[..., d + kh :], None
 
 
 #: Most attention logits held at once per chunk (4 Mi elements: 8 MiB in bf16).
