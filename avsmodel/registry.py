@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 FAMILIES = ("sama_avs", "ap_sam", "sam_oracle")
 ATTENTION_CHOICES = ("eager", "sdpa")
-AUTOCAST_CHOICES = ("none", "bf16")
+AUTOCAST_CHOICES = ("none", "bf16", "auto")
 AUDIO_ENCODERS = ("vggish", "conv")
 
 

@@ -7,6 +7,7 @@ Training never goes through ``segment_anything.modeling.Sam.forward`` (it runs u
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -110,8 +111,10 @@ class AvsModel(nn.Module):
 
     # ------------------------------------------------------------------ pieces
     def autocast_context(self, device: torch.device) -> contextlib.AbstractContextManager:
-        """bf16 autocast when ``config.autocast == "bf16"``, else a no-op."""
-        if self.config.autocast == "bf16":
+        """bf16 autocast for ``autocast="bf16"`` (or ``"auto"`` on hardware with native
+        bf16: see :func:`native_bf16`), else a no-op."""
+        mode = self.config.autocast
+        if mode == "bf16" or (mode == "auto" and native_bf16(device)):
             return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -188,3 +191,29 @@ class AvsModel(nn.Module):
             raise ValueError(
                 f"audio batch {audio.shape[0]} differs from image batch {images.shape[0]}"
             )
+
+
+@functools.cache
+def _cpu_has_native_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively (fast), i.e. ``autocast="auto"`` uses it.
+
+    CUDA: ``torch.cuda.is_bf16_supported()`` (Ampere and newer). CPU: the AVX512-BF16 or AMX
+    instructions (elsewhere bf16 matmuls are emulated and slower than fp32).
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return _cpu_has_native_bf16()
+    return False
