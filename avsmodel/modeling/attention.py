@@ -1,34 +1,34 @@
-"""Fused attention for SAM's image encoder, with the same weights and the same maths.
+"""Fast attention for SAM's image encoder, with the same weights and the same maths.
 
 :func:`enable_sdpa_attention` rewires a ``segment_anything`` :class:`ImageEncoderViT` in place
-so that every attention layer runs through
-:func:`torch.nn.functional.scaled_dot_product_attention` (SDPA) instead of materialising the
-``(B*heads) x N x N`` attention matrix; parameters and ``state_dict()`` are untouched.
+(``forward`` of its ``Attention`` and ``Block`` instances is rebound; parameters and
+``state_dict()`` are untouched) so that no layer materialises and keeps the
+``(B*heads) x N x N`` attention matrix for backward.
 
 SAM adds a decomposed relative-position bias to the attention logits
 (``add_decomposed_rel_pos``)::
 
-    logit[i, j] = scale * q_i . k_j + q_i . Rh[h(i), h(j)] + q_i . Rw[w(i), w(j)]
+    logit[i, j] = scale * q_i . k_j + rel_h[i, h(j)] + rel_w[i, w(j)]
+    rel_h = einsum(q, Rh)  (N x k_h),   rel_w = einsum(q, Rw)  (N x k_w)
 
-The two bias terms are ``rel_h[i, h(j)]`` and ``rel_w[i, w(j)]`` with
-``rel_h = einsum(q, Rh)`` (``N x k_h``) and ``rel_w = einsum(q, Rw)`` (``N x k_w``). They are
-carried into SDPA exactly, as an additive bias that the fused kernel can differentiate: the
-query gains the bias rows and the key gains one-hot columns selecting its row and column::
+The bias depends on ``q``, which needs a gradient whenever the encoder's input does (audio
+adapters), so it must stay differentiable. It is folded into the logit matmul exactly: the
+query gains the bias rows and the key one-hot columns selecting its row and column::
 
-    q' = [scale * q, rel_h, rel_w]        k' = [k, onehot(h(j)), onehot(w(j))]
-    q'_i . k'_j = logit[i, j]
+    qa = [scale * q, rel_h, rel_w]        ka = [k, onehot(h(j)), onehot(w(j))]
+    qa_i . ka_j = logit[i, j]
 
-so ``softmax(q' k'^T) v`` equals SAM's attention, gradients included (the bias depends on
-``q``, which needs a gradient whenever the encoder's input does, e.g. with audio adapters). The
-value is zero-padded to the same head width because the CPU flash kernel needs equal widths;
-the padded output columns are dropped. An explicit ``N x N`` float ``attn_mask`` would be the
-same sum, but with a mask that requires grad SDPA falls back to the unfused maths kernel.
+* CPU: :class:`_RelPosAttention`, batched matmuls in chunks, probabilities recomputed in
+  backward (saves ``q, k, v, rel_h, rel_w`` only); faster here than PyTorch's CPU flash kernel.
+* CUDA: :func:`rel_pos_sdpa`, the same augmented ``q``/``k`` through
+  :func:`torch.nn.functional.scaled_dot_product_attention` (an explicit float ``attn_mask``
+  that requires grad would make SDPA fall back to its unfused maths kernel).
 
-With ``skip_window_padding=True`` (default) windowed blocks also skip work on the zero padding
-that ``window_partition`` adds (e.g. 32x32 tokens padded to 42x42 for 14x14 windows at 512 px):
-``qkv`` runs on the real tokens only and the padded keys/values are set to the ``qkv`` bias
-(the projection of a zero token), and ``proj`` runs after the padding is cropped. The result is
-the same as SAM's block; only padded-query rows, which SAM discards, are not computed exactly.
+Also, windowed blocks skip the zero padding that ``window_partition`` adds (e.g. 32x32 tokens
+padded to 42x42 for 14x14 windows at 512 px): ``qkv`` runs on the real tokens (padded keys and
+values are the ``qkv`` bias, the projection of a zero token) and ``proj`` after the crop; and
+linears whose weights are frozen keep no (autocast) weight copy for backward. Results equal
+SAM's block (fp32: ~1e-7 relative; see ``tests/test_speed_numerics.py``).
 """
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ def rel_pos_sdpa(
         dim=-1,
     )
     k_aug = torch.cat([k, onehot.expand(B, nh, N, H + W)], dim=-1)
-    v_aug = F.pad(v, (0, H + W))
+    extra = -(d + H + W) % 8  # fused CUDA kernels want head widths that are multiples of 8
+    if extra:
+        q_aug, k_aug = F.pad(q_aug, (0, extra)), F.pad(k_aug, (0, extra))
+    v_aug = F.pad(v, (0, H + W + extra))
     out = F.scaled_dot_product_attention(q_aug, k_aug, v_aug, scale=1.0)
     return out[..., :d]
 
