@@ -21,6 +21,14 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli._options import (
+    LvisRoot,
+    OpenImagesRoot,
+    Quiet,
+    VggsoundRoot,
+    source_roots,
+)
+
 
 def main(
     manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to export.")],
@@ -28,25 +36,14 @@ def main(
     split: Annotated[
         str | None, typer.Option("--split", help="Only this split: train, val or test.")
     ] = None,
-    lvis: Annotated[
-        Path | None, typer.Option("--lvis", help="LVIS root for a plan-only manifest.")
-    ] = None,
-    openimages: Annotated[
-        Path | None,
-        typer.Option("--openimages", help="Open Images root for a plan-only manifest."),
-    ] = None,
-    vggsound: Annotated[
-        Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    lvis: LvisRoot = None,
+    openimages: OpenImagesRoot = None,
+    vggsound: VggsoundRoot = None,
+    quiet: Quiet = False,
 ) -> None:
     """Export a manifest in the AVSBench S4 layout."""
     from avsynth.inspect.export_avsbench import export_avsbench
 
-    roots = {
-        k: v
-        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
-        if v is not None
-    }
-    report = export_avsbench(manifest, out, split=split, roots=roots or None, progress=not quiet)
+    roots = source_roots(lvis, openimages, vggsound)
+    report = export_avsbench(manifest, out, split=split, roots=roots, progress=not quiet)
     typer.echo(f"{report.summary()} -> {report.root}")

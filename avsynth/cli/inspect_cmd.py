@@ -22,6 +22,14 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli._options import (
+    LvisRoot,
+    OpenImagesRoot,
+    Quiet,
+    VggsoundRoot,
+    source_roots,
+)
+
 
 def main(
     manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to load.")],
@@ -43,17 +51,10 @@ def main(
         typer.Option("--spectrograms/--no-spectrograms", help="Render spectrograms and previews."),
     ] = True,
     workers: Annotated[int, typer.Option("--workers", help="Processes for rendering.")] = 1,
-    lvis: Annotated[
-        Path | None, typer.Option("--lvis", help="LVIS root for a plan-only manifest.")
-    ] = None,
-    openimages: Annotated[
-        Path | None,
-        typer.Option("--openimages", help="Open Images root for a plan-only manifest."),
-    ] = None,
-    vggsound: Annotated[
-        Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    lvis: LvisRoot = None,
+    openimages: OpenImagesRoot = None,
+    vggsound: VggsoundRoot = None,
+    quiet: Quiet = False,
 ) -> None:
     """Load a manifest into FiftyOne and optionally serve the App."""
     from avsynth.inspect.fiftyone_app import (
@@ -66,16 +67,12 @@ def main(
     if launch:
         check_port(port, address)  # before the (long) load
 
-    roots = {
-        k: v
-        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
-        if v is not None
-    }
+    roots = source_roots(lvis, openimages, vggsound)
     ds = load_fiftyone(
         manifest,
         name=name,
         split=split,
-        roots=roots or None,
+        roots=roots,
         spectrograms=spectrograms,
         workers=workers,
         progress=not quiet,

@@ -21,30 +21,27 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli._options import (
+    LvisRoot,
+    OpenImagesRoot,
+    Quiet,
+    VggsoundRoot,
+    source_roots,
+)
+
 
 def main(
     manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to check.")],
-    lvis: Annotated[
-        Path | None, typer.Option("--lvis", help="LVIS root for a plan-only manifest.")
-    ] = None,
-    openimages: Annotated[
-        Path | None,
-        typer.Option("--openimages", help="Open Images root for a plan-only manifest."),
-    ] = None,
-    vggsound: Annotated[
-        Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    lvis: LvisRoot = None,
+    openimages: OpenImagesRoot = None,
+    vggsound: VggsoundRoot = None,
+    quiet: Quiet = False,
 ) -> None:
     """Check every file a manifest references."""
     from avsynth.inspect.verify import verify_report
 
-    roots = {
-        k: v
-        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
-        if v is not None
-    }
-    report = verify_report(manifest, roots=roots or None, progress=not quiet)
+    roots = source_roots(lvis, openimages, vggsound)
+    report = verify_report(manifest, roots=roots, progress=not quiet)
     for line in report.problems:
         typer.echo(line)
     typer.echo(report.summary())

@@ -1,0 +1,32 @@
+"""Command-line options shared by several ``avsynth`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+LvisRoot = Annotated[
+    Path | None, typer.Option("--lvis", help="LVIS root for a plan-only manifest.")
+]
+OpenImagesRoot = Annotated[
+    Path | None,
+    typer.Option("--openimages", help="Open Images root for a plan-only manifest."),
+]
+VggsoundRoot = Annotated[
+    Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+
+
+def source_roots(
+    lvis: Path | None, openimages: Path | None, vggsound: Path | None
+) -> dict[str, Path] | None:
+    """The source roots given on the command line (``None`` if none was)."""
+    roots = {
+        k: v
+        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
+        if v is not None
+    }
+    return roots or None
