@@ -71,6 +71,8 @@ class ModelConfig:
     attention: str = "eager"
     grad_checkpointing: bool = False
     autocast: str = "none"
+    # AP-SAM only: keep the frozen encoder's embeddings of this many images (0 = off).
+    embedding_cache: int = 0
 
     @property
     def mask_size(self) -> int:

@@ -210,7 +210,8 @@ class AvsbenchDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         ci, k = self.items[index]
         clip = self.clips[ci]
-        img = read_rgb(self.frame_path(clip, k))
+        frame = self.frame_path(clip, k)
+        img = read_rgb(frame)
         mask = read_mask(self.mask_path(clip, k))
         if mask.shape != img.shape[:2]:
             raise DataError(f"{self.mask_path(clip, k)}: mask size differs from its frame")
@@ -222,6 +223,7 @@ class AvsbenchDataset(Dataset):
             "audio": fit_examples(mel, self.audio_examples, centre=centre),
             "mask": mask_to_lowres(self.transform.mask(mask), self.mask_size),
             "index": index,
+            "image_key": str(frame),
             "size": tuple(img.shape[:2]),
             "resized": tuple(int(v) for v in resized),
         }

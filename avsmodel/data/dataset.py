@@ -267,7 +267,8 @@ class ManifestDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         t = self.records[index]
-        img = read_rgb(self.path(t.image))
+        image_path = self.path(t.image)
+        img = read_rgb(image_path)
         mask = read_mask(self.path(t.mask))
         if mask.shape != img.shape[:2]:
             raise DataError(
@@ -281,6 +282,7 @@ class ManifestDataset(Dataset):
             "audio": self.load_audio(self.audio_index(index)),
             "mask": mask_to_lowres(padded, self.mask_size),
             "index": index,
+            "image_key": str(image_path),
             "size": tuple(img.shape[:2]),
             "resized": tuple(int(v) for v in resized),
         }

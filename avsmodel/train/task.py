@@ -50,11 +50,15 @@ class SegmentationTask(nn.Module):
         self.model = model
         self.bce_weight, self.iou_weight = bce_weight, iou_weight
         self.needs_gt = needs_gt
+        inner = getattr(model, "module", model)  # DDP wraps the model
+        self.pass_keys = bool(getattr(inner, "accepts_image_keys", False))
 
     def logits(self, batch: dict[str, Any]) -> torch.Tensor:
         """``[B, s, s]`` mask logits of a batch."""
         if self.needs_gt:
             out = self.model(batch["image"], batch["audio"], gt=batch["mask"])
+        elif self.pass_keys and "image_key" in batch:
+            out = self.model(batch["image"], batch["audio"], image_keys=batch["image_key"])
         else:
             out = self.model(batch["image"], batch["audio"])
         return out[:, 0]
