@@ -249,6 +249,10 @@ def test_app_serves_the_dataset(app, build, loaded):
     url, proc, log = app
     status, page = _get(url + "/")
     assert status == 200 and b"<html" in page.lower()
+    # The server can answer a moment before the CLI prints its URL line: wait for it.
+    deadline = time.monotonic() + 30
+    while f"FiftyOne App: {url}/" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert f"FiftyOne App: {url}/" in log.read_text()
     # The App serves the samples' media (what the browser loads to draw image and mask).
     for rel in ("images/dog-00.jpg", "masks/dog-00.png"):
