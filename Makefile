@@ -40,6 +40,7 @@ demo: install
 	$(PY) -m avsmodel.demo --out demo_out
 
 bench: install
+	@test -d bench/_data/lvis || $(PY) bench/make_full_metadata.py
 	$(PY) bench/plan_speed.py
 	$(PY) bench/model_speed.py --model sama_avs_tiny --image-size 128
 
