@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.sources.openimages import OI_COLUMNS
 from avsynth.testing.media import (
     atomic_write_bytes,
     mask_to_rle,
@@ -223,20 +224,7 @@ def write_openimages(
         raise ValueError(f"{len(rows)} rows but {len(masks)} masks")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        [
-            "MaskPath",
-            "ImageID",
-            "LabelName",
-            "BoxID",
-            "BoxXMin",
-            "BoxXMax",
-            "BoxYMin",
-            "BoxYMax",
-            "PredictedIoU",
-            "Clicks",
-        ]
-    )
+    w.writerow(OI_COLUMNS)
     pngs: dict[str, dict[str, bytes]] = {}
     for i, (row, m) in enumerate(zip(rows, masks, strict=True)):
         iid, mid = str(row["ImageID"]), str(row["LabelName"])
