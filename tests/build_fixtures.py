@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+import avsynth
 from avsynth.catmap.schema import Category, CategoryMap, LvisRef, OpenImagesRef
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
@@ -27,6 +28,19 @@ def tiny_map(names: tuple[str, ...] | None = None) -> CategoryMap:
         if names is None or n in names
     )
     return CategoryMap(1, "tiny", cats, sha256="0" * 64)
+
+
+def build_tiny(roots: dict[str, Path], out: Path, **kw):
+    """Run :func:`avsynth.build` on :func:`tiny_map` over :func:`write_sources` roots, quietly."""
+    return avsynth.build(
+        tiny_map(),
+        out=out,
+        vggsound=roots["vggsound"],
+        lvis=roots["lvis"],
+        openimages=roots["openimages"],
+        progress=False,
+        **kw,
+    )
 
 
 def records(

@@ -12,10 +12,9 @@ from collections import Counter
 import numpy as np
 import pytest
 import soundfile as sf
-from build_fixtures import tiny_map, write_sources
+from build_fixtures import build_tiny, write_sources
 from PIL import Image
 
-import avsynth
 from avsynth.errors import MediaError
 from avsynth.manifest import read_manifest, resolve_media_path
 from avsynth.sources.media import decode_mask
@@ -31,15 +30,7 @@ def src(tmp_path_factory):
 def _build(roots, out, **kw):
     kw.setdefault("split_sizes", SIZES)
     kw.setdefault("clip_seconds", 0.5)
-    return avsynth.build(
-        tiny_map(),
-        out=out,
-        vggsound=roots["vggsound"],
-        lvis=roots["lvis"],
-        openimages=roots["openimages"],
-        progress=False,
-        **kw,
-    )
+    return build_tiny(roots, out, **kw)
 
 
 def _copy_sources(roots, dest):

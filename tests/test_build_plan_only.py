@@ -8,7 +8,7 @@ import json
 from collections import Counter
 
 import pytest
-from build_fixtures import tiny_map, write_sources
+from build_fixtures import build_tiny, tiny_map, write_sources
 
 import avsynth
 from avsynth.errors import PlanError, SourceError
@@ -29,15 +29,7 @@ def bare(tmp_path_factory):
 
 def _build(roots, out, **kw):
     kw.setdefault("split_sizes", SIZES)
-    return avsynth.build(
-        tiny_map(),
-        out=out,
-        vggsound=roots["vggsound"],
-        lvis=roots["lvis"],
-        openimages=roots["openimages"],
-        progress=False,
-        **kw,
-    )
+    return build_tiny(roots, out, **kw)
 
 
 def test_plan_only_needs_no_media_and_writes_download_lists(bare, tmp_path):
