@@ -238,24 +238,19 @@ def main() -> None:
     t = time.perf_counter()
     if "lvis" in todo:
         pool = polygon_pool(rng)
-        write_lvis(
-            args.out / "lvis" / "lvis_v1_train.json",
-            n_images=LVIS_TRAIN_IMAGES,
-            n_anns=LVIS_TRAIN_ANNS,
-            val=False,
-            rng=rng,
-            pool=pool,
-        )
-        print(f"lvis train {time.perf_counter() - t:.1f}s", flush=True)
-        write_lvis(
-            args.out / "lvis" / "lvis_v1_val.json",
-            n_images=LVIS_VAL_IMAGES,
-            n_anns=LVIS_VAL_ANNS,
-            val=True,
-            rng=rng,
-            pool=pool,
-        )
-        print(f"lvis val {time.perf_counter() - t:.1f}s", flush=True)
+        for split, n_images, n_anns in (
+            ("train", LVIS_TRAIN_IMAGES, LVIS_TRAIN_ANNS),
+            ("val", LVIS_VAL_IMAGES, LVIS_VAL_ANNS),
+        ):
+            write_lvis(
+                args.out / "lvis" / f"lvis_v1_{split}.json",
+                n_images=n_images,
+                n_anns=n_anns,
+                val=split == "val",
+                rng=rng,
+                pool=pool,
+            )
+            print(f"lvis {split} {time.perf_counter() - t:.1f}s", flush=True)
     if "openimages" in todo:
         write_openimages(args.out / "openimages", rng=rng)
         print(f"openimages {time.perf_counter() - t:.1f}s", flush=True)
