@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import shutil
 from collections import Counter
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from avsynth.testing.looks import category_sound, draw_shape, look_shape, render_image
+from avsynth.testing.media import atomic_write_bytes
 from avsynth.testing.sources import (
     write_lvis,
     write_openimages,
@@ -259,10 +259,7 @@ def _make_vggsound(root: Path, cats, per_label: int, missing: int, fmt: str, sec
 
 
 def _write_marker(path: Path, doc: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_bytes(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
 
 
 def make_world(
