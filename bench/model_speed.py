@@ -4,9 +4,10 @@ One run measures, on the same inputs and the same weights, a full training step 
 BCE + soft-IoU loss, backward, AdamW step) of
 
 * ``reference``: the straightforward implementation, written here on segment-anything's
-  modules as shipped: ``ImageEncoderViT`` blocks called one by one with the audio offset added
-  before each block (as the paper's code does), eager attention, fp32, no activation
-  checkpointing, ``PromptEncoder``/``MaskDecoder.forward`` per image; and
+  modules as shipped (built by ``avsmodel.modeling.sam_parts``): ``ImageEncoderViT`` blocks
+  called one by one with the audio offset added before each block (as the paper's code does),
+  eager attention, fp32, no activation checkpointing, ``PromptEncoder``/``MaskDecoder.forward``
+  per image; and
 * ``project``: ``avsmodel.build_model(NAME, image_size=S, **recipe_model_overrides)``, i.e. the
   model as the training recipe configures it (``model:`` of ``paper.yaml``/``tiny.yaml``),
   plus any ``--set key=value`` overrides.
@@ -55,8 +56,13 @@ if str(ROOT) not in sys.path:
 # ----------------------------------------------------------------------------- models
 def _reference_class() -> type:
     import torch
-    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder
     from torch import nn
+
+    from avsmodel.modeling.sam_parts import (
+        build_image_encoder,
+        build_mask_decoder,
+        build_prompt_encoder,
+    )
 
     class ReferenceSamaAvs(nn.Module):
         """SAMA-AVS the straightforward way, on segment-anything's modules as shipped."""
@@ -64,46 +70,13 @@ def _reference_class() -> type:
         def __init__(self, project: nn.Module) -> None:
             super().__init__()
             import copy
-            from functools import partial
-
-            from segment_anything.modeling import TwoWayTransformer
 
             c = project.config
             self.audio_examples = c.audio_examples
             self.mask_size = c.mask_size
-            self.image_encoder = ImageEncoderViT(
-                depth=c.encoder_depth,
-                embed_dim=c.encoder_embed_dim,
-                img_size=c.image_size,
-                mlp_ratio=4,
-                norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-                num_heads=c.encoder_num_heads,
-                patch_size=c.patch_size,
-                qkv_bias=True,
-                use_rel_pos=True,
-                global_attn_indexes=list(c.encoder_global_attn_indexes),
-                window_size=c.window_size,
-                out_chans=c.prompt_embed_dim,
-            )
-            e = c.image_size // c.patch_size
-            self.prompt_encoder = PromptEncoder(
-                embed_dim=c.prompt_embed_dim,
-                image_embedding_size=(e, e),
-                input_image_size=(c.image_size, c.image_size),
-                mask_in_chans=c.mask_in_chans,
-            )
-            self.mask_decoder = MaskDecoder(
-                num_multimask_outputs=3,
-                transformer=TwoWayTransformer(
-                    depth=c.decoder_depth,
-                    embedding_dim=c.prompt_embed_dim,
-                    mlp_dim=c.decoder_mlp_dim,
-                    num_heads=c.decoder_num_heads,
-                ),
-                transformer_dim=c.prompt_embed_dim,
-                iou_head_depth=3,
-                iou_head_hidden_dim=c.iou_head_hidden_dim,
-            )
+            self.image_encoder = build_image_encoder(c)
+            self.prompt_encoder = build_prompt_encoder(c)
+            self.mask_decoder = build_mask_decoder(c)
             # Audio side as in the paper: the (frozen) audio encoder and the adapters
             # (per block Linear(128->512)+GELU, then one shared Linear(512->C)).
             self.audio_encoder = copy.deepcopy(project.audio_encoder)
