@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from avsynth.manifest.io import atomic_write_text
+
 MAP_NAME = "46.yaml"
 
 
@@ -244,9 +246,7 @@ def run_demo(
             "grid": str(grid),
         },
     }
-    tmp = out / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, out / "summary.json")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     log(_report(summary, left_out))
     return summary
 

@@ -20,6 +20,9 @@ from typing import Annotated
 
 import typer
 
+from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
+from avsynth.cli._options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
+
 
 def main(
     ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
@@ -32,20 +35,12 @@ def main(
     fscore_batch: Annotated[
         int | None, typer.Option(help="Also report the official per-batch F (e.g. 4).")
     ] = None,
-    sam_checkpoint: Annotated[
-        Path | None, typer.Option(help="SAM weights (default: the path the run used).")
-    ] = None,
-    vggish_checkpoint: Annotated[
-        Path | None, typer.Option(help="VGGish weights (default: the path the run used).")
-    ] = None,
+    sam_checkpoint: RunSamCheckpoint = None,
+    vggish_checkpoint: RunVggishCheckpoint = None,
     workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
-    lvis: Annotated[Path | None, typer.Option(help="LVIS root of a plan-only manifest.")] = None,
-    openimages: Annotated[
-        Path | None, typer.Option(help="Open Images root of a plan-only manifest.")
-    ] = None,
-    vggsound: Annotated[
-        Path | None, typer.Option(help="VGGSound root of a plan-only manifest.")
-    ] = None,
+    lvis: LvisRoot = None,
+    openimages: OpenImagesRoot = None,
+    vggsound: VggsoundRoot = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (miou, fscore, n, ...).")
     ] = False,
@@ -55,11 +50,7 @@ def main(
 
     from avsmodel.evaluate import evaluate
 
-    roots = {
-        k: v
-        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
-        if v is not None
-    }
+    roots = source_roots(lvis, openimages, vggsound)
     r = evaluate(
         ckpt,
         manifest=manifest,
@@ -72,7 +63,7 @@ def main(
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         workers=workers,
-        roots=roots or None,
+        roots=roots,
         progress=not as_json,
     )
     if as_json:

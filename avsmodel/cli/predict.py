@@ -17,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
+
 
 def main(
     ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
@@ -24,12 +26,8 @@ def main(
     audio: Annotated[Path, typer.Option(help="Audio file (WAV/FLAC/MP4, >= 0.96 s).")] = ...,
     out: Annotated[Path, typer.Option(help="Mask PNG to write (0/255).")] = ...,
     overlay: Annotated[Path | None, typer.Option(help="Overlay PNG to write.")] = None,
-    sam_checkpoint: Annotated[
-        Path | None, typer.Option(help="SAM weights (default: the path the run used).")
-    ] = None,
-    vggish_checkpoint: Annotated[
-        Path | None, typer.Option(help="VGGish weights (default: the path the run used).")
-    ] = None,
+    sam_checkpoint: RunSamCheckpoint = None,
+    vggish_checkpoint: RunVggishCheckpoint = None,
 ) -> None:
     """Write the predicted mask (and overlay)."""
     from avsmodel.predict import predict

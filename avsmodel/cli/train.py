@@ -29,6 +29,8 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli._options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
+
 
 def main(
     manifest: Annotated[
@@ -60,13 +62,9 @@ def main(
     ] = False,
     workers: Annotated[int | None, typer.Option(help="DataLoader workers per process.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of init, data order, workers.")] = None,
-    lvis: Annotated[Path | None, typer.Option(help="LVIS root of a plan-only manifest.")] = None,
-    openimages: Annotated[
-        Path | None, typer.Option(help="Open Images root of a plan-only manifest.")
-    ] = None,
-    vggsound: Annotated[
-        Path | None, typer.Option(help="VGGSound root of a plan-only manifest.")
-    ] = None,
+    lvis: LvisRoot = None,
+    openimages: OpenImagesRoot = None,
+    vggsound: VggsoundRoot = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default: auto).")] = None,
     stop_after: Annotated[
         int | None,
@@ -76,11 +74,7 @@ def main(
     """Train a model; prints the best validation mIoU and where the run is."""
     from avsmodel.train import train
 
-    roots = {
-        k: v
-        for k, v in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound))
-        if v is not None
-    }
+    roots = source_roots(lvis, openimages, vggsound)
     result = train(
         manifest,
         model=model,
@@ -93,7 +87,7 @@ def main(
         init=init,
         resume=resume,
         stop_after=stop_after,
-        roots=roots or None,
+        roots=roots,
         device=device,
         epochs=epochs,
         batch_size=batch_size,

@@ -21,6 +21,7 @@ import torch
 
 from avsmodel.errors import CheckpointError, ConfigError, DataError
 from avsmodel.train.config import TrainConfig, load_config
+from avsynth.manifest.io import atomic_write_text
 
 
 @dataclass
@@ -280,9 +281,7 @@ def _train(
     }
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        tmp = out / "config.yaml.tmp"
-        tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
-        os.replace(tmp, out / "config.yaml")
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         history = read_metrics(metrics_path, upto=start_epoch)
         write_metrics(metrics_path, history)
 

@@ -24,9 +24,9 @@ def read_metrics(path: Path, *, upto: int | None = None) -> list[dict[str, Any]]
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     """Rewrite the log atomically (a resumed run drops epochs after its checkpoint)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    from avsynth.manifest.io import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def plot_curves(history: list[dict[str, Any]], out: str | os.PathLike[str]) -> Path:
