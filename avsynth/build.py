@@ -8,7 +8,6 @@ manifest behind.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -23,6 +22,7 @@ from avsynth.errors import PlanError
 from avsynth.manifest.io import SIDECAR, ManifestWriter, atomic_write_text
 from avsynth.plan.planner import Plan, make_plan
 from avsynth.plan.select import SelectionConfig
+from avsynth.sources._util import gc_paused
 
 MANIFEST = "manifest.jsonl"
 DEFAULT_SPLIT_SIZES = (52609, 5000, 5000)
@@ -114,9 +114,7 @@ def plan(
         PlanError: too few usable instances, or bad arguments.
         SourceError, MapError: malformed inputs (message names file and entry).
     """
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of small, acyclic objects: cyclic GC passes only cost time (~30 %)
-    try:
+    with gc_paused():  # millions of small, acyclic objects: cyclic GC passes cost ~30 %
         return _plan(
             categories,
             vggsound=vggsound,
@@ -129,9 +127,6 @@ def plan(
             fingerprint=fingerprint,
             progress=progress,
         )
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 class _Stages:
