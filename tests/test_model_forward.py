@@ -17,6 +17,13 @@ def _inputs(model, b=2, n=None, seed=0):
     return torch.randn(b, 3, s, s, generator=g), torch.randn(b, n, 1, 96, 64, generator=g)
 
 
+def _twin(model, **overrides):
+    """``sama_avs_tiny`` built with ``overrides``, holding ``model``'s weights, in its mode."""
+    twin = avsmodel.build_model("sama_avs_tiny", **overrides)
+    twin.load_state_dict(model.state_dict())
+    return twin.train(model.training)
+
+
 @pytest.mark.parametrize("name", ["sama_avs_tiny", "ap_sam_tiny"])
 def test_tiny_forward_backward_and_audio_dependence(name):
     torch.manual_seed(0)
@@ -88,8 +95,7 @@ def test_encoder_loop_equals_sam_encoder_and_checkpointing():
     out = m(x, a)
     out.sum().backward()
     grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
-    m2 = avsmodel.build_model("sama_avs_tiny", grad_checkpointing=True)
-    m2.load_state_dict(m.state_dict())
+    m2 = _twin(m, grad_checkpointing=True)
     out2 = m2(x, a)
     out2.sum().backward()
     torch.testing.assert_close(out2, out)
@@ -101,8 +107,7 @@ def test_encoder_loop_equals_sam_encoder_and_checkpointing():
 def test_bf16_autocast_runs():
     torch.manual_seed(0)
     m = avsmodel.build_model("sama_avs_tiny").eval()
-    m16 = avsmodel.build_model("sama_avs_tiny", autocast="bf16").eval()
-    m16.load_state_dict(m.state_dict())
+    m16 = _twin(m, autocast="bf16")
     x, a = _inputs(m)
     with torch.no_grad():
         ref, out = m(x, a), m16(x, a)
@@ -111,11 +116,9 @@ def test_bf16_autocast_runs():
 
 
 def test_sdpa_attention_matches_eager():
-    pytest.importorskip("avsmodel.modeling.attention", reason="H7's attention module not landed")
     torch.manual_seed(0)
     m = avsmodel.build_model("sama_avs_tiny").eval()
-    ms = avsmodel.build_model("sama_avs_tiny", attention="sdpa").eval()
-    ms.load_state_dict(m.state_dict())
+    ms = _twin(m, attention="sdpa")
     x, a = _inputs(m)
     with torch.no_grad():
         torch.testing.assert_close(ms(x, a), m(x, a), rtol=1e-4, atol=1e-4)
@@ -171,8 +174,7 @@ def test_frozen_encoder_passes_gradients_to_adapters_with_checkpointing():
     m(x, a).square().mean().backward()
     ref = {n: p.grad.clone() for n, p in m.named_parameters() if n.startswith("adapters.")}
     assert all(g.abs().sum() > 0 for g in ref.values())
-    mc = avsmodel.build_model("sama_avs_tiny", grad_checkpointing=True, **kw)
-    mc.load_state_dict(m.state_dict())
+    mc = _twin(m, grad_checkpointing=True, **kw)
     mc(x, a).square().mean().backward()
     for n, p in mc.named_parameters():
         if n in ref:
