@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,6 @@ from avsmodel.data.collate import collate
 from avsmodel.data.dataset import ManifestDataset
 
 __all__ = ["AvsbenchDataset", "ManifestDataset", "collate", "train_val_datasets"]
-
-
-def _sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def train_val_datasets(
@@ -51,6 +42,7 @@ def train_val_datasets(
         ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``.
     """
     from avsmodel.errors import ConfigError
+    from avsmodel.train.checkpoint import file_sha256
 
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or --avsbench ROOT")
@@ -64,7 +56,7 @@ def train_val_datasets(
         data = {
             "kind": "manifest",
             "manifest": str(Path(manifest).resolve()),
-            "sha256": _sha256(manifest),
+            "sha256": file_sha256(manifest),
         }
         return train, val, data
     if subset is None:
@@ -75,6 +67,6 @@ def train_val_datasets(
         "kind": "avsbench",
         "root": str(Path(avsbench).resolve()),
         "subset": subset,
-        "sha256": _sha256(train.meta),
+        "sha256": file_sha256(train.meta),
     }
     return train, val, data
