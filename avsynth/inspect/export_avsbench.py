@@ -51,13 +51,12 @@ from avsynth.inspect.media import (
     Roots,
     lvis_labels,
     media_path,
-    read_audio,
-    read_image,
     safe_name,
 )
 from avsynth.manifest import read_manifest
 from avsynth.manifest.io import atomic_write_text
 from avsynth.manifest.schema import SPLITS
+from avsynth.sources.media import decode_audio, read_image
 
 FRAMES = 5
 FRAME_SIZE = 224
@@ -245,7 +244,7 @@ def export_avsbench(
         audio = media_path(path, t.audio, roots)
         if audio not in audio_cache:
             seconds = min(float(t.audio.duration), SECONDS)
-            y, _ = read_audio(audio, duration=seconds)
+            y = decode_audio(audio, sample_rate=AUDIO_RATE, duration=seconds)
             want = int(round(seconds * AUDIO_RATE))
             y = np.pad(y[:want], (0, max(0, want - y.size)))  # short source clips: silence
             audio_cache.clear()  # keep one clip: reused clips usually come in runs

@@ -33,12 +33,11 @@ import numpy as np
 
 from avsynth.errors import AvsynthError, ManifestError
 from avsynth.inspect.media import (
+    AUDIO_RATE,
     MaskLoader,
     Roots,
     lvis_labels,
     media_path,
-    read_audio,
-    read_image,
     safe_name,
 )
 from avsynth.manifest import read_manifest
@@ -69,15 +68,17 @@ def _fresh(out: Path, *inputs: Path) -> bool:
 
 def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
     from avsynth.inspect.spectrogram import render_spectrogram
+    from avsynth.sources.media import decode_audio
 
-    y, sr = read_audio(Path(audio), duration=duration)
-    render_spectrogram(y, sr, out, title=title)
+    y = decode_audio(audio, sample_rate=AUDIO_RATE, duration=duration)
+    render_spectrogram(y, AUDIO_RATE, out, title=title)
     return out
 
 
 def _preview_job(image: str, mask: str, spec: str, out: str) -> str:
     from avsynth.inspect.media import read_mask_png
     from avsynth.inspect.spectrogram import render_preview
+    from avsynth.sources.media import read_image
 
     render_preview(read_image(Path(image)), read_mask_png(Path(mask)) > 0, spec, out)
     return out

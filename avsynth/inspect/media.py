@@ -29,17 +29,6 @@ def media_path(manifest: str | os.PathLike[str], ref: Any, roots: Roots = None) 
     return resolve_media_path(manifest, ref.path, ref.root, roots=roots)
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Decode an image file to ``uint8[H, W, 3]`` RGB (raises :class:`MediaError`)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError, SyntaxError) as e:
-        raise MediaError(f"{path}: image does not decode ({e})") from None
-
-
 def read_mask_png(path: Path) -> np.ndarray:
     """Decode a mask PNG to its raw 2-D array of values (bool for mode ``1``)."""
     from PIL import Image
@@ -132,28 +121,6 @@ class MaskLoader:
             width, height = read_image_size(media_path(self.manifest, img, self.roots))
         root = self._source_root(ref.source)
         return np.asarray(decode_mask(sm, root, height=height, width=width), dtype=bool)
-
-
-def read_audio(path: Path, *, duration: float | None = None) -> tuple[np.ndarray, int]:
-    """Decode an audio file to mono float32 at 16 kHz.
-
-    WAV/FLAC already at 16 kHz mono are read directly with soundfile; anything else goes
-    through the source decoder (resampling, PyAV for mp4).
-    """
-    import soundfile as sf
-
-    if path.suffix.lower() in (".wav", ".flac"):
-        try:
-            info = sf.info(str(path))
-            if info.samplerate == AUDIO_RATE and info.channels == 1:
-                frames = -1 if duration is None else int(round(duration * AUDIO_RATE))
-                data, _ = sf.read(str(path), frames=frames, dtype="float32", always_2d=False)
-                return np.asarray(data, dtype=np.float32), AUDIO_RATE
-        except (RuntimeError, sf.LibsndfileError) as e:
-            raise MediaError(f"{path}: audio does not decode ({e})") from None
-    from avsynth.sources.media import decode_audio
-
-    return decode_audio(path, sample_rate=AUDIO_RATE, duration=duration), AUDIO_RATE
 
 
 def lvis_labels(triplets: list[Triplet]) -> set[str]:

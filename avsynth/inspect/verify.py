@@ -174,10 +174,10 @@ class _Verifier:
             if bad:
                 self.report(path, "audio is " + ", ".join(bad), t, line)
             return
-        from avsynth.inspect.media import read_audio
+        from avsynth.sources.media import decode_audio
 
         try:
-            y, _ = read_audio(path)
+            y = decode_audio(path, sample_rate=AUDIO_RATE)
         except (AvsynthError, OSError, RuntimeError, ValueError) as e:
             self.report(path, f"audio does not decode ({e})", t, line)
             return
