@@ -39,12 +39,7 @@ class ApSam(AvsModel):
         )
 
     def trainable_prefixes(self) -> tuple[str, ...]:
-        out = ["audio_prompt", "mask_decoder", "prompt_encoder.no_mask_embed"]
-        if self.config.train_image_encoder:
-            out.append("image_encoder")
-        if self.config.train_audio_encoder:
-            out.append("audio_encoder")
-        return tuple(out)
+        return self._audio_model_prefixes("audio_prompt")
 
     def forward(
         self,

@@ -65,6 +65,19 @@ class AvsModel(nn.Module):
         """Parameter-name prefixes that train (exact names count as prefixes too)."""
         raise NotImplementedError
 
+    def _audio_model_prefixes(self, head: str) -> tuple[str, ...]:
+        """Prefixes of an audio-prompted family whose own audio module is ``head``.
+
+        ``head``, the mask decoder and ``no_mask_embed`` always train; the image and audio
+        encoders train when the config says so.
+        """
+        out = [head, "mask_decoder", "prompt_encoder.no_mask_embed"]
+        if self.config.train_image_encoder:
+            out.append("image_encoder")
+        if self.config.train_audio_encoder:
+            out.append("audio_encoder")
+        return tuple(out)
+
     def apply_freeze(self) -> None:
         """Set ``requires_grad`` from :meth:`trainable_prefixes` (called by the builder)."""
         prefixes = self.trainable_prefixes()

@@ -34,12 +34,7 @@ class SamaAvs(AvsModel):
         )
 
     def trainable_prefixes(self) -> tuple[str, ...]:
-        out = ["adapters", "mask_decoder", "prompt_encoder.no_mask_embed"]
-        if self.config.train_image_encoder:
-            out.append("image_encoder")
-        if self.config.train_audio_encoder:
-            out.append("audio_encoder")
-        return tuple(out)
+        return self._audio_model_prefixes("adapters")
 
     def forward(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         """Mask logits.
