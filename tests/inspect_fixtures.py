@@ -8,12 +8,15 @@ own colour/shape and their own tone so plots and the App screenshot show distinc
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from PIL import Image, ImageDraw
 
+from avsynth.cli import main as cli_main
 from avsynth.manifest import AudioRef, ImageRef, ManifestWriter, MaskRef, Triplet
 
 RATE = 16000
@@ -131,3 +134,12 @@ def make_build(
     info = {"roots": {}, "seed": seed, "counts": {"triplets": len(triplets)}}
     (root / "build_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     return manifest
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run the ``avsynth`` console entry in-process; return (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["avsynth", *map(str, args)])
+    with pytest.raises(SystemExit) as e:
+        cli_main()
+    out = capsys.readouterr()
+    return e.value.code or 0, out.out, out.err

@@ -12,31 +12,21 @@ from __future__ import annotations
 import csv
 import pickle
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from inspect_fixtures import RATE, make_build
+from inspect_fixtures import RATE, make_build, run_cli
 from PIL import Image
 
 import avsynth
 from avsmodel.audio import vggish_examples
-from avsynth.cli import main as cli_main
 from avsynth.errors import ManifestError
 from avsynth.inspect import export_avsbench
 from avsynth.inspect.export_avsbench import s4_category
 from avsynth.manifest import ManifestWriter, read_manifest
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["avsynth", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        cli_main()
-    out = capsys.readouterr()
-    return e.value.code or 0, out.out, out.err
 
 
 @pytest.fixture(scope="module")

@@ -5,28 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import random
-import sys
 
 import numpy as np
 import pytest
-from inspect_fixtures import make_build
+from inspect_fixtures import make_build, run_cli
 from PIL import Image
 
-from avsynth.cli import main as cli_main
 from avsynth.errors import ManifestError
 from avsynth.inspect import stats
 from avsynth.manifest import ManifestWriter, read_manifest
 
 PLOTS = ("counts.png", "mask_area.png", "source_mix.png", "clip_reuse.png")
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run the ``avsynth`` console entry in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["avsynth", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        cli_main()
-    out = capsys.readouterr()
-    return e.value.code or 0, out.out, out.err
 
 
 @pytest.fixture(scope="module")

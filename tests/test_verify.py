@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
-from inspect_fixtures import RATE, make_build
+from inspect_fixtures import RATE, make_build, run_cli
 from PIL import Image
 
-from avsynth.cli import main as cli_main
 from avsynth.errors import ManifestError
 from avsynth.inspect import verify, verify_report
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["avsynth", *map(str, args)])
-    with pytest.raises(SystemExit) as e:
-        cli_main()
-    out = capsys.readouterr()
-    return e.value.code or 0, out.out, out.err
 
 
 def test_clean_build_passes(tmp_path, monkeypatch, capsys):
