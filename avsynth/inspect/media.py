@@ -10,6 +10,7 @@ and Open Images mask PNGs (from the zips or the extracted folder).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ class MaskLoader:
         return np.asarray(decode_mask(sm, root, height=height, width=width), dtype=bool)
 
 
-def lvis_labels(triplets: list[Triplet]) -> set[str]:
+def lvis_labels(triplets: Iterable[Triplet]) -> set[str]:
     """LVIS category names of the plan-only LVIS masks among ``triplets``."""
     return {t.mask.source_label for t in triplets if t.mask.root == "lvis"}
 

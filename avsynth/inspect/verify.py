@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.inspect.media import AUDIO_RATE, MaskLoader, Roots, media_path, read_mask_png
+from avsynth.inspect.media import (
+    AUDIO_RATE,
+    MaskLoader,
+    Roots,
+    lvis_labels,
+    media_path,
+    read_mask_png,
+)
 from avsynth.manifest import iter_manifest, read_sidecar
 from avsynth.manifest.schema import Triplet
 
@@ -41,12 +48,12 @@ def _count_lines(path: Path) -> int | None:
 
 
 class _Verifier:
-    def __init__(self, manifest: Path, roots: Roots) -> None:
+    def __init__(self, manifest: Path, roots: Roots, labels: set[str]) -> None:
         self.manifest = manifest
         self.roots = roots
         self.inputs = dict(read_sidecar(manifest).get("inputs") or {})
         self.sources_used: set[str] = set()
-        self.masks = MaskLoader(manifest, roots)
+        self.masks = MaskLoader(manifest, roots, labels)
         self.problems: list[str] = []
         self.images: dict[Path, tuple[int, int] | None] = {}
         self.audio: dict[Path, bool] = {}
@@ -157,8 +164,9 @@ class _Verifier:
             import soundfile as sf
 
             try:
-                info = sf.info(str(path))
-                data, rate = sf.read(str(path), dtype="int16", always_2d=True)
+                with sf.SoundFile(str(path)) as f:
+                    rate, subtype = f.samplerate, f.subtype
+                    data = f.read(dtype="int16", always_2d=True)
             except (RuntimeError, sf.LibsndfileError) as e:
                 self.report(path, f"audio does not decode ({e})", t, line)
                 return
@@ -167,8 +175,8 @@ class _Verifier:
                 bad.append(f"sample rate {rate} Hz (want {AUDIO_RATE})")
             if data.shape[1] != 1:
                 bad.append(f"{data.shape[1]} channels (want mono)")
-            if info.subtype != "PCM_16":
-                bad.append(f"subtype {info.subtype} (want PCM_16)")
+            if subtype != "PCM_16":
+                bad.append(f"subtype {subtype} (want PCM_16)")
             if rate == AUDIO_RATE and abs(data.shape[0] - want) > _SAMPLE_TOLERANCE:
                 bad.append(f"{data.shape[0] / rate:.4f} s long, the manifest says {ref.duration} s")
             if bad:
@@ -254,11 +262,8 @@ def verify_report(
     path = Path(manifest)
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
-    v = _Verifier(path, roots)
     # Labels of plan-only LVIS masks, so the LVIS annotations are read in one pass.
-    v.masks.lvis_labels = {
-        t.mask.source_label for t in iter_manifest(path) if t.mask.root == "lvis"
-    }
+    v = _Verifier(path, roots, lvis_labels(iter_manifest(path)))
     records = iter_manifest(path)
     total = _count_lines(path)
     for line, t in enumerate(tqdm(records, total=total, desc="verify", disable=not progress), 1):
