@@ -228,16 +228,15 @@ def _grads_diff(models: dict[str, Any], batch: dict[str, Any]) -> dict[str, floa
     }
 
 
-def run_timing(args: argparse.Namespace) -> dict[str, Any]:
-    """Alternate reference/project steps; median wall and CPU seconds per step."""
-    import torch
+def _alternate(
+    args: argparse.Namespace, steps: dict[str, Any], *, verbose: bool = False
+) -> tuple[dict[str, list[float]], ...]:
+    """Run ``steps`` in turn, ``--warmup`` + ``--steps`` rounds.
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    models = build_models(args, ["reference", "project"])
-    batch = make_batch(args, models["project"].audio_examples, models["project"].image_size)
-    out: dict[str, Any] = _grads_diff(models, batch)
-    steps = {k: make_step(m, batch)[0] for k, m in models.items()}
+    Returns:
+        Per variant: wall seconds and process CPU seconds of the post-warm-up steps, and the
+        losses of all steps.
+    """
     walls: dict[str, list[float]] = {k: [] for k in steps}
     cpus: dict[str, list[float]] = {k: [] for k in steps}
     losses: dict[str, list[float]] = {k: [] for k in steps}
@@ -252,8 +251,22 @@ def run_timing(args: argparse.Namespace) -> dict[str, Any]:
             if i >= args.warmup:
                 walls[k].append(w1 - w0)
                 cpus[k].append(c1 - c0)
-            if args.verbose:
+            if verbose:
                 print(f"{k:9s} step {i} {w1 - w0:.3f}s loss {loss:.5f}", file=sys.stderr)
+    return walls, cpus, losses
+
+
+def run_timing(args: argparse.Namespace) -> dict[str, Any]:
+    """Alternate reference/project steps; median wall and CPU seconds per step."""
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models = build_models(args, ["reference", "project"])
+    batch = make_batch(args, models["project"].audio_examples, models["project"].image_size)
+    out: dict[str, Any] = _grads_diff(models, batch)
+    steps = {k: make_step(m, batch)[0] for k, m in models.items()}
+    walls, cpus, losses = _alternate(args, steps, verbose=args.verbose)
     for k in steps:
         out[k] = {
             "step_s": statistics.median(walls[k]),
@@ -343,17 +356,7 @@ def run_ablation_timing(args: argparse.Namespace) -> dict[str, Any]:
         m.load_state_dict(state)
         variants[conf] = m.to(args.device).train()
     steps = {k: make_step(m, batch)[0] for k, m in variants.items()}
-    walls: dict[str, list[float]] = {k: [] for k in steps}
-    cpus: dict[str, list[float]] = {k: [] for k in steps}
-    for i in range(args.warmup + args.steps):
-        for k, step in steps.items():
-            _sync(args.device)
-            w0, c0 = time.perf_counter(), time.process_time()
-            step()
-            _sync(args.device)
-            if i >= args.warmup:
-                walls[k].append(time.perf_counter() - w0)
-                cpus[k].append(time.process_time() - c0)
+    walls, cpus, _ = _alternate(args, steps)
     return {
         k: {"step_s": statistics.median(walls[k]), "step_cpu_s": statistics.median(cpus[k])}
         for k in steps
