@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from avsynth import __version__
 from avsynth.errors import ManifestError, MediaError
 from avsynth.inspect.media import (
     AUDIO_RATE,
@@ -278,13 +279,7 @@ def export_avsbench(
         "seconds": SECONDS,
         "counts": {s: report.counts.get(s, 0) for s in SPLITS},
         "categories": report.categories,
-        "avsynth": _version(),
+        "avsynth": __version__,
     }
     atomic_write_text(Path(out) / "export_info.json", json.dumps(info, indent=2) + "\n")
     return report
-
-
-def _version() -> str:
-    import avsynth
-
-    return getattr(avsynth, "__version__", "unknown")

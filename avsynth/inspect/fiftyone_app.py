@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from avsynth import __version__
 from avsynth.errors import AvsynthError, ManifestError
 from avsynth.inspect.media import (
     AUDIO_RATE,
@@ -267,7 +268,7 @@ def load_fiftyone(
     else:
         ds.add_samples(samples, progress=progress)
         ds.create_index("triplet_id", unique=True)
-    ds.info = {"manifest": str(path.resolve()), "split": split, "avsynth": _version()}
+    ds.info = {"manifest": str(path.resolve()), "split": split, "avsynth": __version__}
     ds.mask_targets = {"ground_truth": {MASK_VALUE: "sounding object"}}
     _configure_app(ds, spectrograms=spectrograms)
     ds.save()
@@ -321,12 +322,6 @@ def _configure_app(ds: fo.Dataset, *, spectrograms: bool) -> None:
         fo.SidebarGroupDocument(name="provenance", paths=SOURCE_FIELDS, expanded=False),
     ]
     cfg.sidebar_groups = groups
-
-
-def _version() -> str:
-    import avsynth
-
-    return getattr(avsynth, "__version__", "unknown")
 
 
 def check_port(port: int, address: str = "127.0.0.1") -> None:
