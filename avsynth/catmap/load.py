@@ -67,7 +67,8 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def _suggest(word: str, choices) -> str:
+def did_you_mean(word: str, choices) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices`` to ``word`` ("" if none)."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -98,7 +99,7 @@ class _Walker:
                 self.p.add(
                     _line(knode),
                     f"{what}: unknown key {key!r} (allowed: {', '.join(allowed)})"
-                    + _suggest(key, allowed),
+                    + did_you_mean(key, allowed),
                 )
             else:
                 out[key] = vnode

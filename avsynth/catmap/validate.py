@@ -10,22 +10,12 @@ line that names the category and suggests the closest real label, e.g.::
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from avsynth.catmap.load import ParsedMap, parse_map_file
+from avsynth.catmap.load import ParsedMap, did_you_mean, parse_map_file
 from avsynth.catmap.schema import CategoryMap
 from avsynth.catmap.vocab import PathLike, Vocabulary, s4_labels, s4_to_vggsound
-
-
-def _closest(word: str, choices, n: int = 1) -> list[str]:
-    return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
-
-
-def _did_you_mean(word: str, choices) -> str:
-    close = _closest(word, choices)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _label_hint(label: str, following: tuple[str, ...], vocab: Vocabulary) -> str:
@@ -37,7 +27,7 @@ def _label_hint(label: str, following: tuple[str, ...], vocab: Vocabulary) -> st
         parts = [part.strip() for part in real.split(",")]
         if "," in real and label in parts:
             return f"; did you mean {real!r}? (quote labels that contain commas in YAML)"
-    return _did_you_mean(label, vocab.vggsound)
+    return did_you_mean(label, vocab.vggsound)
 
 
 def check_map(
@@ -109,7 +99,7 @@ def _vocabulary_problems(parsed: ParsedMap, vocab: Vocabulary, prefix: str) -> l
                     add(
                         key,
                         f"{who}: {ref.name!r} is not an LVIS category in {vocab.lvis_source}"
-                        + _did_you_mean(ref.name, vocab.lvis),
+                        + did_you_mean(ref.name, vocab.lvis),
                     )
             elif info.synset != ref.synset:
                 add(
@@ -122,9 +112,7 @@ def _vocabulary_problems(parsed: ParsedMap, vocab: Vocabulary, prefix: str) -> l
             if name is None:
                 mid = vocab.openimages_by_name(ref.name)
                 hint = (
-                    f"; {ref.name!r} is {mid!r}"
-                    if mid
-                    else _did_you_mean(ref.mid, vocab.openimages)
+                    f"; {ref.name!r} is {mid!r}" if mid else did_you_mean(ref.mid, vocab.openimages)
                 )
                 add(key, f"{who}: {ref.mid!r} is not an Open Images class MID" + hint)
             elif name != ref.name:
