@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from avsynth.manifest.io import atomic_write_text
+from avsynth.manifest.io import atomic_path, atomic_write_text
 
 MAP_NAME = "46.yaml"
 
@@ -55,9 +55,8 @@ def _grid(rows: list[list[Any]], out: Path) -> Path:
     for i, r in enumerate(rows):
         for j, im in enumerate(r):
             grid.paste(im, (pad + j * (cw + pad), pad + i * (ch + pad)))
-    tmp = out.with_name(out.name + ".tmp.png")
-    grid.save(tmp)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        grid.save(tmp)
     return out
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.manifest.io import atomic_path
+
 COLOUR = (255, 48, 160)
 
 
@@ -77,10 +79,8 @@ def render_overlay(
 
 
 def _atomic_png(im: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    im.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        im.save(tmp)
 
 
 def predict_arrays(model: Any, image: np.ndarray, examples: Any) -> np.ndarray:

@@ -14,7 +14,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -268,10 +267,9 @@ def main() -> None:
             raise SystemExit(f"{args.out} is out of date; run scripts/make_categories_doc.py")
         print(f"{args.out}: up to date")
         return
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, args.out)
+    from avsynth.manifest.io import atomic_write_text
+
+    atomic_write_text(args.out, text)
     print(f"wrote {args.out}")
 
 

@@ -24,16 +24,15 @@ import collections
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
+    from avsynth.manifest.io import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def _csv_rows(path: Path) -> list[list[str]]:

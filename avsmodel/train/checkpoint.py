@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from avsmodel.errors import CheckpointError
+from avsynth.manifest.io import atomic_path
 
 FORMAT = "avsmodel-checkpoint"
 VERSION = 1
@@ -43,11 +44,8 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def save_checkpoint(path: str | os.PathLike[str], ckpt: dict[str, Any]) -> None:
     """Write ``ckpt`` (adding format/version) atomically to ``path``."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    torch.save({"format": FORMAT, "version": VERSION, **ckpt}, tmp)
-    os.replace(tmp, p)
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, **ckpt}, tmp)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

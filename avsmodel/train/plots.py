@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from avsynth.manifest.io import atomic_path, atomic_write_text
+
 
 def append_metrics(path: Path, row: dict[str, Any]) -> None:
     """Append one epoch's metrics as a JSON line."""
@@ -24,7 +26,6 @@ def read_metrics(path: Path, *, upto: int | None = None) -> list[dict[str, Any]]
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     """Rewrite the log atomically (a resumed run drops epochs after its checkpoint)."""
-    from avsynth.manifest.io import atomic_write_text
 
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
@@ -60,8 +61,7 @@ def plot_curves(history: list[dict[str, Any]], out: str | os.PathLike[str]) -> P
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = out.with_name(out.name + ".tmp.png")
-    fig.savefig(tmp, dpi=90)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
-    os.replace(tmp, out)
     return out

@@ -55,7 +55,7 @@ from avsynth.inspect.media import (
     safe_name,
 )
 from avsynth.manifest import read_manifest
-from avsynth.manifest.io import atomic_write_text
+from avsynth.manifest.io import atomic_write_bytes, atomic_write_text
 from avsynth.manifest.schema import SPLITS
 from avsynth.sources.media import decode_audio, read_image
 
@@ -88,13 +88,6 @@ class ExportReport:
         """One line for the terminal."""
         parts = ", ".join(f"{s} {self.counts.get(s, 0)}" for s in SPLITS)
         return f"{sum(self.counts.values())} videos ({parts}), {len(self.categories)} categories"
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _png(arr: np.ndarray) -> bytes:
@@ -240,8 +233,8 @@ def export_avsbench(
         )
         frame_png, mask_png = _png(frame), _png(np.asarray(mask))
         for k in range(1, FRAMES + 1):
-            _write_bytes(data / "visual_frames" / sub / name / f"{name}_{k}.png", frame_png)
-            _write_bytes(data / "gt_masks" / sub / name / f"{name}_{k}.png", mask_png)
+            atomic_write_bytes(data / "visual_frames" / sub / name / f"{name}_{k}.png", frame_png)
+            atomic_write_bytes(data / "gt_masks" / sub / name / f"{name}_{k}.png", mask_png)
         audio = media_path(path, t.audio, roots)
         if audio not in audio_cache:
             seconds = min(float(t.audio.duration), SECONDS)
@@ -255,8 +248,8 @@ def export_avsbench(
                 raise MediaError(f"{audio} (triplet {t.id}): {e}") from None
             audio_cache[audio] = (_wav(y), lm)
         wav, lm = audio_cache[audio]
-        _write_bytes(data / "audio_wav" / sub / f"{name}.wav", wav)
-        _write_bytes(data / "audio_log_mel" / sub / f"{name}.pkl", lm)
+        atomic_write_bytes(data / "audio_wav" / sub / f"{name}.wav", wav)
+        atomic_write_bytes(data / "audio_log_mel" / sub / f"{name}.pkl", lm)
         rows.append((name, 0, cat, t.split))
     rows.sort(key=lambda r: (SPLITS.index(r[3]), r[2], r[0]))
     buf = io.StringIO()

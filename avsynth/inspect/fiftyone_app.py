@@ -42,6 +42,7 @@ from avsynth.inspect.media import (
     safe_name,
 )
 from avsynth.manifest import read_manifest
+from avsynth.manifest.io import atomic_path
 from avsynth.manifest.schema import SPLITS, Triplet
 
 if TYPE_CHECKING:
@@ -135,10 +136,8 @@ def _media(
             mask = base / "masks" / f"{safe_name(t.id)}-{key}.png"
             if not mask.is_file():
                 m = loader.load(t)
-                mask.parent.mkdir(parents=True, exist_ok=True)
-                tmp = mask.with_name(mask.name + ".tmp")
-                Image.fromarray(m.astype(np.uint8) * MASK_VALUE).save(tmp, format="PNG")
-                os.replace(tmp, mask)
+                with atomic_path(mask) as tmp:
+                    Image.fromarray(m.astype(np.uint8) * MASK_VALUE).save(tmp, format="PNG")
         row: dict[str, Path | None] = {"image": image, "mask": mask, "audio": audio}
         row["spectrogram"] = row["preview"] = None
         if spectrograms:

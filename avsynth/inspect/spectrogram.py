@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from avsynth.manifest.io import atomic_path
+
 SR = 16000
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
@@ -83,10 +85,8 @@ def render_spectrogram(
         ax.set_title(title, fontsize=9)
     fig.tight_layout(pad=0.3)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
     return out
 
 
@@ -128,11 +128,9 @@ def render_preview(
     strip.paste(overlay.resize((w, height), Image.Resampling.BILINEAR), (w + gap, 0))
     strip.paste(spec.resize((sw, height), Image.Resampling.BILINEAR), (2 * (w + gap), 0))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     fmt = "PNG" if out.suffix.lower() == ".png" else "JPEG"
-    strip.save(tmp, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        strip.save(tmp, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return out
 
 

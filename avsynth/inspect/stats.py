@@ -26,7 +26,7 @@ from pathlib import Path
 
 from avsynth.errors import ManifestError
 from avsynth.manifest import iter_manifest
-from avsynth.manifest.io import atomic_write_text
+from avsynth.manifest.io import atomic_path, atomic_write_text
 from avsynth.manifest.schema import SPLITS
 
 SOURCES = ("lvis", "openimages")
@@ -123,10 +123,9 @@ def _tables(report: StatsReport) -> tuple[str, str, str]:
 
 
 def _save(fig, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
     # No "Software"/date metadata: identical input gives identical bytes.
-    fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
 
 
 def _plots(report: StatsReport, areas: dict[str, list[float]], out: Path) -> list[str]:

@@ -8,6 +8,7 @@ source roots of a plan-only build.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -143,13 +144,35 @@ class ManifestWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace``."""
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
+
+    The temporary name keeps the suffix (``x.png`` -> ``x.png.tmp.png``) so writers that pick
+    the format from the extension (PIL, matplotlib) work; on error it is removed and
+    ``path`` is left as it was. The parent folder is created.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, p)
+    tmp = p.with_name(p.name + ".tmp" + p.suffix)
+    try:
+        yield tmp
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` as UTF-8 to ``path`` atomically, byte for byte (no newline translation)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def read_sidecar(manifest: str | os.PathLike[str]) -> dict[str, Any]:

@@ -13,15 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.manifest.io import atomic_write_bytes
+
 __all__ = ["atomic_write_bytes", "mask_to_rle", "png_mask_bytes", "write_audio", "write_image"]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
 
 
 def write_image(path: str | os.PathLike, array: np.ndarray) -> Path:
