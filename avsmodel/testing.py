@@ -6,28 +6,20 @@ official files are laid out and load them back through :mod:`avsmodel.weights`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from os import PathLike
 from pathlib import Path
 
 import torch
 
+from avsynth.manifest.io import atomic_path
+
 SAM_VARIANTS = ("vit_b", "vit_l", "vit_h")
 
 
 def _atomic_save(obj: object, path: str | PathLike[str]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return Path(path)
 
 
 def official_sam(variant: str, *, seed: int = 0) -> torch.nn.Module:
