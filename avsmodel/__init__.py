@@ -4,9 +4,9 @@ Public names are imported lazily (``import avsmodel`` does not import torch):
 
 - :func:`build_model`, :data:`MODELS`, :func:`list_models`, :class:`ModelConfig`
   (``avsmodel.registry``).
-- :func:`train` / :class:`TrainResult` (``avsmodel.train``), :func:`evaluate`,
-  :func:`predict`, :class:`ManifestDataset` (``avsmodel.data``); ``avsmodel.train``,
-  ``avsmodel.evaluate`` and ``avsmodel.predict`` stay callable once their modules are imported.
+- :func:`train` / :class:`TrainResult` (``avsmodel.training``), :func:`evaluate`
+  (``avsmodel.evaluation``), :func:`predict` (``avsmodel.inference``),
+  :class:`ManifestDataset` (``avsmodel.data``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ _LAZY: dict[str, str] = {
     "list_models": "avsmodel.registry",
     "get_config": "avsmodel.registry",
     "ModelConfig": "avsmodel.registry",
-    "train": "avsmodel.train",
-    "TrainResult": "avsmodel.train",
-    "evaluate": "avsmodel.evaluate",
-    "predict": "avsmodel.predict",
+    "train": "avsmodel.training",
+    "TrainResult": "avsmodel.training",
+    "evaluate": "avsmodel.evaluation",
+    "predict": "avsmodel.inference",
     "ManifestDataset": "avsmodel.data",
 }
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from avsynth.manifest.io import atomic_path, atomic_write_text
+from avsynth.files import atomic_path, atomic_write_text
 
 MAP_NAME = "46.yaml"
 
@@ -66,7 +66,7 @@ def _predictions(ckpt: Path, manifest: Path, out: Path, n: int, seed: int) -> Pa
 
     from avsmodel.data import ManifestDataset
     from avsmodel.data.dataset import read_mask, read_rgb
-    from avsmodel.predict import predict, render_overlay
+    from avsmodel.inference import predict, render_overlay
 
     ds = ManifestDataset(
         manifest,
@@ -141,8 +141,8 @@ def run_demo(
         log: Where stage messages go.
     """
     import avsynth
-    from avsmodel.evaluate import evaluate
-    from avsmodel.train import train
+    from avsmodel.evaluation import evaluate
+    from avsmodel.training import train
     from avsynth.testing.world import make_world
 
     out = Path(out)

@@ -10,12 +10,9 @@ Public API::
     avsynth.check_map(path)       # problems of a category map, one line each
     avsynth.stats / verify / export_avsbench / inspect   # dataset inspection (lazy)
 
-``build`` and ``plan`` share their names with the modules ``avsynth.build`` and
-``avsynth.plan``: they are imported eagerly here (both are light: no numpy) so the package
-attribute is always the function, whatever is imported later. Import from those modules with
-``from avsynth.plan.select import SelectionConfig`` (``import avsynth.plan.select as m`` does
-not work: ``avsynth.plan`` is the function). ``avsynth.inspect`` is a callable package.
-Everything else is lazy.
+The functions live in modules named for what they hold: ``avsynth.pipeline`` (build, plan),
+``avsynth.planning`` (selection, splits, pairing), ``avsynth.inspection`` (stats, verify,
+export, FiftyOne). Everything here is imported lazily, so ``import avsynth`` stays light.
 """
 
 from __future__ import annotations
@@ -25,23 +22,23 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from avsynth.build import build, plan  # noqa: E402  (after __version__, which build reads)
-
 # Lazily imported public names -> defining module (a simple list; add new entries here).
 _LAZY = {
-    "BuildReport": "avsynth.build",
-    "SelectionConfig": "avsynth.plan.select",
+    "build": "avsynth.pipeline",
+    "plan": "avsynth.pipeline",
+    "BuildReport": "avsynth.pipeline",
+    "SelectionConfig": "avsynth.planning.select",
     "read_manifest": "avsynth.manifest.io",
     "iter_manifest": "avsynth.manifest.io",
     "load_map": "avsynth.catmap",
     "check_map": "avsynth.catmap",
-    "stats": "avsynth.inspect",
-    "verify": "avsynth.inspect",
-    "export_avsbench": "avsynth.inspect",
-    "inspect": "avsynth.inspect",
+    "stats": "avsynth.inspection",
+    "verify": "avsynth.inspection",
+    "export_avsbench": "avsynth.inspection",
+    "inspect": "avsynth.inspection",
 }
 
-__all__ = ["__version__", "build", "plan", *_LAZY]
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
@@ -49,8 +46,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'avsynth' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    # ``avsynth.inspect`` is a callable package (calling it runs ``inspect()``): keep the package.
-    value = mod if name == "inspect" else getattr(mod, name)
+    value = getattr(mod, name)
     globals()[name] = value
     return value
 

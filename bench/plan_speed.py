@@ -29,7 +29,7 @@ STAGES = ("map", "lvis", "openimages", "vggsound", "plan", "fingerprint_wait", "
 
 def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
     import avsynth
-    from avsynth.plan.fingerprint import file_fingerprint, metadata_files
+    from avsynth.planning.fingerprint import file_fingerprint, metadata_files
 
     load_before = os.getloadavg()
     t0 = time.perf_counter()

@@ -10,7 +10,7 @@ import torch
 from avsmodel import build_model
 from avsmodel.errors import ConfigError
 from avsmodel.modeling.base import native_bf16
-from avsmodel.train.config import load_config
+from avsmodel.training.config import load_config
 
 
 def test_auto_follows_native_bf16() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 from _train_helpers import make_manifest
 
 from avsmodel.data.avsbench import AvsbenchDataset
-from avsmodel.evaluate import evaluate
-from avsmodel.train import train
-from avsynth.inspect import export_avsbench
+from avsmodel.evaluation import evaluate
+from avsmodel.training import train
+from avsynth.inspection import export_avsbench
 
 
 def test_exported_s4_layout_trains_and_evaluates(tmp_path: Path) -> None:

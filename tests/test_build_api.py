@@ -23,14 +23,17 @@ def test_import_is_light_and_names_resolve():
     )
 
 
-def test_functions_survive_submodule_imports():
+def test_modules_and_functions_have_distinct_names():
     _run(
-        "from avsynth.build import BuildReport\n"
-        "from avsynth.plan.output import to_triplet\n"
+        "from avsynth.pipeline import BuildReport\n"
+        "from avsynth.planning.output import to_triplet\n"
         "import avsynth\n"
-        "from avsynth.plan.select import SelectionConfig\n"
+        "from avsynth.planning.select import SelectionConfig\n"
         "assert avsynth.build.__name__ == 'build' and avsynth.plan.__name__ == 'plan'\n"
         "assert avsynth.SelectionConfig is SelectionConfig\n"
+        "import avsynth.pipeline, avsynth.planning, avsynth.inspection\n"
+        "assert avsynth.build is avsynth.pipeline.build and avsynth.plan is avsynth.pipeline.plan\n"
+        "assert avsynth.inspect is avsynth.inspection.inspect\n"
     )
 
 

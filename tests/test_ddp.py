@@ -30,7 +30,7 @@ def _worker(rank: int, manifest: str, out: str, port: int) -> None:
         LOCAL_RANK=str(rank),
         WORLD_SIZE="2",
     )
-    from avsmodel.train import train
+    from avsmodel.training import train
 
     res = train(manifest, model=MODEL, out=out, batch_size=2, device="cpu", **COMMON)
     torch.save(
@@ -41,7 +41,7 @@ def _worker(rank: int, manifest: str, out: str, port: int) -> None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory):
-    from avsmodel.train import train
+    from avsmodel.training import train
 
     root = tmp_path_factory.mktemp("ddp")
     manifest = make_manifest(root / "m", n={"train": 8, "val": 4})
@@ -86,6 +86,6 @@ def test_only_rank_zero_writes_and_metrics_agree(runs) -> None:
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-3)
         assert a["val_miou"] == pytest.approx(b["val_miou"], abs=1e-3)
     assert not list((root / "ddp").glob("*.tmp*"))
-    from avsmodel.train import load_checkpoint
+    from avsmodel.training import load_checkpoint
 
     assert load_checkpoint(root / "ddp" / "last.pt")["world_size"] == 2

@@ -10,7 +10,7 @@ from _train_helpers import make_manifest
 
 from avsmodel import build_model
 from avsmodel.modeling.embedding_cache import EmbeddingCache
-from avsmodel.train import train
+from avsmodel.training import train
 
 
 def frozen_ap_sam(cache: int):

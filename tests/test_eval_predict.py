@@ -13,9 +13,9 @@ from _train_helpers import make_manifest, write_avsbench
 from PIL import Image
 
 from avsmodel.errors import CheckpointError
-from avsmodel.evaluate import evaluate
-from avsmodel.predict import predict
-from avsmodel.train import load_checkpoint, train
+from avsmodel.evaluation import evaluate
+from avsmodel.inference import predict
+from avsmodel.training import load_checkpoint, train
 
 MODEL = "sama_avs_tiny"
 FAST = dict(batch_size=4, val_batch_size=8, workers=0)

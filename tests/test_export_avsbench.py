@@ -24,8 +24,8 @@ from PIL import Image
 import avsynth
 from avsmodel.audio import vggish_examples
 from avsynth.errors import ManifestError
-from avsynth.inspect import export_avsbench
-from avsynth.inspect.export_avsbench import s4_category
+from avsynth.inspection import export_avsbench
+from avsynth.inspection.export_avsbench import s4_category
 from avsynth.manifest import ManifestWriter, read_manifest
 
 

@@ -75,7 +75,7 @@ LOAD_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import fiftyone as fo
-    from avsynth.inspect import load_fiftyone
+    from avsynth.inspection import load_fiftyone
 
     out = {}
     PLAN = sys.argv[1]

@@ -14,7 +14,7 @@ import pytest
 
 import avsynth
 from avsynth.cli import main as cli_main
-from avsynth.inspect import export_avsbench, stats, verify
+from avsynth.inspection import export_avsbench, stats, verify
 from avsynth.manifest import read_manifest
 from avsynth.testing.world import make_world
 

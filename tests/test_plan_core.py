@@ -10,9 +10,9 @@ import pytest
 from build_fixtures import records, tiny_map
 
 from avsynth.errors import PlanError
-from avsynth.plan import SelectionConfig, make_plan
-from avsynth.plan.keys import image_key
-from avsynth.plan.split import allocate, quotas
+from avsynth.planning import SelectionConfig, make_plan
+from avsynth.planning.keys import image_key
+from avsynth.planning.split import allocate, quotas
 
 SIZES = (300, 40, 40)
 

@@ -9,9 +9,9 @@ from build_fixtures import tiny_map
 
 from avsynth.errors import ManifestError, PlanError, SourceError
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
-from avsynth.plan import SelectionConfig
-from avsynth.plan.output import audio_relpath, image_relpath, mask_relpath
-from avsynth.plan.select import select_masks
+from avsynth.planning import SelectionConfig
+from avsynth.planning.output import audio_relpath, image_relpath, mask_relpath
+from avsynth.planning.select import select_masks
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 IM = SourceImage("lvis", "7", "train2017/000000000007.jpg", 100, 100, "cc", "train")

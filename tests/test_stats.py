@@ -12,7 +12,7 @@ from inspect_fixtures import make_build, run_cli
 from PIL import Image
 
 from avsynth.errors import ManifestError
-from avsynth.inspect import stats
+from avsynth.inspection import stats
 from avsynth.manifest import ManifestWriter, read_manifest
 
 PLOTS = ("counts.png", "mask_area.png", "source_mix.png", "clip_reuse.png")

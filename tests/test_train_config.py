@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from avsmodel.errors import ConfigError
-from avsmodel.train.config import TrainConfig, load_config, read_yaml
+from avsmodel.training.config import TrainConfig, load_config, read_yaml
 
 
 def test_paper_recipe_is_the_default_for_sam_models() -> None:

@@ -11,7 +11,7 @@ from _train_helpers import make_manifest
 
 from avsmodel.data import ManifestDataset, collate
 from avsmodel.errors import ConfigError
-from avsmodel.train import build_from_checkpoint, load_checkpoint, train
+from avsmodel.training import build_from_checkpoint, load_checkpoint, train
 
 MODEL = "sama_avs_tiny"
 FAST = dict(batch_size=4, val_batch_size=8, workers=0)
@@ -140,12 +140,13 @@ def test_audio_resampling_changes_training_deterministically(
 
 def test_public_api_names(run, manifest: Path, tmp_path: Path) -> None:
     import avsmodel
-    import avsmodel.evaluate
-    import avsmodel.train
+    import avsmodel.evaluation
+    import avsmodel.training
 
     assert avsmodel.ManifestDataset is ManifestDataset
     assert isinstance(run, avsmodel.TrainResult)
-    # Callable whether the name is the function or the (imported) module.
+    assert avsmodel.evaluate is avsmodel.evaluation.evaluate
+    assert avsmodel.train is avsmodel.training.train
     r = avsmodel.evaluate(run.best_path, manifest=manifest, split="test", progress=False)
     assert r["n"] == 3
     res = avsmodel.train(manifest, model=MODEL, out=run.out, resume=True, progress=False)

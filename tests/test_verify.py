@@ -11,7 +11,7 @@ from inspect_fixtures import RATE, make_build, run_cli
 from PIL import Image
 
 from avsynth.errors import ManifestError
-from avsynth.inspect import verify, verify_report
+from avsynth.inspection import verify, verify_report
 
 
 def test_clean_build_passes(tmp_path, monkeypatch, capsys):

@@ -8,7 +8,7 @@ line and exit with status 2; set ``AVSMODEL_DEBUG=1`` for the traceback.
 from __future__ import annotations
 
 from avsmodel.errors import AvsmodelError
-from avsynth.cli._app import make_app, run
+from avsynth.cli.framework import make_app, run
 from avsynth.errors import AvsynthError
 
 app = make_app(

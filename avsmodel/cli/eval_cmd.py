@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
-from avsynth.cli._options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
+from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
 def main(
@@ -48,7 +48,7 @@ def main(
     """Print mIoU and F of a checkpoint."""
     import json
 
-    from avsmodel.evaluate import evaluate
+    from avsmodel.evaluation import evaluate
 
     roots = source_roots(lvis, openimages, vggsound)
     r = evaluate(

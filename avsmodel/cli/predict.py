@@ -30,7 +30,7 @@ def main(
     vggish_checkpoint: RunVggishCheckpoint = None,
 ) -> None:
     """Write the predicted mask (and overlay)."""
-    from avsmodel.predict import predict
+    from avsmodel.inference import predict
 
     r = predict(
         ckpt,

@@ -29,7 +29,7 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli._options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
+from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
 def main(
@@ -72,7 +72,7 @@ def main(
     ] = None,
 ) -> None:
     """Train a model; prints the best validation mIoU and where the run is."""
-    from avsmodel.train import train
+    from avsmodel.training import train
 
     roots = source_roots(lvis, openimages, vggsound)
     result = train(

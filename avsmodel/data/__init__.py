@@ -42,7 +42,7 @@ def train_val_datasets(
         ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``.
     """
     from avsmodel.errors import ConfigError
-    from avsmodel.train.checkpoint import file_sha256
+    from avsynth.files import file_sha256
 
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or --avsbench ROOT")

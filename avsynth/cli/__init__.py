@@ -7,7 +7,7 @@ print one line and exit with status 2; set ``AVSYNTH_DEBUG=1`` for the traceback
 
 from __future__ import annotations
 
-from avsynth.cli._app import make_app, run
+from avsynth.cli.framework import make_app, run
 from avsynth.errors import AvsynthError
 
 app = make_app(

@@ -96,8 +96,8 @@ def main(
     ] = "balanced",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
-    from avsynth.build import build
-    from avsynth.plan.select import SelectionConfig
+    from avsynth.pipeline import build
+    from avsynth.planning.select import SelectionConfig
 
     selection = SelectionConfig(
         drop_crowd=not keep_crowd,

@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli._options import (
+from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
     Quiet,
@@ -42,7 +42,7 @@ def main(
     quiet: Quiet = False,
 ) -> None:
     """Export a manifest in the AVSBench S4 layout."""
-    from avsynth.inspect.export_avsbench import export_avsbench
+    from avsynth.inspection.export_avsbench import export_avsbench
 
     roots = source_roots(lvis, openimages, vggsound)
     report = export_avsbench(manifest, out, split=split, roots=roots, progress=not quiet)

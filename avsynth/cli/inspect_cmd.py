@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli._options import (
+from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
     Quiet,
@@ -57,7 +57,7 @@ def main(
     quiet: Quiet = False,
 ) -> None:
     """Load a manifest into FiftyOne and optionally serve the App."""
-    from avsynth.inspect.fiftyone_app import (
+    from avsynth.inspection.fiftyone_app import (
         check_port,
         database_description,
         launch_app,

@@ -26,7 +26,7 @@ def main(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Count a manifest's triplets and write tables and plots."""
-    from avsynth.inspect.stats import stats
+    from avsynth.inspection.stats import stats
 
     report = stats(manifest, out, progress=not quiet)
     typer.echo(report.summary())

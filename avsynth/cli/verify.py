@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli._options import (
+from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
     Quiet,
@@ -38,7 +38,7 @@ def main(
     quiet: Quiet = False,
 ) -> None:
     """Check every file a manifest references."""
-    from avsynth.inspect.verify import verify_report
+    from avsynth.inspection.verify import verify_report
 
     roots = source_roots(lvis, openimages, vggsound)
     report = verify_report(manifest, roots=roots, progress=not quiet)

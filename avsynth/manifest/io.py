@@ -8,7 +8,6 @@ source roots of a plan-only build.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -142,37 +141,6 @@ class ManifestWriter:
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
-
-    The temporary name keeps the suffix (``x.png`` -> ``x.png.tmp.png``) so writers that pick
-    the format from the extension (PIL, matplotlib) work; on error it is removed and
-    ``path`` is left as it was. The parent folder is created.
-    """
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp" + p.suffix)
-    try:
-        yield tmp
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` as UTF-8 to ``path`` atomically, byte for byte (no newline translation)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def read_sidecar(manifest: str | os.PathLike[str]) -> dict[str, Any]:

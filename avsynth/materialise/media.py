@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from avsynth.errors import MediaError
-from avsynth.plan.output import SAMPLE_RATE, audio_relpath, image_relpath, mask_relpath
+from avsynth.planning.output import SAMPLE_RATE, audio_relpath, image_relpath, mask_relpath
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from avsynth.errors import AvsynthError, MediaError
 from avsynth.materialise.media import materialise_clip, materialise_image
-from avsynth.plan.keys import image_key
-from avsynth.plan.planner import Plan
+from avsynth.planning.keys import image_key
+from avsynth.planning.planner import Plan
 
 ON_ERROR = ("raise", "skip")
 _CHUNK = 8

@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from avsynth.errors import ManifestError
+from avsynth.files import atomic_path, atomic_write_text
 from avsynth.manifest import iter_manifest
-from avsynth.manifest.io import atomic_path, atomic_write_text
 from avsynth.manifest.schema import SPLITS
 
 SOURCES = ("lvis", "openimages")

@@ -11,9 +11,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from avsynth.errors import SourceError
-from avsynth.manifest.io import atomic_write_text
+from avsynth.files import atomic_write_text
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
-from avsynth.plan.planner import Plan, PlannedTriplet
+from avsynth.planning.planner import Plan, PlannedTriplet
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 SAMPLE_RATE = 16000

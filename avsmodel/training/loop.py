@@ -1,4 +1,4 @@
-"""``avsmodel.train``: the training entry point (one process or DDP under torchrun).
+"""The training entry point (one process or DDP under torchrun).
 
 One run folder holds ``config.yaml`` (effective config), ``metrics.jsonl`` (one line per
 epoch), ``curves.png``, ``best.pt`` (best val mIoU) and ``last.pt`` (with optimiser, scheduler
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from avsmodel.errors import CheckpointError, ConfigError, DataError
-from avsmodel.train.config import TrainConfig, load_config
-from avsynth.manifest.io import atomic_write_text
+from avsmodel.training.config import TrainConfig, load_config
+from avsynth.files import atomic_write_text
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _worker_init(worker_id: int) -> None:
 
 
 def _resume_state(out: Path, model_name: str, cfg_overrides: dict[str, Any]) -> dict | None:
-    from avsmodel.train.checkpoint import load_checkpoint
+    from avsmodel.training.checkpoint import load_checkpoint
 
     last = out / "last.pt"
     if not last.is_file():
@@ -131,7 +131,7 @@ def train(
     Raises:
         ConfigError, DataError, CheckpointError: unusable inputs (one-line messages).
     """
-    from avsmodel.train.distributed import cleanup, init_distributed
+    from avsmodel.training.distributed import cleanup, init_distributed
 
     info = init_distributed(device)
     threads = torch.get_num_threads()
@@ -182,11 +182,11 @@ def _train(
 
     from avsmodel import build_model
     from avsmodel.data import collate, train_val_datasets
-    from avsmodel.evaluate import run_eval
-    from avsmodel.train.checkpoint import load_checkpoint, rng_state, save_checkpoint
-    from avsmodel.train.distributed import ShardSampler, all_reduce_sum, barrier
-    from avsmodel.train.plots import append_metrics, plot_curves, read_metrics, write_metrics
-    from avsmodel.train.task import SegmentationTask
+    from avsmodel.evaluation import run_eval
+    from avsmodel.training.checkpoint import load_checkpoint, rng_state, save_checkpoint
+    from avsmodel.training.distributed import ShardSampler, all_reduce_sum, barrier
+    from avsmodel.training.plots import append_metrics, plot_curves, read_metrics, write_metrics
+    from avsmodel.training.task import SegmentationTask
 
     t_start = time.monotonic()
     ck = _resume_state(out, model, overrides) if resume else None

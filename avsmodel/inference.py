@@ -7,14 +7,12 @@ with the mask as a translucent colour, its contour, and a caption naming the mod
 from __future__ import annotations
 
 import os
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from avsynth.manifest.io import atomic_path
+from avsynth.files import atomic_path
 
 COLOUR = (255, 48, 160)
 
@@ -137,7 +135,7 @@ def predict(
 
     from avsmodel.data.dataset import LogMelCache, read_rgb
     from avsmodel.errors import ConfigError
-    from avsmodel.train.checkpoint import build_from_checkpoint
+    from avsmodel.training.checkpoint import build_from_checkpoint
 
     img = read_rgb(image)
     examples = LogMelCache(0).get(Path(audio))
@@ -162,13 +160,3 @@ def predict(
         _atomic_png(render_overlay(img, mask, text, scale_to=384), Path(overlay))
         result["overlay"] = str(overlay)
     return result
-
-
-class _CallableModule(types.ModuleType):
-    """``avsmodel.predict(...)`` works whether the name resolves to this module or the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return predict(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

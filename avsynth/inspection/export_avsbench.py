@@ -24,7 +24,7 @@ Choices (S4 clips are 5 s videos with one frame per second):
   frame 1's mask in ``train`` and all 5 in ``val``/``test``), 224x224 nearest, values 0/255;
 * ``audio_wav`` holds the first 5 s of the clip (16 kHz mono PCM_16); ``audio_log_mel`` is a
   pickled ``torch.Tensor[5, 1, 96, 64]`` of VGGish log-mel examples of that audio
-  (:func:`avsmodel.audio.vggish_examples`), padded by repeating the last example when the clip
+  (:func:`avsynth.logmel.vggish_examples`), padded by repeating the last example when the clip
   is shorter, as AVSBench's preprocessing does.
 """
 
@@ -46,7 +46,8 @@ import numpy as np
 
 from avsynth import __version__
 from avsynth.errors import ManifestError, MediaError
-from avsynth.inspect.media import (
+from avsynth.files import atomic_write_bytes, atomic_write_text
+from avsynth.inspection.media import (
     AUDIO_RATE,
     MaskLoader,
     Roots,
@@ -55,7 +56,6 @@ from avsynth.inspect.media import (
     safe_name,
 )
 from avsynth.manifest import read_manifest
-from avsynth.manifest.io import atomic_write_bytes, atomic_write_text
 from avsynth.manifest.schema import SPLITS
 from avsynth.sources.media import decode_audio, read_image
 
@@ -151,14 +151,12 @@ def log_mel_examples(y: np.ndarray) -> Any:
     """
     import torch
 
-    from avsmodel.audio import vggish_examples
-    from avsmodel.errors import AvsmodelError
+    from avsynth.logmel import vggish_examples
 
     try:
-        ex = vggish_examples(np.asarray(y, dtype=np.float32), AUDIO_RATE)
-    except AvsmodelError as e:
+        ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), AUDIO_RATE))
+    except MediaError as e:
         raise MediaError(f"no VGGish log-mel: {e}") from None
-    ex = torch.as_tensor(ex, dtype=torch.float32)
     if ex.ndim != 4 or tuple(ex.shape[1:]) != (1, 96, 64):
         raise ValueError(f"vggish_examples returned shape {tuple(ex.shape)}, want [N, 1, 96, 64]")
     if ex.shape[0] < FRAMES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from avsynth.build import BuildReport
+    from avsynth.pipeline import BuildReport
 
 
 def format_summary(r: BuildReport) -> str:

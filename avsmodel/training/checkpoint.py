@@ -17,7 +17,6 @@ Writes are atomic (temporary file, then ``os.replace``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 from pathlib import Path
@@ -27,19 +26,10 @@ import numpy as np
 import torch
 
 from avsmodel.errors import CheckpointError
-from avsynth.manifest.io import atomic_path
+from avsynth.files import atomic_path
 
 FORMAT = "avsmodel-checkpoint"
 VERSION = 1
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_checkpoint(path: str | os.PathLike[str], ckpt: dict[str, Any]) -> None:

@@ -33,7 +33,8 @@ import numpy as np
 
 from avsynth import __version__
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.inspect.media import (
+from avsynth.files import atomic_path
+from avsynth.inspection.media import (
     AUDIO_RATE,
     MaskLoader,
     Roots,
@@ -42,7 +43,6 @@ from avsynth.inspect.media import (
     safe_name,
 )
 from avsynth.manifest import read_manifest
-from avsynth.manifest.io import atomic_path
 from avsynth.manifest.schema import SPLITS, Triplet
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _fresh(out: Path, *inputs: Path) -> bool:
 
 
 def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
-    from avsynth.inspect.spectrogram import render_spectrogram
+    from avsynth.inspection.spectrogram import render_spectrogram
     from avsynth.sources.media import decode_audio
 
     y = decode_audio(audio, sample_rate=AUDIO_RATE, duration=duration)
@@ -78,8 +78,8 @@ def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
 
 
 def _preview_job(image: str, mask: str, spec: str, out: str) -> str:
-    from avsynth.inspect.media import read_mask_png
-    from avsynth.inspect.spectrogram import render_preview
+    from avsynth.inspection.media import read_mask_png
+    from avsynth.inspection.spectrogram import render_preview
     from avsynth.sources.media import read_image
 
     render_preview(read_image(Path(image)), read_mask_png(Path(mask)) > 0, spec, out)

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
 from avsynth.errors import PlanError
-from avsynth.manifest.io import SIDECAR, ManifestWriter, atomic_write_text
-from avsynth.plan.planner import Plan, make_plan
-from avsynth.plan.select import SelectionConfig
+from avsynth.files import atomic_write_text
+from avsynth.manifest.io import SIDECAR, ManifestWriter
+from avsynth.planning.planner import Plan, make_plan
+from avsynth.planning.select import SelectionConfig
 from avsynth.sources._util import gc_paused
 
 MANIFEST = "manifest.jsonl"
@@ -54,7 +55,7 @@ class BuildReport:
 
     def summary(self) -> str:
         """Human-readable multi-line summary (printed by the CLI)."""
-        from avsynth.plan.summary import format_summary
+        from avsynth.planning.summary import format_summary
 
         return format_summary(self)
 
@@ -162,7 +163,7 @@ def _plan(
     fingerprint,
     progress,
 ) -> Plan:
-    from avsynth.plan.fingerprint import start_fingerprints
+    from avsynth.planning.fingerprint import start_fingerprints
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import iter_openimages_masks
     from avsynth.sources.vggsound import read_vggsound
@@ -257,8 +258,8 @@ def build(
     """
     from avsynth import __version__
     from avsynth.materialise.runner import ON_ERROR, run_media
-    from avsynth.plan.keys import image_key
-    from avsynth.plan.output import build_info, check_source_paths, to_triplet, write_needed
+    from avsynth.planning.keys import image_key
+    from avsynth.planning.output import build_info, check_source_paths, to_triplet, write_needed
 
     if on_error not in ON_ERROR:
         raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from avsynth.plan.keys import mask_key, stable_hash
+from avsynth.planning.keys import mask_key, stable_hash
 from avsynth.sources.records import SourceClip, SourceMask
 
 SPLITS = ("train", "val", "test")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +55,7 @@ class EvalAccumulator:
 
     def reduce(self, info: Any) -> None:
         """Sum the batch-independent totals over ranks (official F stays local)."""
-        from avsmodel.train.distributed import all_reduce_tensor
+        from avsmodel.training.distributed import all_reduce_tensor
 
         if not getattr(info, "distributed", False):
             return
@@ -183,7 +181,7 @@ def evaluate(
         DataError, CheckpointError, ConfigError: unusable inputs (one-line messages).
     """
     from avsmodel.errors import ConfigError
-    from avsmodel.train.checkpoint import build_from_checkpoint
+    from avsmodel.training.checkpoint import build_from_checkpoint
 
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
@@ -225,7 +223,7 @@ def _evaluate(
 
     from avsmodel.data import AvsbenchDataset, ManifestDataset, collate
     from avsmodel.errors import ConfigError
-    from avsmodel.train.task import SegmentationTask
+    from avsmodel.training.task import SegmentationTask
 
     manifest, avsbench, subset, split, audio, roots = ds_args
     S, N = model.image_size, model.audio_examples
@@ -287,13 +285,3 @@ def _evaluate(
     if acc.by_key:
         result["per_category"] = {k: sum(v) / len(v) for k, v in sorted(acc.by_key.items())}
     return result
-
-
-class _CallableModule(types.ModuleType):
-    """``avsmodel.evaluate(...)`` works whether the name resolves to this module or the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -13,10 +13,10 @@ from typing import Any
 
 from avsynth.catmap.schema import CategoryMap
 from avsynth.errors import PlanError
-from avsynth.plan.keys import triplet_id
-from avsynth.plan.pair import SPLITS, clip_need, clips_by_category, pair, split_pools
-from avsynth.plan.select import SelectionConfig, select_masks
-from avsynth.plan.split import allocate, assign, quotas
+from avsynth.planning.keys import triplet_id
+from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, pair, split_pools
+from avsynth.planning.select import SelectionConfig, select_masks
+from avsynth.planning.split import allocate, assign, quotas
 from avsynth.sources.records import SourceClip, SourceMask
 
 

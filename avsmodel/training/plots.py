@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from avsynth.manifest.io import atomic_path, atomic_write_text
+from avsynth.files import atomic_path, atomic_write_text
 
 
 def append_metrics(path: Path, row: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.inspect.media import (
+from avsynth.inspection.media import (
     AUDIO_RATE,
     MaskLoader,
     Roots,
@@ -195,7 +195,7 @@ class _Verifier:
     def fingerprints(self) -> None:
         """Compare the recorded source metadata fingerprints (plan-only sources only)."""
         from avsynth.manifest import resolve_media_path
-        from avsynth.plan.fingerprint import file_fingerprint
+        from avsynth.planning.fingerprint import file_fingerprint
 
         for source in sorted(self.sources_used):
             try:

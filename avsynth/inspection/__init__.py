@@ -1,6 +1,6 @@
 """Looking at a built dataset: FiftyOne App, statistics, verification, AVSBench export.
 
-Public functions (imported lazily, so ``import avsynth.inspect`` stays light)::
+Public functions (imported lazily, so ``import avsynth.inspection`` stays light)::
 
     stats(manifest, out) -> StatsReport            # tables + plots
     verify(manifest, *, roots=None) -> list[str]   # problems, one line each
@@ -9,27 +9,23 @@ Public functions (imported lazily, so ``import avsynth.inspect`` stays light)::
     launch_app(dataset, port, address="127.0.0.1") -> fiftyone.Session
     inspect(manifest, *, name=None, split=None)    # = load_fiftyone
 
-``stats``, ``verify`` and ``export_avsbench`` share their names with their modules, so they
-are imported eagerly (the modules are light: numpy, no matplotlib/torch/fiftyone at import)
-and the package attribute is always the function. The package itself is callable
-(``avsynth.inspect(manifest)`` is :func:`inspect`), so the top-level name ``avsynth.inspect``
-works both as this package and as the function.
+``avsynth.inspect(manifest)`` is :func:`inspect`. The modules here are named for what they
+hold (``stats``, ``verify``, ``export_avsbench``), so their functions are imported eagerly
+(light: numpy, no matplotlib/torch/fiftyone at import).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
-from avsynth.inspect.export_avsbench import ExportReport, export_avsbench
-from avsynth.inspect.stats import StatsReport, stats
-from avsynth.inspect.verify import VerifyReport, verify, verify_report
+from avsynth.inspection.export_avsbench import ExportReport, export_avsbench
+from avsynth.inspection.stats import StatsReport, stats
+from avsynth.inspection.verify import VerifyReport, verify, verify_report
 
 _LAZY = {
-    "load_fiftyone": "avsynth.inspect.fiftyone_app",
-    "launch_app": "avsynth.inspect.fiftyone_app",
+    "load_fiftyone": "avsynth.inspection.fiftyone_app",
+    "launch_app": "avsynth.inspection.fiftyone_app",
 }
 
 __all__ = [
@@ -47,7 +43,7 @@ __all__ = [
 
 def inspect(manifest: Any, *, name: str | None = None, split: str | None = None, **kwargs: Any):
     """Load a manifest into a persistent FiftyOne dataset (see :func:`load_fiftyone`)."""
-    from avsynth.inspect.fiftyone_app import load_fiftyone
+    from avsynth.inspection.fiftyone_app import load_fiftyone
 
     return load_fiftyone(manifest, name=name, split=split, **kwargs)
 
@@ -55,7 +51,7 @@ def inspect(manifest: Any, *, name: str | None = None, split: str | None = None,
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'avsynth.inspect' has no attribute {name!r}")
+        raise AttributeError(f"module 'avsynth.inspection' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
@@ -63,11 +59,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, manifest: Any, **kwargs: Any):
-        return inspect(manifest, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

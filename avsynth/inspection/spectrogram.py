@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avsynth.manifest.io import atomic_path
+from avsynth.files import atomic_path
 
 SR = 16000
 N_FFT = 400  # 25 ms

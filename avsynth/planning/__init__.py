@@ -1,6 +1,6 @@
 """Planning a build: selection rules, split assignment and clip pairing (metadata only)."""
 
-from avsynth.plan.planner import Plan, PlannedTriplet, make_plan
-from avsynth.plan.select import SKIP_REASONS, SelectionConfig
+from avsynth.planning.planner import Plan, PlannedTriplet, make_plan
+from avsynth.planning.select import SKIP_REASONS, SelectionConfig
 
 __all__ = ["SKIP_REASONS", "Plan", "PlannedTriplet", "SelectionConfig", "make_plan"]

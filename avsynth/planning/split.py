@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from avsynth.errors import PlanError
-from avsynth.plan.keys import image_key, mask_key, stable_hash
+from avsynth.planning.keys import image_key, mask_key, stable_hash
 from avsynth.sources.records import SourceMask
 
 
