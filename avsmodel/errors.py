@@ -15,3 +15,7 @@ class ConfigError(AvsmodelError):
 
 class DataError(AvsmodelError):
     """A manifest/AVSBench input is unusable (missing split, undecodable media, ...)."""
+
+
+class TrainingError(AvsmodelError):
+    """Training cannot go on (e.g. the loss or the weights became NaN/inf)."""

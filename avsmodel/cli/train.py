@@ -3,7 +3,9 @@
 Defaults are the paper's recipe (avsmodel/configs/paper.yaml: BCE + soft IoU, AdamW 2e-4,
 cosine to 1e-7 over 80 epochs, batch 2 per GPU); *_tiny models use configs/tiny.yaml.
 The run folder gets metrics.jsonl, curves.png, config.yaml, best.pt (best val mIoU) and
-last.pt. Under torchrun the same command trains with DistributedDataParallel.
+last.pt. A folder that already holds a run is refused unless --resume (continue it) or
+--overwrite (start over) is given. A loss that stops being finite ends training with an
+error. Under torchrun the same command trains with DistributedDataParallel.
 
 Examples:
     avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny
@@ -60,6 +62,10 @@ def main(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue OUT/last.pt to the same result.")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="OUT holds a run: delete its run files, start over."),
+    ] = False,
     workers: Annotated[int | None, typer.Option(help="DataLoader workers per process.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of init, data order, workers.")] = None,
     lvis: LvisRoot = None,
@@ -86,6 +92,7 @@ def main(
         vggish_checkpoint=vggish_checkpoint,
         init=init,
         resume=resume,
+        overwrite=overwrite,
         stop_after=stop_after,
         roots=roots,
         device=device,

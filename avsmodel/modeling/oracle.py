@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from avsmodel.modeling.base import AvsModel
 
 if TYPE_CHECKING:
-    from avsmodel.registry import ModelConfig
+    from avsmodel.modeling.config import ModelConfig, RunOptions
 
 
 def _frame_iou(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -33,8 +33,8 @@ class SamOracle(AvsModel):
     """Vanilla SAM with ground-truth mask selection. Trains nothing for ViT configs (tiny
     configs, randomly initialised: image encoder, mask decoder and ``no_mask_embed``)."""
 
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config, with_audio=False)
+    def __init__(self, config: ModelConfig, *, run: RunOptions | None = None) -> None:
+        super().__init__(config, run=run, with_audio=False)
 
     def trainable_prefixes(self) -> tuple[str, ...]:
         if self.config.train_image_encoder:

@@ -10,7 +10,7 @@ from avsmodel.modeling.adapters import AudioAdapters
 from avsmodel.modeling.base import AvsModel
 
 if TYPE_CHECKING:
-    from avsmodel.registry import ModelConfig
+    from avsmodel.modeling.config import ModelConfig, RunOptions
 
 
 class SamaAvs(AvsModel):
@@ -24,8 +24,8 @@ class SamaAvs(AvsModel):
     also the image and audio encoders).
     """
 
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: ModelConfig, *, run: RunOptions | None = None) -> None:
+        super().__init__(config, run=run)
         self.adapters = AudioAdapters(
             depth=config.encoder_depth,
             width=config.encoder_embed_dim,
