@@ -12,6 +12,8 @@ import torch
 import torch.multiprocessing as mp
 from _train_helpers import make_manifest
 
+pytestmark = pytest.mark.slow  # trains the tiny model in 2 processes and in 1
+
 MODEL = "sama_avs_tiny"
 COMMON = dict(epochs=2, val_batch_size=4, workers=0, threads=1, lr=1e-3, progress=False)
 

@@ -14,8 +14,8 @@ from avsmodel.errors import CheckpointError, ConfigError
 
 #: Files ``train`` writes into a run folder (``--overwrite`` deletes exactly these).
 RUN_FILES = ("last.pt", "best.pt", "metrics.jsonl", "curves.png", "config.yaml")
-#: Files whose presence means the folder holds a run.
-_RUN_MARKERS = ("last.pt", "best.pt", "metrics.jsonl")
+#: Files whose presence means the folder holds a run (at least one finished epoch).
+_RUN_MARKERS = ("last.pt", "best.pt")
 
 
 def existing_run(out: Path) -> str | None:
