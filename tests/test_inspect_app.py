@@ -12,6 +12,7 @@ import os
 
 os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"  # before anything could import fiftyone
 
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
@@ -211,11 +212,11 @@ def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
         return e.code, b""
 
 
-@pytest.fixture(scope="module")
-def app(build, env, loaded, tmp_path_factory):
-    """``avsynth inspect --launch`` in a subprocess; yields (url, process, log path)."""
+@contextlib.contextmanager
+def _launched_app(build: Path, env: dict, log: Path):
+    """``avsynth inspect --launch`` in a subprocess; yields (url, process, log path) and stops
+    the process and the App server it started on exit, whatever state they are in."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
     cmd = [sys.executable, "-c", "from avsynth.cli import main; main()", "inspect", str(build)]
     cmd += ["--name", NAME, "--launch", "--port", str(port), "--quiet"]
     with open(log, "w") as f:
@@ -242,6 +243,13 @@ def app(build, env, loaded, tmp_path_factory):
         for c in children:  # the App server FiftyOne started for this process
             if c.is_running():
                 c.kill()
+
+
+@pytest.fixture(scope="module")
+def app(build, env, loaded, tmp_path_factory):
+    """One App shared by the tests that only look at it (none of them stops it)."""
+    with _launched_app(build, env, tmp_path_factory.mktemp("app") / "app.log") as launched:
+        yield launched
 
 
 @pytest.mark.slow
@@ -300,8 +308,13 @@ def test_app_shows_sample_with_mask_in_chromium(app, loaded, tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_app(app):
-    url, proc, log = app
+def test_ctrl_c_stops_the_app(build, env, loaded, tmp_path):
+    # An App of its own: stopping the shared one would break the tests that run after it.
+    with _launched_app(build, env, tmp_path / "app.log") as (url, proc, log):
+        _interrupt_and_check(url, proc, log)
+
+
+def _interrupt_and_check(url: str, proc: subprocess.Popen, log: Path) -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
     assert "stopping the App" in log.read_text()
