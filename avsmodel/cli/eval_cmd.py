@@ -20,7 +20,8 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli._options import Audio, AvsbenchSubset, RunSamCheckpoint, RunVggishCheckpoint
+from avsynth.cli.choices import Split, value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
@@ -28,9 +29,11 @@ def main(
     ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
     manifest: Annotated[Path | None, typer.Option(help="avsynth manifest.jsonl.")] = None,
     avsbench: Annotated[Path | None, typer.Option(help="AVSBench root.")] = None,
-    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
-    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
-    audio: Annotated[str, typer.Option(help="matched or mismatched.")] = "matched",
+    subset: AvsbenchSubset = None,
+    split: Annotated[Split, typer.Option(help="Split to score.")] = Split.TEST,
+    audio: Annotated[
+        Audio, typer.Option(help="Each image's own clip, or one of another category.")
+    ] = Audio.MATCHED,
     batch_size: Annotated[int | None, typer.Option(help="Frames per forward pass.")] = None,
     fscore_batch: Annotated[
         int | None, typer.Option(help="Also report the official per-batch F (e.g. 4).")
@@ -55,9 +58,9 @@ def main(
         ckpt,
         manifest=manifest,
         avsbench=avsbench,
-        subset=subset,
-        split=split,
-        audio=audio,
+        subset=value(subset),
+        split=split.value,
+        audio=audio.value,
         batch_size=batch_size,
         fscore_batch=fscore_batch,
         sam_checkpoint=sam_checkpoint,
@@ -69,7 +72,7 @@ def main(
     if as_json:
         typer.echo(json.dumps(r, sort_keys=True))
         return
-    typer.echo(f"{r['model']} on {split} ({audio} audio), {r['n']} frames")
+    typer.echo(f"{r['model']} on {split.value} ({audio.value} audio), {r['n']} frames")
     typer.echo(f"mIoU {r['miou']:.4f}")
     typer.echo(f"F    {r['fscore']:.4f}")
     if "fscore_official" in r:

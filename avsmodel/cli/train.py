@@ -31,6 +31,8 @@ from typing import Annotated
 
 import typer
 
+from avsmodel.cli._options import AvsbenchSubset
+from avsynth.cli.choices import value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
@@ -43,7 +45,7 @@ def main(
     avsbench: Annotated[
         Path | None, typer.Option(help="AVSBench root instead of a manifest.")
     ] = None,
-    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
+    subset: AvsbenchSubset = None,
     sam_checkpoint: Annotated[
         Path | None, typer.Option(help="Official SAM weights sam_vit_*.pth.")
     ] = None,
@@ -87,7 +89,7 @@ def main(
         out=out,
         config=config,
         avsbench=avsbench,
-        subset=subset,
+        subset=value(subset),
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         init=init,

@@ -25,6 +25,7 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.choices import Allocation, OnError
 from avsynth.errors import PlanError
 
 
@@ -75,8 +76,8 @@ def main(
         ),
     ] = None,
     on_error: Annotated[
-        str, typer.Option(help="Undecodable media: raise (stop) or skip (drop its triplets).")
-    ] = "raise",
+        OnError, typer.Option(help="Undecodable media: raise (stop) or skip (drop its triplets).")
+    ] = OnError.RAISE,
     min_area: Annotated[float, typer.Option(help="Drop masks below this image fraction.")] = 0.01,
     max_area: Annotated[float, typer.Option(help="Drop masks above this image fraction.")] = 0.9,
     min_predicted_iou: Annotated[
@@ -92,8 +93,9 @@ def main(
         typer.Option("--allow-several", help="Keep images with several instances of a category."),
     ] = False,
     allocation: Annotated[
-        str, typer.Option(help="Instances per category: balanced (equal cap) or proportional.")
-    ] = "balanced",
+        Allocation,
+        typer.Option(help="Instances per category: balanced (equal cap) or proportional."),
+    ] = Allocation.BALANCED,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
     from avsynth.pipeline import build
@@ -106,7 +108,7 @@ def main(
         require_exhaustive=not keep_not_exhaustive,
         min_predicted_iou=min_predicted_iou,
         single_instance=not allow_several,
-        allocation=allocation,
+        allocation=allocation.value,
     )
     report = build(
         categories,
@@ -121,7 +123,7 @@ def main(
         clip_seconds=clip_seconds,
         selection=selection,
         require_clips=require_clips,
-        on_error=on_error,
+        on_error=on_error.value,
         progress=not quiet,
     )
     if not quiet:

@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.choices import Split, value
 from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
@@ -36,9 +37,7 @@ def main(
     name: Annotated[
         str | None, typer.Option("--name", help="Dataset name (default: from the manifest path).")
     ] = None,
-    split: Annotated[
-        str | None, typer.Option("--split", help="Only this split: train, val or test.")
-    ] = None,
+    split: Annotated[Split | None, typer.Option("--split", help="Only this split.")] = None,
     launch: Annotated[
         bool, typer.Option("--launch/--no-launch", help="Serve the App after loading.")
     ] = False,
@@ -71,7 +70,7 @@ def main(
     ds = load_fiftyone(
         manifest,
         name=name,
-        split=split,
+        split=value(split),
         roots=roots,
         spectrograms=spectrograms,
         workers=workers,
