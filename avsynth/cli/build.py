@@ -41,7 +41,8 @@ def _sizes(text: str) -> tuple[int, int, int]:
 
 def main(
     categories: Annotated[
-        Path, typer.Option(help="Category map YAML, e.g. category_maps/46.yaml.")
+        Path,
+        typer.Option(help="Category map YAML, or a shipped map's name: 46 (the curated map)."),
     ],
     vggsound: Annotated[Path, typer.Option(help="VGGSound root: vggsound.csv and clip files.")],
     out: Annotated[Path, typer.Option(help="Output folder (created; re-running resumes).")],
