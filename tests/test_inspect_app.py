@@ -245,11 +245,36 @@ def _launched_app(build: Path, env: dict, log: Path):
                 c.kill()
 
 
+class _AppKeeper:
+    """One running App at a time for this module: a test that stops it (Ctrl-C) does not
+    break the tests after it, which get a fresh one, whatever order the tests run in."""
+
+    def __init__(self, build: Path, env: dict, folder: Path) -> None:
+        self.build, self.env, self.folder = build, env, folder
+        self.stack = contextlib.ExitStack()
+        self.current: tuple | None = None
+        self.launches = 0
+
+    def get(self) -> tuple:
+        if self.current is None or self.current[1].poll() is not None:
+            self.stack.close()  # stop what is left of the previous App
+            self.launches += 1
+            log = self.folder / f"app{self.launches}.log"
+            self.current = self.stack.enter_context(_launched_app(self.build, self.env, log))
+        return self.current
+
+
 @pytest.fixture(scope="module")
-def app(build, env, loaded, tmp_path_factory):
-    """One App shared by the tests that only look at it (none of them stops it)."""
-    with _launched_app(build, env, tmp_path_factory.mktemp("app") / "app.log") as launched:
-        yield launched
+def app_keeper(build, env, loaded, tmp_path_factory):
+    keeper = _AppKeeper(build, env, tmp_path_factory.mktemp("app"))
+    with keeper.stack:
+        yield keeper
+
+
+@pytest.fixture
+def app(app_keeper):
+    """A running App: (url, process, log path)."""
+    return app_keeper.get()
 
 
 @pytest.mark.slow
@@ -308,13 +333,9 @@ def test_app_shows_sample_with_mask_in_chromium(app, loaded, tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_app(build, env, loaded, tmp_path):
-    # An App of its own: stopping the shared one would break the tests that run after it.
-    with _launched_app(build, env, tmp_path / "app.log") as (url, proc, log):
-        _interrupt_and_check(url, proc, log)
-
-
-def _interrupt_and_check(url: str, proc: subprocess.Popen, log: Path) -> None:
+def test_ctrl_c_stops_the_app(app):
+    # Stops the module's App; a test that runs after this one gets a fresh App (_AppKeeper).
+    url, proc, log = app
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
     assert "stopping the App" in log.read_text()
