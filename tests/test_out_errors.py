@@ -4,7 +4,7 @@ Issue 13 item 16: an ``--out`` that is an existing file, lies below a file, or i
 without write permission used to end in ``FileExistsError``/``NotADirectoryError``
 tracebacks; ``predict --out DIR`` (or a name without an image extension) in
 ``ValueError: unknown file extension: .tmp``. The cases below a file fail for root too; the
-permission case needs a non-root user (root may write anywhere).
+permission case uses a chmod 555 folder, or for root /proc/sys (skipped where root may write).
 """
 
 from __future__ import annotations
@@ -112,8 +112,12 @@ def test_avsynth_out_below_a_file(inputs, cmd, capsys):
 
 
 def _read_only_dir(tmp_path: Path) -> Path:
+    """A folder this user may not write in: a chmod 555 one, or for root Linux's /proc/sys."""
     if os.geteuid() == 0:
-        pytest.skip("root may write into a read-only folder; the below-a-file cases cover root")
+        ro = Path("/proc/sys")  # read-only even for root (where the kernel says so)
+        if ro.is_dir() and not os.access(ro, os.W_OK):
+            return ro
+        pytest.skip("root may write anywhere here; the below-a-file cases cover root")
     d = tmp_path / "ro"
     d.mkdir()
     d.chmod(0o555)
