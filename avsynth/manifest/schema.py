@@ -76,6 +76,31 @@ def safe_component(text: str, *, what: str = "name") -> str:
     return text
 
 
+def _check_names(t: Triplet, where: str) -> None:
+    """:func:`safe_component` on every :data:`NAME_FIELDS` value of ``t``."""
+    im, au = t.image, t.audio
+    values = (
+        t.id,
+        t.category,
+        im.source_id,
+        im.subset,
+        t.mask.source_id,
+        au.youtube_id,
+        au.label,
+        au.subset,
+    )  # in NAME_FIELDS order
+    try:  # fast path (~1 us instead of ~6): one regex over all, joined by a safe character
+        if _UNSAFE_CHARS.search("|".join(values)) is None and _DOTS.isdisjoint(values):
+            return
+    except TypeError:  # a value that is not a string: the loop below names it
+        pass
+    for keys, value in zip(NAME_FIELDS, values, strict=True):
+        safe_component(value, what=f"{where}: {'.'.join(keys)}")
+
+
+_DOTS = frozenset(("", ".", ".."))
+
+
 def check_split(
     split: str | None,
     present: Iterable[str] | None = None,
@@ -243,9 +268,5 @@ class Triplet:
                 raise ManifestError(f"{where}: {name}.root {ref.root!r} is not one of {ROOTS}")
             if ref.path is not None:
                 safe_relpath(ref.path, what=f"{where}: {name}.path")
-        for keys in NAME_FIELDS:
-            value = getattr(t, keys[0])
-            if len(keys) == 2:
-                value = getattr(value, keys[1])
-            safe_component(value, what=f"{where}: {'.'.join(keys)}")
+        _check_names(t, where)
         return t
