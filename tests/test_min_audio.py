@@ -37,7 +37,9 @@ def test_predict_help_states_the_enforced_minimum():
     res = CliRunner().invoke(app, ["predict", "--help"], terminal_width=200)
     assert res.exit_code == 0
     text = " ".join(res.output.split())
-    assert ">= 0.975 s" in text and "0.96 s" not in text, text
+    from avsynth.logmel import MIN_SECONDS
+
+    assert f">= {MIN_SECONDS:.3f} s" in text and "0.96 s" not in text, text
 
 
 @pytest.mark.parametrize("seconds", [0.965, 0.5])
