@@ -138,3 +138,29 @@ def test_avsbench_meta_names_cannot_leave_the_data_folder(tmp_path, capsys):
     meta.write_text("\n".join(rows) + "\n")
     with pytest.raises(DataError, match=r"s4_meta_data.csv:3: category '../x'"):
         read_meta(meta, "s4")
+
+
+def test_verify_refuses_sidecar_input_names_outside_the_source_root(tmp_path):
+    """build_info.json names the metadata files a plan-only build read: inside their root."""
+    import avsynth
+    from avsynth.testing.world import make_world
+
+    w = make_world(tmp_path / "world", n_lvis_images=24, n_openimages_images=4,
+                   clips_per_label=10, image_size=32, clip_seconds=1.0,
+                   full_vocabulary=False)  # fmt: skip
+    plan = avsynth.build(
+        w.write_category_map(tmp_path / "map.yaml"), out=tmp_path / "plan", plan_only=True,
+        vggsound=w.vggsound_root, lvis=w.lvis_root, split_sizes=(4, 1, 1), clip_seconds=1.0,
+        progress=False,
+    )  # fmt: skip
+    sidecar = plan.manifest.parent / "build_info.json"
+    info = json.loads(sidecar.read_text())
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}")
+    rel = "../" * len(w.lvis_root.resolve().parts) + str(outside.resolve()).lstrip("/")
+    info["inputs"]["lvis"][rel] = {"bytes": 2, "blake2b": "0" * 64}
+    sidecar.write_text(json.dumps(info))
+    problems = verify_report(plan.manifest, progress=False).problems
+    assert problems == [
+        f"{sidecar}: build_info.json inputs.lvis: file name {rel!r} escapes its root"
+    ], problems

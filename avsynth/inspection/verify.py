@@ -39,7 +39,8 @@ from avsynth.inspection.media import (
     read_mask_png,
 )
 from avsynth.manifest import iter_manifest, read_sidecar
-from avsynth.manifest.schema import Triplet, UnsafePathError
+from avsynth.manifest.io import SIDECAR
+from avsynth.manifest.schema import Triplet, UnsafePathError, safe_relpath
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
 
@@ -215,6 +216,11 @@ class _Verifier:
                 self.problems.append(f"{source} root: {e}")
                 continue
             for name, want in sorted((self.inputs.get(source) or {}).items()):
+                try:  # a name from the sidecar: never a file outside the source root
+                    safe_relpath(name, what=f"{SIDECAR} inputs.{source}: file name")
+                except UnsafePathError as e:
+                    self.problems.append(f"{self.manifest.parent / SIDECAR}: {e}")
+                    continue
                 path = root / name
                 if not path.is_file():
                     self.problems.append(f"{path}: source metadata file the build read is missing")
