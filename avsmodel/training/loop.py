@@ -103,10 +103,12 @@ def train(
         ConfigError, DataError, CheckpointError: unusable inputs (one-line messages).
         TrainingError: the loss or the weights stopped being finite (nothing is saved for
             that epoch; ``last.pt`` keeps the previous one).
+        avsynth.errors.OutputError: ``out`` is a file, lies below one, or is not writable.
     """
     from avsmodel.training.distributed import barrier, cleanup, init_distributed
+    from avsynth.outputs import check_out_dir
 
-    out = Path(out)
+    out = check_out_dir(out)  # a file, or no permission: say so before any work
     check_out(out, resume=resume, overwrite=overwrite)
     info = init_distributed(device)
     threads = torch.get_num_threads()

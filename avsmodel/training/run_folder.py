@@ -30,12 +30,10 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:
     """Refuse an existing run unless ``resume`` or ``overwrite`` says what to do with it.
 
     Raises:
-        ConfigError: both flags, ``out`` is a file, or ``out`` holds a run and neither flag.
+        ConfigError: both flags, or ``out`` holds a run and neither flag.
     """
     if resume and overwrite:
         raise ConfigError("use --resume (continue the run) or --overwrite (start over), not both")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: --out must be a folder, this is a file")
     found = existing_run(out)
     if found and not (resume or overwrite):
         raise ConfigError(
