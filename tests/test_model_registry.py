@@ -199,3 +199,24 @@ def test_import_is_cheap():
         "avsmodel.list_models; assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_modeling_never_imports_the_registry():
+    # The registry names configs and builds from avsmodel.modeling; modeling (which holds
+    # ModelConfig with the builders) must not import it back, or the two form a cycle.
+    import ast
+    from pathlib import Path
+
+    import avsmodel.modeling
+
+    folder = Path(avsmodel.modeling.__file__).parent
+    offenders = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith("avsmodel.registry")]
+    assert len(list(folder.glob("*.py"))) >= 10 and offenders == []
