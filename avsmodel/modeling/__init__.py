@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from avsmodel.modeling.base import AvsModel
@@ -23,13 +23,48 @@ def model_class(family: str) -> type:
     return {"sama_avs": SamaAvs, "ap_sam": ApSam, "sam_oracle": SamOracle}[family]
 
 
+def build_parts(cfg: ModelConfig) -> dict[str, Any]:
+    """The parts a model of ``cfg`` takes (random init), in the order the model registers them:
+    SAM's image encoder, prompt encoder and mask decoder, then the audio encoder (audio
+    families) and the family's own audio module (``adapters`` or ``audio_prompt``)."""
+    from avsmodel.modeling.adapters import AudioAdapters, AudioPromptProjector
+    from avsmodel.modeling.audio_encoder import build_audio_encoder
+    from avsmodel.modeling.sam_parts import (
+        build_image_encoder,
+        build_mask_decoder,
+        build_prompt_encoder,
+    )
+
+    parts: dict[str, Any] = {
+        "image_encoder": build_image_encoder(cfg),
+        "prompt_encoder": build_prompt_encoder(cfg),
+        "mask_decoder": build_mask_decoder(cfg),
+    }
+    if cfg.family == "sam_oracle":
+        return parts
+    parts["audio_encoder"] = build_audio_encoder(cfg.audio_encoder)
+    if cfg.family == "sama_avs":
+        parts["adapters"] = AudioAdapters(
+            depth=cfg.encoder_depth,
+            width=cfg.encoder_embed_dim,
+            audio_dim=cfg.audio_dim,
+            hidden_dim=cfg.adapter_hidden_dim,
+        )
+    else:
+        parts["audio_prompt"] = AudioPromptProjector(
+            cfg.prompt_embed_dim, cfg.audio_prompt_tokens, cfg.audio_dim
+        )
+    return parts
+
+
 def build_from_config(cfg: ModelConfig, run: RunOptions | None = None) -> AvsModel:
-    """Instantiate, freeze, and apply the run options (default: none) of ``cfg`` (random init)."""
+    """Build the parts of ``cfg``, assemble the model, freeze, and apply the run options
+    (default: none). Random initialisation; weights are loaded by the caller."""
     from avsmodel.errors import ConfigError
     from avsmodel.modeling.config import RunOptions
 
     run = run or RunOptions()
-    model = model_class(cfg.family)(cfg, run=run)
+    model = model_class(cfg.family)(cfg, run=run, **build_parts(cfg))
     model.apply_freeze()
     if run.attention == "sdpa":
         try:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from avsmodel.modeling.adapters import AudioPromptProjector
 from avsmodel.modeling.base import AvsModel
 from avsmodel.modeling.embedding_cache import EmbeddingCache
 
 if TYPE_CHECKING:
-    from avsmodel.modeling.config import ModelConfig, RunOptions
+    from avsmodel.modeling.adapters import AudioPromptProjector
+    from avsmodel.modeling.config import ModelConfig
 
 
 class ApSam(AvsModel):
@@ -29,11 +29,11 @@ class ApSam(AvsModel):
     #: The training/evaluation loops pass ``image_keys`` to models that set this.
     accepts_image_keys = True
 
-    def __init__(self, config: ModelConfig, *, run: RunOptions | None = None) -> None:
-        super().__init__(config, run=run)
-        self.audio_prompt = AudioPromptProjector(
-            config.prompt_embed_dim, config.audio_prompt_tokens, config.audio_dim
-        )
+    def __init__(
+        self, config: ModelConfig, *, audio_prompt: AudioPromptProjector, **parts: Any
+    ) -> None:
+        super().__init__(config, **parts)
+        self.audio_prompt = audio_prompt
         self.embedding_cache = EmbeddingCache(
             0 if config.train_image_encoder else self.run.embedding_cache
         )

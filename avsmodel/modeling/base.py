@@ -17,13 +17,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from avsmodel.errors import CheckpointError
-from avsmodel.modeling.audio_encoder import build_audio_encoder, clip_embedding
-from avsmodel.modeling.sam_parts import (
-    build_image_encoder,
-    build_mask_decoder,
-    build_prompt_encoder,
-    decode_masks,
-)
+from avsmodel.modeling.audio_encoder import clip_embedding
+from avsmodel.modeling.sam_parts import decode_masks
 
 if TYPE_CHECKING:
     from avsmodel.modeling.config import ModelConfig, RunOptions
@@ -38,12 +33,21 @@ class AvsModel(nn.Module):
     official key layout) and, for audio families, ``audio_encoder`` (VGGish layout for ViT
     configs). Subclasses define :meth:`forward` and :meth:`trainable_prefixes`.
 
-    ``config`` is the architecture, ``run`` how it runs (attention kernel, checkpointing,
-    autocast, embedding cache).
+    Like segment-anything's ``Sam``, a model takes its parts ready-made
+    (:func:`avsmodel.modeling.build_from_config` builds them from the config); ``config`` is
+    the architecture they were built for, ``run`` how the model runs (attention kernel,
+    checkpointing, autocast, embedding cache).
     """
 
     def __init__(
-        self, config: ModelConfig, *, run: RunOptions | None = None, with_audio: bool = True
+        self,
+        config: ModelConfig,
+        *,
+        image_encoder: nn.Module,
+        prompt_encoder: nn.Module,
+        mask_decoder: nn.Module,
+        audio_encoder: nn.Module | None = None,
+        run: RunOptions | None = None,
     ) -> None:
         from avsmodel.modeling.config import RunOptions
 
@@ -51,10 +55,10 @@ class AvsModel(nn.Module):
         self.config = config
         self.run = run or RunOptions()
         self.name = config.name
-        self.image_encoder = build_image_encoder(config)
-        self.prompt_encoder = build_prompt_encoder(config)
-        self.mask_decoder = build_mask_decoder(config)
-        self.audio_encoder = build_audio_encoder(config.audio_encoder) if with_audio else None
+        self.image_encoder = image_encoder
+        self.prompt_encoder = prompt_encoder
+        self.mask_decoder = mask_decoder
+        self.audio_encoder = audio_encoder
 
     # ------------------------------------------------------------------ properties
     @property
