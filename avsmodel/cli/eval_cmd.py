@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from avsmodel.cli._options import Audio, AvsbenchSubset, RunSamCheckpoint, RunVggishCheckpoint
-from avsynth.cli.choices import Split, value
+from avsynth.cli.choices import SPLIT_METAVAR, value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
@@ -30,7 +30,7 @@ def main(
     manifest: Annotated[Path | None, typer.Option(help="avsynth manifest.jsonl.")] = None,
     avsbench: Annotated[Path | None, typer.Option(help="AVSBench root.")] = None,
     subset: AvsbenchSubset = None,
-    split: Annotated[Split, typer.Option(help="Split to score.")] = Split.TEST,
+    split: Annotated[str, typer.Option(metavar=SPLIT_METAVAR, help="Split to score.")] = "test",
     audio: Annotated[
         Audio, typer.Option(help="Each image's own clip, or one of another category.")
     ] = Audio.MATCHED,
@@ -59,7 +59,7 @@ def main(
         manifest=manifest,
         avsbench=avsbench,
         subset=value(subset),
-        split=split.value,
+        split=split,
         audio=audio.value,
         batch_size=batch_size,
         fscore_batch=fscore_batch,
@@ -72,7 +72,7 @@ def main(
     if as_json:
         typer.echo(json.dumps(r, sort_keys=True))
         return
-    typer.echo(f"{r['model']} on {split.value} ({audio.value} audio), {r['n']} frames")
+    typer.echo(f"{r['model']} on {split} ({audio.value} audio), {r['n']} frames")
     typer.echo(f"mIoU {r['miou']:.4f}")
     typer.echo(f"F    {r['fscore']:.4f}")
     if "fscore_official" in r:

@@ -1,21 +1,19 @@
-"""Choice options as Enums, so that ``--help`` lists the accepted values (``[raise|skip]``)
-and Typer rejects anything else with a one-line usage error.
+"""Choice options as Enums, so that ``--help`` lists the accepted values (``<raise|skip>``)
+and Typer refuses anything else.
 
-Public: ``avsmodel``'s CLI uses :class:`Split` too. Commands pass ``.value`` (a plain string)
-to the library functions.
+``--split`` is the exception: it stays a string whose ``--help`` lists the values
+(:data:`SPLIT_METAVAR`), because the library checks it against the data and its one-line
+error also names the splits the manifest (or AVSBench meta CSV) actually holds.
+Commands pass ``.value`` (a plain string) to the library functions. Public: ``avsmodel``'s
+CLI uses it too.
 """
 
 from __future__ import annotations
 
 from enum import Enum, StrEnum
 
-
-class Split(StrEnum):
-    """A manifest split."""
-
-    TRAIN = "train"
-    VAL = "val"
-    TEST = "test"
+#: ``--help`` shows the splits as the choice options show theirs.
+SPLIT_METAVAR = "<train|val|test>"
 
 
 class OnError(StrEnum):

@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli.choices import Split, value
+from avsynth.cli.choices import SPLIT_METAVAR
 from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
@@ -34,7 +34,9 @@ from avsynth.cli.options import (
 def main(
     manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to export.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    split: Annotated[Split | None, typer.Option("--split", help="Only this split.")] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", metavar=SPLIT_METAVAR, help="Only this split.")
+    ] = None,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
@@ -44,5 +46,5 @@ def main(
     from avsynth.inspection.export_avsbench import export_avsbench
 
     roots = source_roots(lvis, openimages, vggsound)
-    report = export_avsbench(manifest, out, split=value(split), roots=roots, progress=not quiet)
+    report = export_avsbench(manifest, out, split=split, roots=roots, progress=not quiet)
     typer.echo(f"{report.summary()} -> {report.root}")

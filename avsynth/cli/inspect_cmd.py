@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli.choices import Split, value
+from avsynth.cli.choices import SPLIT_METAVAR
 from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
@@ -37,7 +37,9 @@ def main(
     name: Annotated[
         str | None, typer.Option("--name", help="Dataset name (default: from the manifest path).")
     ] = None,
-    split: Annotated[Split | None, typer.Option("--split", help="Only this split.")] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", metavar=SPLIT_METAVAR, help="Only this split.")
+    ] = None,
     launch: Annotated[
         bool, typer.Option("--launch/--no-launch", help="Serve the App after loading.")
     ] = False,
@@ -70,7 +72,7 @@ def main(
     ds = load_fiftyone(
         manifest,
         name=name,
-        split=value(split),
+        split=split,
         roots=roots,
         spectrograms=spectrograms,
         workers=workers,
