@@ -42,7 +42,7 @@ def worker_init(worker_id: int) -> None:
 
 @dataclass
 class Run:
-    """What one training run holds between epochs (built by :func:`_setup`)."""
+    """What one training run holds between epochs (built by :func:`setup_run`)."""
 
     info: Any
     cfg: TrainConfig
