@@ -20,6 +20,7 @@ app = make_app(
         ("train", "train"),
         ("eval", "eval_cmd"),
         ("predict", "predict"),
+        ("download", "download"),
     ],
 )
 

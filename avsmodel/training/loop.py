@@ -114,8 +114,8 @@ def train(
             for ``*_tiny``, ``tiny``).
         avsbench: AVSBench root instead of a manifest (with ``subset``).
         subset: ``s4`` or ``ms3``.
-        sam_checkpoint: Official SAM weights (``sam_vit_*.pth``).
-        vggish_checkpoint: VGGish weights (``vggish-10086976.pth``).
+        sam_checkpoint: Official SAM weights (``sam_vit_*.pth``), or a name (``vit_h``).
+        vggish_checkpoint: VGGish weights (``vggish-10086976.pth``), or ``"vggish"``.
         init: Warm-start from another run's checkpoint (trainable weights only).
         resume: Continue ``out/last.pt`` (to the same result as an uninterrupted run).
         roots: Source roots of a plan-only manifest.
@@ -201,6 +201,10 @@ def _train(
         sam_checkpoint = sam_checkpoint or ck.get("sam_checkpoint")
         vggish_checkpoint = vggish_checkpoint or ck.get("vggish_checkpoint")
         init = init or ck.get("init")
+    from avsmodel.hub import resolve_weights
+
+    sam_checkpoint = resolve_weights(sam_checkpoint, "sam")  # names -> cached files
+    vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
