@@ -35,7 +35,7 @@ from avsynth.inspection.media import (
     read_mask_png,
 )
 from avsynth.manifest import iter_manifest, read_sidecar
-from avsynth.manifest.schema import Triplet
+from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
 
@@ -112,7 +112,7 @@ class _Verifier:
             return
         self.seen_masks.add(key)
         self.counts["masks"] += 1
-        if ref.root == "manifest":
+        if ref.root in FILE_MASK_ROOTS:
             path = self._path("mask", ref, t, line)
             if path is None:
                 return
