@@ -21,6 +21,7 @@ app = make_app(
         ("eval", "eval_cmd"),
         ("predict", "predict"),
         ("download", "download"),
+        ("import-checkpoint", "import_checkpoint"),
     ],
 )
 
