@@ -205,3 +205,43 @@ def test_eval_takes_it_and_cli_errors_are_one_line(tmp_path, capsys):
     assert e.value.code == 2 and err.count("\n") == 1
     assert "key 'image_encoder." in err and "has shape" in err and "wrong model size" in err
     assert not (tmp_path / "bad.pt").exists()
+
+
+@pytest.mark.slow
+def test_vit_b_import_keeps_only_their_pe_with_official_files(tmp_path, monkeypatch):
+    """Real dimensions (ViT-B, VGGish): their encoder and VGGish equal the official files, so
+    the output holds the trainable parts and their positional encoding only (~30 s)."""
+    from avsmodel.convert import their_key_to_ours
+    from avsmodel.testing import save_random_sam_checkpoint, save_random_vggish_checkpoint
+
+    monkeypatch.setenv("AVSMODEL_HOME", str(tmp_path))  # the names resolve here
+    sam = torch.load(save_random_sam_checkpoint(tmp_path / "sam_vit_b_01ec64.pth", "vit_b"),
+                     weights_only=True)  # fmt: skip
+    vgg = torch.load(save_random_vggish_checkpoint(tmp_path / "vggish-10086976.pth"),
+                     weights_only=True)  # fmt: skip
+    g = torch.Generator().manual_seed(0)
+    sd = {k: v for k, v in sam.items() if k.startswith("image_encoder.")}
+    sd.update({k: v + 0.01 * torch.randn(v.shape, generator=g)
+               for k, v in sam.items() if k.startswith("mask_decoder.")})  # fmt: skip
+    pg = "image_encoder.prompt_generator."
+    for i in range(12):
+        sd[f"{pg}lightweight_mlp_{i}.0.weight"] = torch.randn(512, 128, generator=g) * 0.02
+        sd[f"{pg}lightweight_mlp_{i}.0.bias"] = torch.zeros(512)
+    sd[f"{pg}shared_mlp.weight"] = torch.randn(768, 512, generator=g) * 0.02
+    sd[f"{pg}shared_mlp.bias"] = torch.zeros(768)
+    sd["pe_layer.positional_encoding_gaussian_matrix"] = torch.randn(2, 128, generator=g)
+    sd["no_mask_embed.weight"] = torch.randn(1, 256, generator=g)
+    sd.update({f"audio_encoder.audio_backbone.{k}": v for k, v in vgg.items()})
+    torch.save({f"module.{k}": v for k, v in sd.items()}, tmp_path / "theirs.pth")
+    del sam, vgg
+    out = import_checkpoint(tmp_path / "theirs.pth", model="sama_avs_vit_b",
+                            out=tmp_path / "ours.pt", sam_checkpoint="vit_b",
+                            vggish_checkpoint="vggish")  # fmt: skip
+    net, meta = build_from_checkpoint(out)
+    assert set(meta["frozen_state"]) == {
+        "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
+    }
+    assert meta["sam_checkpoint"] == str((tmp_path / "sam_vit_b_01ec64.pth").resolve())
+    own = net.state_dict()
+    assert all(torch.equal(own[their_key_to_ours(k)], v) for k, v in sd.items())
+    assert out.stat().st_size < 40e6  # adapters + decoder, not the 375 MB encoder
