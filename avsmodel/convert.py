@@ -143,6 +143,8 @@ def import_checkpoint(
     from avsmodel.training.config import load_config
     from avsynth.files import file_sha256
 
+    if Path(out).is_dir():
+        raise ConfigError(f"--out {out} is a folder; give the checkpoint file to write (.pt)")
     cfg = get_config(model, **overrides)
     if cfg.family != "sama_avs":
         raise ConfigError(f"{model}: the authors' checkpoints are SAMA-AVS; use a sama_avs_* model")

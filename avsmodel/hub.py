@@ -212,8 +212,11 @@ def download(
                 "--force to fetch it again"
             )
         url = f"{base.rstrip('/')}/{asset.filename}" if base else asset.url
-        target.mkdir(parents=True, exist_ok=True)
-        fetch(url, dest, sha256=asset.sha256, progress=progress)
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            fetch(url, dest, sha256=asset.sha256, progress=progress)
+        except OSError as e:  # unwritable folder, disk full, ...
+            raise DownloadError(f"{dest}: cannot write ({e.strerror or e})") from None
     return [target / a.filename for a in assets]
 
 

@@ -100,6 +100,8 @@ def import_release(
 
     root = Path(root).resolve()
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SourceError(f"--out {out} is a file; give a folder for manifest.jsonl")
     rows = read_annotations(root / ANNOTATIONS)
     pools_raw = read_pools(root / POOLS)
     classes: dict[str, int] = {}

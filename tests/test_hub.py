@@ -25,6 +25,7 @@ class _Server:
         self.files: dict[str, bytes] = {}
         self.requests: list[tuple[str, str | None]] = []
         self.drop_first: set[str] = set()
+        self.ignore_range = False
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -44,7 +45,7 @@ class _Server:
                     self.end_headers()
                     return
                 start = 0
-                if rng:
+                if rng and not server.ignore_range:
                     start = int(rng.removeprefix("bytes=").split("-")[0])
                     if start >= len(data):
                         self.send_response(416)
@@ -204,3 +205,27 @@ def test_cli_download_error_is_one_line(server, tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "404" in r.stderr
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_server_ignoring_range_restarts_the_part(server, fake_vggish, tmp_path):
+    server.files["vggish-10086976.pth"] = fake_vggish
+    server.ignore_range = True
+    (tmp_path / "vggish-10086976.pth.part").write_bytes(b"stale bytes from elsewhere")
+    hub.download(["vggish"], dir=tmp_path, mirror=server.url, progress=False)
+    assert (tmp_path / "vggish-10086976.pth").read_bytes() == fake_vggish
+
+
+def test_unwritable_target_is_one_line(server, fake_vggish, tmp_path):
+    server.files["vggish-10086976.pth"] = fake_vggish
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DownloadError, match="cannot write"):
+        hub.download(["vggish"], dir=tmp_path / "file" / "sub", mirror=server.url, progress=False)
+
+
+def test_complete_part_is_verified_and_renamed(server, fake_vggish, tmp_path):
+    """A run killed between the last byte and the rename: the next one asks for nothing more."""
+    server.files["vggish-10086976.pth"] = fake_vggish
+    (tmp_path / "vggish-10086976.pth.part").write_bytes(fake_vggish)
+    hub.download(["vggish"], dir=tmp_path, mirror=server.url, progress=False)
+    assert (tmp_path / "vggish-10086976.pth").read_bytes() == fake_vggish
+    assert server.requests == [("vggish-10086976.pth", f"bytes={len(fake_vggish)}-")]
