@@ -229,3 +229,17 @@ def test_complete_part_is_verified_and_renamed(server, fake_vggish, tmp_path):
     hub.download(["vggish"], dir=tmp_path, mirror=server.url, progress=False)
     assert (tmp_path / "vggish-10086976.pth").read_bytes() == fake_vggish
     assert server.requests == [("vggish-10086976.pth", f"bytes={len(fake_vggish)}-")]
+
+
+def test_cli_help_has_examples():
+    from typer.testing import CliRunner
+
+    from avsmodel.cli import app
+
+    examples = {
+        "download": "avsmodel download sam_vit_h vggish",
+        "import-checkpoint": "avsmodel import-checkpoint s4_best.pth",
+    }
+    for cmd, example in examples.items():
+        res = CliRunner().invoke(app, [cmd, "--help"])
+        assert res.exit_code == 0 and example in res.output, cmd
