@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ class _Server:
         self.requests: list[tuple[str, str | None]] = []
         self.drop_first: set[str] = set()
         self.ignore_range = False
+        self.slow: set[str] = set()  # names sent in small, slow pieces
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -64,6 +66,12 @@ class _Server:
                     self.wfile.write(body[: len(body) // 3])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if name in server.slow:
+                    for i in range(0, len(body), 16384):
+                        self.wfile.write(body[i : i + 16384])
+                        self.wfile.flush()
+                        time.sleep(0.02)
                     return
                 self.wfile.write(body)
 
@@ -243,3 +251,34 @@ def test_cli_help_has_examples():
     for cmd, example in examples.items():
         res = CliRunner().invoke(app, [cmd, "--help"])
         assert res.exit_code == 0 and example in res.output, cmd
+
+
+def test_killed_download_resumes_in_the_next_run(server, tmp_path):
+    """SIGKILL mid-transfer leaves only NAME.part; the next run asks for the rest and verifies."""
+    import signal
+
+    data = os.urandom(2_000_000)
+    name = "vggish-10086976.pth"
+    server.files[name] = data
+    server.slow.add(name)
+    code = (
+        "import sys, hashlib; from avsmodel import hub\n"
+        f"a = hub.Asset('vggish', 'vggish', {name!r}, 'x', {hashlib.sha256(data).hexdigest()!r})\n"
+        "hub.ASSETS['vggish'] = hub._BY_NAME['vggish'] = a\n"
+        "hub.download(['vggish'], dir=sys.argv[1], mirror=sys.argv[2], progress=False)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    args = [sys.executable, "-c", code, str(tmp_path), server.url]
+    proc = subprocess.Popen(args, env=env)
+    part = tmp_path / f"{name}.part"
+    deadline = time.monotonic() + 60
+    while not (part.is_file() and part.stat().st_size > 200_000) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    have = part.stat().st_size
+    assert 0 < have < len(data) and not (tmp_path / name).exists()
+    server.slow.clear()
+    subprocess.run(args, env=env, check=True, timeout=120)
+    assert (tmp_path / name).read_bytes() == data and not part.exists()
+    assert server.requests[-1] == (name, f"bytes={have}-")
