@@ -175,6 +175,27 @@ def import_release(
     return ReleaseImport(manifest, sidecar, written, dict(skipped), pool_missing, examples)
 
 
+def read_audio_pools(
+    manifest: str | os.PathLike[str], *, roots: dict[str, str | os.PathLike[str]] | None = None
+) -> dict[str, list[Path]]:
+    """The clip pools an imported release keeps for per-access drawing, as absolute paths.
+
+    Args:
+        manifest: A manifest written by :func:`import_release`.
+        roots: Overrides of the sidecar's roots (``{"release": DIR}`` for a moved release).
+
+    Returns:
+        ``{category: [clip path, ...]}``; empty for a manifest without pools (a build).
+    """
+    from avsynth.manifest import read_sidecar, resolve_media_path
+
+    pools = read_sidecar(manifest).get("audio_pools") or {}
+    return {
+        cat: [resolve_media_path(manifest, p, "release", roots=roots) for p in paths]
+        for cat, paths in pools.items()
+    }
+
+
 def _version() -> str:
     import avsynth
 

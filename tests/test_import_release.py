@@ -11,7 +11,7 @@ import pytest
 
 from avsynth.errors import SourceError
 from avsynth.manifest import read_manifest
-from avsynth.release import import_release
+from avsynth.release import import_release, read_audio_pools
 from avsynth.sources.avs_synthetic import load_plain_pickle
 from avsynth.testing.release import write_release
 
@@ -54,8 +54,11 @@ def test_records_follow_the_csv_by_position(release, tmp_path):
         else:
             assert t.audio.path == f"audios/{audio}.wav"
     # The pools are kept for per-access drawing, as paths into the release.
+    resolved = read_audio_pools(rep.manifest)
     for cname, cid in (("dog", 7), ("cat", 3), ("piano", 12)):
         assert info["audio_pools"][cname] == sorted(f"audios/{a}.wav" for a in pools[cid])
+        assert resolved[cname] == [release.resolve() / "audios" / f"{a}.wav" for a in
+                                   sorted(pools[cid])]  # fmt: skip
 
 
 def test_split_as_a_tenth_column_reads_the_same(release, tmp_path):
