@@ -193,6 +193,15 @@ def test_eval_takes_it_and_cli_errors_are_one_line(tmp_path, capsys):
     manifest = make_manifest(tmp_path / "data", n={"train": 2, "val": 2, "test": 3})
     m = evaluate(out, manifest=manifest, split="test", progress=False)
     assert (m["n"], m["model"]) == (3, MODEL)
+    from PIL import Image
+
+    from avsmodel.inference import predict
+
+    t = next(iter(sorted((tmp_path / "data" / "images").iterdir())))
+    wav = tmp_path / "data" / "audio" / f"{t.stem}.wav"
+    predict(out, t, wav, tmp_path / "mask.png")
+    with Image.open(tmp_path / "mask.png") as im, Image.open(t) as src:
+        assert im.size == src.size
     # Their patch-16 tensors do not fit the registered (patch-8) tiny model: one line, exit 2.
     old, sys.argv = sys.argv, ["avsmodel", "import-checkpoint", str(tmp_path / "theirs.pth"),
                                "--model", MODEL, "--out", str(tmp_path / "bad.pt")]  # fmt: skip
