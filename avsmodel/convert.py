@@ -134,6 +134,7 @@ def import_checkpoint(
         CheckpointError: unreadable file, a key with no place in the model, a missing key,
             or a shape mismatch (each names the key as written in their file).
         ConfigError: not a SAMA-AVS model, or an unknown option.
+        avsynth.errors.OutputError: ``out`` is a folder, not ``.pt``/``.pth``, or unwritable.
     """
     import torch
 
@@ -142,9 +143,9 @@ def import_checkpoint(
     from avsmodel.training.checkpoint import save_checkpoint
     from avsmodel.training.config import load_config
     from avsynth.files import file_sha256
+    from avsynth.outputs import check_out_file
 
-    if Path(out).is_dir():
-        raise ConfigError(f"--out {out} is a folder; give the checkpoint file to write (.pt)")
+    check_out_file(out, option="--out", suffixes={".pt", ".pth"})  # before any work
     cfg = get_config(model, **overrides)
     if cfg.family != "sama_avs":
         raise ConfigError(f"{model}: the authors' checkpoints are SAMA-AVS; use a sama_avs_* model")

@@ -192,6 +192,7 @@ def download(
 
     Raises:
         ConfigError: unknown name.
+        avsynth.errors.OutputError: the target cannot be a folder we write in.
         DownloadError: transfer failed (after retries; the ``.part`` is kept to resume),
             hash mismatch (the ``.part`` is removed), or a wrong file under the final name.
     """
@@ -200,7 +201,9 @@ def download(
     assets = [get_asset(n) for n in names]
     if not assets:
         raise ConfigError(f"name the files to download: {', '.join(sorted(ASSETS))}")
-    target = Path(dir) if dir is not None else home()
+    from avsynth.outputs import check_out_dir
+
+    target = check_out_dir(dir if dir is not None else home(), option="--dir")
     base = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     for asset in dict.fromkeys(assets):
         dest = target / asset.filename

@@ -89,6 +89,7 @@ def import_release(
         :class:`ReleaseImport`.
 
     Raises:
+        OutputError: ``out`` cannot be a folder we write in.
         SourceError: a metadata file is missing or malformed (names file and line), or the
             pool pickle is refused.
     """
@@ -96,12 +97,11 @@ def import_release(
 
     from avsynth.files import atomic_write_text
     from avsynth.manifest import ManifestWriter
+    from avsynth.outputs import check_out_dir
     from avsynth.planning.fingerprint import file_fingerprint
 
+    out = check_out_dir(out)  # a file, or no permission: one line before any work
     root = Path(root).resolve()
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SourceError(f"--out {out} is a file; give a folder for manifest.jsonl")
     rows = read_annotations(root / ANNOTATIONS)
     pools_raw = read_pools(root / POOLS)
     classes: dict[str, int] = {}

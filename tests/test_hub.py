@@ -19,6 +19,7 @@ import pytest
 
 from avsmodel import hub
 from avsmodel.errors import CheckpointError, ConfigError, DownloadError
+from avsynth.errors import OutputError
 
 
 class _Server:
@@ -226,8 +227,9 @@ def test_server_ignoring_range_restarts_the_part(server, fake_vggish, tmp_path):
 def test_unwritable_target_is_one_line(server, fake_vggish, tmp_path):
     server.files["vggish-10086976.pth"] = fake_vggish
     (tmp_path / "file").write_text("x")
-    with pytest.raises(DownloadError, match="cannot write"):
+    with pytest.raises(OutputError, match="file is a file, not a folder"):
         hub.download(["vggish"], dir=tmp_path / "file" / "sub", mirror=server.url, progress=False)
+    assert server.requests == []  # checked before any transfer
 
 
 def test_complete_part_is_verified_and_renamed(server, fake_vggish, tmp_path):

@@ -247,3 +247,19 @@ def test_cli_help_has_examples():
 
     res = CliRunner().invoke(app, ["import-release", "--help"])
     assert res.exit_code == 0 and "avsynth import-release AVS_Synthetic --out avss" in res.output
+
+
+def test_out_that_is_a_file_is_refused_before_work(release, tmp_path):
+    from avsynth.errors import OutputError
+
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        import_release(release, tmp_path / "taken", progress=False)
+
+
+def test_names_that_are_not_one_path_component_are_refused(tmp_path):
+    root = write_release(tmp_path / "rel", per_class=(1, 1, 1))
+    text = (root / "annotations.csv").read_text().replace(",dog,", ",do/g,", 1)
+    (root / "annotations.csv").write_text(text)
+    with pytest.raises(SourceError, match=r"annotations.csv:2: class 'do/g' cannot be used"):
+        import_release(root, tmp_path / "out", progress=False)

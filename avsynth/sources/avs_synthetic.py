@@ -139,10 +139,9 @@ def read_annotations(path: Path) -> list[tuple[int, dict[str, Any]]]:
             "split": SPLIT_NAMES[split],
         }
         for k in ("instance", "image", "class"):
-            if not row[k] or "/" in row[k] or row[k] in (".", ".."):
-                raise SourceError(f"{path}:{line}: {k} {row[k]!r} is empty or not a file name")
-        if row["split"] != "train" and (not row["audio"] or "/" in row["audio"]):
-            raise SourceError(f"{path}:{line}: {split} row without a usable audio name")
+            _name(row[k], f"{path}:{line}: {k}")
+        if row["split"] != "train":
+            _name(row["audio"], f"{path}:{line}: {split} row's audio name")
         out.append((line, row))
     return out
 
@@ -159,11 +158,20 @@ def read_pools(path: Path) -> dict[int, list[str]]:
             raise SourceError(f"{path}: key {k!r} is not an integer class id")
         if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
             raise SourceError(f"{path}: class {k}: expected a list of audio names")
-        bad = [x for x in v if not x or "/" in x or x in (".", "..")]
-        if bad:
-            raise SourceError(f"{path}: class {k}: audio name {bad[0]!r} is not a file name")
+        for x in v:
+            _name(x, f"{path}: class {k}: audio name")
         out[k] = list(v)
     return out
+
+
+def _name(text: str, what: str) -> str:
+    """``text`` if it is one file name (the manifest rule: :func:`safe_component`)."""
+    from avsynth.manifest.schema import UnsafePathError, safe_component
+
+    try:
+        return safe_component(text, what=what)
+    except UnsafePathError as e:
+        raise SourceError(str(e)) from None
 
 
 def _line(e: Exception) -> str:
