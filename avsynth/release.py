@@ -6,9 +6,9 @@ folder is recorded in the sidecar's ``roots``. Train rows get a default clip dra
 class's pool, seeded per instance (independent of row order); the pools are kept in the
 sidecar as ``audio_pools: {category: [path relative to the release root, ...]}`` so training
 can draw a fresh clip on every access (the paper's recipe). Rows whose image or mask is
-missing or does not decode, and val/test rows whose clip is missing, are skipped and counted;
-pool clips that are missing are dropped from the pool (a train row whose pool is then empty
-is skipped).
+missing or does not decode, and val/test rows whose clip is missing or shorter than one
+VGGish example (0.975 s), are skipped and counted; such pool clips are dropped from the pool
+(a train row whose pool is then empty is skipped).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from avsynth.errors import AvsynthError, SourceError
+from avsynth.logmel import MIN_SECONDS
 from avsynth.sources.avs_synthetic import ANNOTATIONS, POOLS, read_annotations, read_pools
 
 _YTID = re.compile(r"^(?P<yt>[A-Za-z0-9_-]{11})_(?P<start>\d+)$")
@@ -37,7 +38,7 @@ class ReleaseImport:
         sidecar: Its ``build_info.json``.
         written: Triplets per split.
         skipped: Rows skipped, by reason (``image missing``, ``mask missing``, ...).
-        pool_missing: Pool clips that were not in ``audios/``.
+        pool_missing: Pool clips missing from ``audios/``, unreadable, or shorter than 0.975 s.
         examples: A few ``(row, reason, path)`` of skipped rows.
     """
 
@@ -61,7 +62,7 @@ class ReleaseImport:
             )
             lines += [f"  line {r}: {why}: {p}" for r, why, p in self.examples]
         if self.pool_missing:
-            lines.append(f"pool clips missing from audios/: {self.pool_missing}")
+            lines.append(f"pool clips missing, unreadable or too short: {self.pool_missing}")
         lines.append(f"manifest: {self.manifest}")
         lines.append(f"sidecar:  {self.sidecar}")
         return "\n".join(lines)
@@ -116,7 +117,7 @@ def import_release(
     pool_missing = 0
     for name, cid in sorted(classes.items()):
         clips = sorted(set(pools_raw.get(cid, [])))
-        present = [c for c in clips if (audios / f"{c}.wav").is_file()]
+        present = [c for c in clips if _usable_clip(audios / f"{c}.wav")]
         pool_missing += len(clips) - len(present)
         pools[name] = [f"audios/{c}.wav" for c in present]
 
@@ -262,6 +263,8 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
     rate, duration = _audio_info(root / audio)
     if rate is None:
         return None, "audio does not decode", audio
+    if duration < MIN_SECONDS:
+        return None, f"audio shorter than {MIN_SECONDS} s", audio
     stem = audio.rsplit("/", 1)[-1].removesuffix(".wav")
     mt = _YTID.match(stem)
     source = _source(r["source"])
@@ -303,6 +306,14 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         extra={"class_id": r["class_id"], "release_source": r["source"]},
     )
     return t, None, None
+
+
+def _usable_clip(path: Path) -> bool:
+    """A pool clip that exists, has a readable header and is long enough for one example."""
+    if not path.is_file():
+        return False
+    rate, duration = _audio_info(path)
+    return rate is not None and duration >= MIN_SECONDS
 
 
 def _audio_info(path: Path) -> tuple[int | None, float]:

@@ -263,3 +263,20 @@ def test_names_that_are_not_one_path_component_are_refused(tmp_path):
     (root / "annotations.csv").write_text(text)
     with pytest.raises(SourceError, match=r"annotations.csv:2: class 'do/g' cannot be used"):
         import_release(root, tmp_path / "out", progress=False)
+
+
+def test_clips_too_short_for_one_example_are_left_out(tmp_path):
+    import soundfile as sf
+
+    from avsynth.logmel import MIN_SAMPLES
+
+    root = write_release(tmp_path / "rel")
+    rows = _rows(root)
+    short = rows[-1][0][8]  # a test row's clip, also in its class's pool
+    sf.write(root / "audios" / f"{short}.wav", [0.1] * (MIN_SAMPLES - 1), 16000, subtype="PCM_16")
+    users = [v for v, s in rows if s != "train" and v[8] == short]
+    rep = import_release(root, tmp_path / "out", progress=False)
+    assert rep.skipped == {"audio shorter than 0.975 s": len(users)} and rep.pool_missing == 1
+    info = json.loads(rep.sidecar.read_text())
+    assert all(f"audios/{short}.wav" not in p for p in info["audio_pools"].values())
+    assert all(t.audio.duration >= 0.975 for t in read_manifest(rep.manifest))
