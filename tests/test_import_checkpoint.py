@@ -254,3 +254,23 @@ def test_vit_b_import_keeps_only_their_pe_with_official_files(tmp_path, monkeypa
     own = net.state_dict()
     assert all(torch.equal(own[their_key_to_ours(k)], v) for k, v in sd.items())
     assert out.stat().st_size < 40e6  # adapters + decoder, not the 375 MB encoder
+
+
+def test_warm_start_from_an_import_keeps_their_frozen_tensors(tmp_path):
+    """train --init IMPORTED carries their positional encoding into the run's checkpoints."""
+    from _train_helpers import make_manifest
+
+    from avsmodel.training import train
+
+    sd = their_state()
+    torch.save(sd, tmp_path / "theirs.pth")
+    imported = import_checkpoint(tmp_path / "theirs.pth", model=MODEL, out=tmp_path / "i.pt",
+                                 **OPTS)  # fmt: skip
+    manifest = make_manifest(tmp_path / "data", n={"train": 2, "val": 2, "test": 1})
+    res = train(manifest, model=MODEL, out=tmp_path / "run", init=imported, epochs=1,
+                batch_size=2, workers=0, progress=False, config={"model": OPTS})  # fmt: skip
+    net, meta = build_from_checkpoint(res.best_path)
+    pe = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
+    theirs = sd["pe_layer.positional_encoding_gaussian_matrix"]
+    assert torch.equal(meta["frozen_state"][pe], theirs)
+    assert torch.equal(net.state_dict()[pe], theirs)

@@ -158,13 +158,17 @@ def build_from_checkpoint(
     except RuntimeError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{where}: weights do not fit {ckpt['model']} ({msg})") from None
-    _load_frozen(model, ckpt.get("frozen_state") or {}, where)
+    load_frozen_state(model, ckpt.get("frozen_state") or {}, where=where)
     model.eval()
     return model, ckpt
 
 
-def _load_frozen(model: torch.nn.Module, frozen: dict[str, Any], where: str) -> None:
-    """Copy ``frozen_state`` tensors over the rebuilt frozen ones (names, shapes checked)."""
+def load_frozen_state(model: torch.nn.Module, frozen: dict[str, Any], *, where: str) -> None:
+    """Copy a checkpoint's ``frozen_state`` tensors over the model's (names, shapes checked).
+
+    Raises:
+        CheckpointError: a name that is not a tensor of the model, or another shape.
+    """
     own = model.state_dict()
     for k, t in frozen.items():
         if k not in own or not isinstance(t, torch.Tensor):

@@ -186,7 +186,12 @@ def _train(
     from avsmodel import build_model
     from avsmodel.data import collate, train_val_datasets
     from avsmodel.evaluation import run_eval
-    from avsmodel.training.checkpoint import load_checkpoint, rng_state, save_checkpoint
+    from avsmodel.training.checkpoint import (
+        load_checkpoint,
+        load_frozen_state,
+        rng_state,
+        save_checkpoint,
+    )
     from avsmodel.training.distributed import ShardSampler, all_reduce_sum, barrier
     from avsmodel.training.plots import append_metrics, plot_curves, read_metrics, write_metrics
     from avsmodel.training.task import SegmentationTask
@@ -217,12 +222,15 @@ def _train(
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
+    frozen: dict[str, Any] = dict((ck or {}).get("frozen_state") or {})
     if init is not None and ck is None:
         src = load_checkpoint(init)
         try:
             net.load_trainable_state_dict(src["state_dict"])
         except CheckpointError as e:
             raise CheckpointError(f"--init {init}: {e}") from None
+        frozen = dict(src.get("frozen_state") or {})  # e.g. an imported checkpoint's own PE
+    load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
     train_ds, val_ds, data = train_val_datasets(
         manifest,
         avsbench=avsbench,
@@ -286,6 +294,8 @@ def _train(
         "init": None if init is None else str(init),
         "world_size": info.world_size,
     }
+    if frozen:  # carried on, so eval/predict/--resume rebuild the same frozen tensors
+        base["frozen_state"] = frozen
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
