@@ -26,8 +26,8 @@ class Audio(StrEnum):
 AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
 RunSamCheckpoint = Annotated[
-    Path | None, typer.Option(help="SAM weights (default: the path the run used).")
+    Path | None, typer.Option(help="SAM weights path or name vit_b/l/h (default: the run's).")
 ]
 RunVggishCheckpoint = Annotated[
-    Path | None, typer.Option(help="VGGish weights (default: the path the run used).")
+    Path | None, typer.Option(help="VGGish weights path or name vggish (default: the run's).")
 ]

@@ -83,8 +83,8 @@ def train(
             for ``*_tiny``, ``tiny``).
         avsbench: AVSBench root instead of a manifest (with ``subset``).
         subset: ``s4`` or ``ms3``.
-        sam_checkpoint: Official SAM weights (``sam_vit_*.pth``).
-        vggish_checkpoint: VGGish weights (``vggish-10086976.pth``).
+        sam_checkpoint: Official SAM weights (``sam_vit_*.pth``), or a name (``vit_h``).
+        vggish_checkpoint: VGGish weights (``vggish-10086976.pth``), or ``"vggish"``.
         init: Warm-start from another run's checkpoint (trainable weights only).
         resume: Continue ``out/last.pt`` (to the same result as an uninterrupted run).
         overwrite: ``out`` may hold a run: delete its run files and start over. Without

@@ -89,7 +89,7 @@ def setup_run(
     from avsmodel import build_model
     from avsmodel.data import collate, train_val_datasets
     from avsmodel.modeling.config import split_options
-    from avsmodel.training.checkpoint import load_checkpoint
+    from avsmodel.training.checkpoint import load_checkpoint, load_frozen_state
     from avsmodel.training.distributed import ShardSampler
     from avsmodel.training.plots import read_metrics, write_metrics
     from avsmodel.training.task import SegmentationTask
@@ -105,6 +105,10 @@ def setup_run(
         init = init or ck.get("init")
     else:
         cfg = load_config(model, config, **overrides)
+    from avsmodel.hub import resolve_weights
+
+    sam_checkpoint = resolve_weights(sam_checkpoint, "sam")  # names -> cached files
+    vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
@@ -114,11 +118,15 @@ def setup_run(
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
+    frozen: dict[str, Any] = dict((ck or {}).get("frozen_state") or {})
     if init is not None and ck is None:
+        src = load_checkpoint(init)
         try:
-            net.load_trainable_state_dict(load_checkpoint(init)["state_dict"])
+            net.load_trainable_state_dict(src["state_dict"])
         except CheckpointError as e:
             raise CheckpointError(f"--init {init}: {e}") from None
+        frozen = dict(src.get("frozen_state") or {})  # e.g. an imported checkpoint's own PE
+    load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
     train_ds, val_ds, data = train_val_datasets(
         manifest,
         avsbench=avsbench,
@@ -197,6 +205,8 @@ def setup_run(
             "vggish_checkpoint": _resolved(vggish_checkpoint),
             "init": None if init is None else str(init),
             "world_size": info.world_size,
+            # carried on, so eval/predict/--resume rebuild the same frozen tensors
+            **({"frozen_state": frozen} if frozen else {}),
         },
         show=progress and info.is_main,
     )
