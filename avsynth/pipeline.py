@@ -21,6 +21,8 @@ from avsynth.catmap.schema import CategoryMap
 from avsynth.errors import PlanError
 from avsynth.files import atomic_write_text
 from avsynth.manifest.io import SIDECAR, ManifestWriter
+from avsynth.outfolder import OutFolderLock, check_out_folder
+from avsynth.planning.options import check_build_options
 from avsynth.planning.planner import Plan, make_plan
 from avsynth.planning.select import SelectionConfig
 from avsynth.sources._util import gc_paused
@@ -168,10 +170,26 @@ def _plan(
     from avsynth.sources.openimages import iter_openimages_masks
     from avsynth.sources.vggsound import read_vggsound
 
+    from avsynth.planning.mapcheck import check_map_against_sources
+    from avsynth.sources.vggsound import vggsound_csv_path
+
     stage = _Stages(progress)
     with stage("map", ""):
         cmap = _load_map(categories)
         roots = _roots(vggsound, lvis, openimages)
+    with stage("vggsound", "reading VGGSound metadata") as note:
+        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
+        note.append(f"{len(index.clips):,} rows of mapped labels")
+    with stage("map_check", ""):
+        # Every label of the map must exist in these very inputs (as check-map checks them)
+        # before the expensive mask metadata is read.
+        check_map_against_sources(
+            categories,
+            lvis=lvis,
+            openimages=openimages,
+            vggsound_labels=index.labels,
+            vggsound_source=str(vggsound_csv_path(vggsound)),
+        )
         fut = start_fingerprints(roots) if fingerprint else None
     masks = []
     if lvis is not None:
@@ -185,9 +203,6 @@ def _plan(
             mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
             masks.extend(iter_openimages_masks(openimages, mids))
             note.append(f"{len(masks) - n:,} masks of mapped classes")
-    with stage("vggsound", "reading VGGSound metadata") as note:
-        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
-        note.append(f"{len(index.clips):,} rows of mapped labels")
     with stage("plan", "planning (selection, splits, pairing)"):
         p = make_plan(
             masks,
@@ -228,6 +243,7 @@ def build(
     require_clips: bool | None = None,
     on_error: str = "raise",
     progress: bool = True,
+    force: bool = False,
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
 
@@ -249,6 +265,8 @@ def build(
         on_error: ``raise`` (stop at the first undecodable file) or ``skip`` (drop its
             triplets, record them in the sidecar; the splits then fall short).
         progress: Show progress bars.
+        force: Build into an existing non-empty folder that is not an avsynth build folder
+            (one without the ``.avsynth-build`` marker, see :mod:`avsynth.outfolder`).
 
     Returns:
         :class:`BuildReport`.
@@ -256,24 +274,57 @@ def build(
     Raises:
         PlanError, SourceError, MapError, MediaError: the message names the cause.
     """
+    require_clips = check_build_options(
+        on_error=on_error,
+        clip_seconds=clip_seconds,
+        workers=workers,
+        plan_only=plan_only,
+        require_clips=require_clips,
+    )
+    outp = check_out_folder(out, force=force)
+    with OutFolderLock(outp):
+        return _build_locked(
+            categories,
+            outp,
+            vggsound=vggsound,
+            lvis=lvis,
+            openimages=openimages,
+            split_sizes=split_sizes,
+            seed=seed,
+            plan_only=plan_only,
+            workers=workers,
+            clip_seconds=clip_seconds,
+            selection=selection,
+            require_clips=require_clips,
+            on_error=on_error,
+            progress=progress,
+        )
+
+
+def _build_locked(
+    categories,
+    outp: Path,
+    *,
+    vggsound,
+    lvis,
+    openimages,
+    split_sizes,
+    seed,
+    plan_only,
+    workers,
+    clip_seconds,
+    selection,
+    require_clips,
+    on_error,
+    progress,
+) -> BuildReport:
     from avsynth import __version__
-    from avsynth.materialise.runner import ON_ERROR, run_media
+    from avsynth.materialise.runner import run_media
     from avsynth.planning.keys import image_key
     from avsynth.planning.output import build_info, check_source_paths, to_triplet, write_needed
 
-    if on_error not in ON_ERROR:
-        raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
-    if clip_seconds <= 0:
-        raise PlanError(f"clip_seconds {clip_seconds} must be > 0")
-    if workers < 1:
-        raise PlanError(f"workers {workers} must be >= 1")
-    if require_clips is None:
-        require_clips = not plan_only
-    if not plan_only and not require_clips:
-        raise PlanError("--no-require-clips needs --plan-only: materialising needs the clip files")
-    outp = Path(out)
-    outp.mkdir(parents=True, exist_ok=True)
-    _clear_stale(outp)
+    # Everything is validated (map, options, sources, plan) before anything in --out changes:
+    # a typo never costs the previous build's manifest.
     p = plan(
         categories,
         vggsound=vggsound,
@@ -285,9 +336,11 @@ def build(
         require_clips=require_clips,
         progress=progress,
     )
+    check_source_paths(p)
+    check_out_folder(outp, force=True)  # media subfolders not symlinks (also after the wait)
+    _clear_stale(outp)
     timings = dict(p.timings)
     t = time.perf_counter()
-    check_source_paths(p)
     needed = write_needed(p, outp)
     t_lists = time.perf_counter() - t
     media_skips: dict[str, str] = {}

@@ -245,6 +245,9 @@ def iter_openimages_masks(
     if bad:
         raise SourceError(f"unknown Open Images subset(s) {bad}: use {list(OI_SUBSETS)}")
     files = [(s, openimages_csv_path(root, s)) for s in subsets]
+    for _, p in files:
+        if p.exists() and not p.is_file():
+            raise SourceError(f"{p} is not a file (a folder?); put the segmentation CSV there")
     files = [(s, p) for s, p in files if p.is_file()]
     if not files:
         names = ", ".join(openimages_csv_path(root, s).name for s in subsets)
