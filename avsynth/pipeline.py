@@ -166,12 +166,10 @@ def _plan(
     progress,
 ) -> Plan:
     from avsynth.planning.fingerprint import start_fingerprints
+    from avsynth.planning.mapcheck import check_map_against_sources
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import iter_openimages_masks
-    from avsynth.sources.vggsound import read_vggsound
-
-    from avsynth.planning.mapcheck import check_map_against_sources
-    from avsynth.sources.vggsound import vggsound_csv_path
+    from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
     stage = _Stages(progress)
     with stage("map", ""):
