@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
-from avsynth.errors import PlanError
 from avsynth.files import atomic_write_text
 from avsynth.manifest.io import SIDECAR, ManifestWriter
 from avsynth.outfolder import OutFolderLock, check_out_folder
-from avsynth.planning.options import check_build_options
+from avsynth.planning.options import check_build_options, check_roots
 from avsynth.planning.planner import Plan, make_plan
 from avsynth.planning.select import SelectionConfig
 from avsynth.sources._util import gc_paused
@@ -70,19 +69,6 @@ def _load_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
     return load_map(categories)
 
 
-def _roots(vggsound, lvis, openimages) -> dict[str, str]:
-    roots = {}
-    for name, p in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound)):
-        if p is None:
-            continue
-        if not Path(p).is_dir():
-            raise PlanError(f"--{name} {p} is not a folder")
-        roots[name] = str(Path(p).resolve())
-    if "lvis" not in roots and "openimages" not in roots:
-        raise PlanError("no image source: pass --lvis DIR and/or --openimages DIR")
-    return roots
-
-
 def plan(
     categories: str | os.PathLike[str] | CategoryMap,
     *,
@@ -95,6 +81,8 @@ def plan(
     require_clips: bool = False,
     fingerprint: bool = True,
     progress: bool = False,
+    check_files: bool = False,
+    workers: int = 1,
 ) -> Plan:
     """Plan a build from metadata only (no media decoded, no media files needed).
 
@@ -109,6 +97,10 @@ def plan(
         require_clips: Use only VGGSound rows whose clip file exists.
         fingerprint: Hash the metadata files (recorded in the sidecar).
         progress: Print one line per stage to stderr.
+        check_files: Also check the content of the chosen Open Images masks (reads each PNG
+            and its image's header, so the media must be there); LVIS masks are always
+            checked. Masks that fail are replaced (see :mod:`avsynth.planning.content`).
+        workers: Processes for those checks.
 
     Returns:
         The :class:`Plan` (with ``roots``, ``fingerprints`` and per-stage ``timings``).
@@ -129,6 +121,8 @@ def plan(
             require_clips=require_clips,
             fingerprint=fingerprint,
             progress=progress,
+            check_files=check_files,
+            workers=workers,
         )
 
 
@@ -164,6 +158,8 @@ def _plan(
     require_clips,
     fingerprint,
     progress,
+    check_files,
+    workers,
 ) -> Plan:
     from avsynth.planning.fingerprint import start_fingerprints
     from avsynth.planning.mapcheck import check_map_against_sources
@@ -174,7 +170,7 @@ def _plan(
     stage = _Stages(progress)
     with stage("map", ""):
         cmap = _load_map(categories)
-        roots = _roots(vggsound, lvis, openimages)
+        roots = check_roots(vggsound, lvis, openimages)
     with stage("vggsound", "reading VGGSound metadata") as note:
         index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
         note.append(f"{len(index.clips):,} rows of mapped labels")
@@ -201,16 +197,25 @@ def _plan(
             mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
             masks.extend(iter_openimages_masks(openimages, mids))
             note.append(f"{len(masks) - n:,} masks of mapped classes")
-    with stage("plan", "planning (selection, splits, pairing)"):
-        p = make_plan(
-            masks,
-            index.clips,
-            cmap,
-            split_sizes=split_sizes,
-            seed=seed,
-            selection=selection,
-            require_clips=require_clips,
-        )
+    with stage("plan", "planning (selection, splits, pairing)") as note:
+        from avsynth.planning.content import settle_plan
+
+        def make(rejected):
+            return make_plan(
+                masks,
+                index.clips,
+                cmap,
+                split_sizes=split_sizes,
+                seed=seed,
+                selection=selection,
+                require_clips=require_clips,
+                rejected=rejected,
+            )
+
+        # Chosen masks are checked for content (empty, wrong size); failures are replaced.
+        files = {"openimages": roots["openimages"]} if check_files and openimages else {}
+        p, rejected, checked = settle_plan(make, roots=files, workers=workers)
+        note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
     p.clips_missing = index.rows_without_file
     p.roots = roots
     if fut is not None:
@@ -333,6 +338,8 @@ def _build_locked(
         selection=selection,
         require_clips=require_clips,
         progress=progress,
+        check_files=not plan_only,
+        workers=workers,
     )
     check_source_paths(p)
     check_out_folder(outp, force=True)  # media subfolders not symlinks (also after the wait)

@@ -12,11 +12,11 @@ import sys
 import time
 
 import pytest
+from build_fixtures import build_tiny, tiny_map, write_sources
 
 from avsynth.catmap.schema import CategoryMap, LvisRef, OpenImagesRef
 from avsynth.errors import MapError, PlanError
 from avsynth.outfolder import LOCK_FILE, MARKER
-from tests.build_fixtures import build_tiny, tiny_map, write_sources
 
 SIZES = (12, 2, 2)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from avsynth.errors import PlanError
 
@@ -49,3 +50,22 @@ def check_build_options(
     if not plan_only and not require_clips:
         raise PlanError("--no-require-clips needs --plan-only: materialising needs the clip files")
     return require_clips
+
+
+def check_roots(vggsound, lvis, openimages) -> dict[str, str]:
+    """Absolute source roots by name; each given root must be a folder, and one image source
+    is needed.
+
+    Raises:
+        PlanError: naming the option.
+    """
+    roots = {}
+    for name, p in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound)):
+        if p is None:
+            continue
+        if not Path(p).is_dir():
+            raise PlanError(f"--{name} {p} is not a folder")
+        roots[name] = str(Path(p).resolve())
+    if "lvis" not in roots and "openimages" not in roots:
+        raise PlanError("no image source: pass --lvis DIR and/or --openimages DIR")
+    return roots
