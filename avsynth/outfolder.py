@@ -95,7 +95,9 @@ def check_out_folder(out: str | os.PathLike[str], *, force: bool = False) -> Pat
 class OutFolderLock:
     """Exclusive lock of an output folder for one build (context manager).
 
-    On entry the folder is created, locked and marked as a build folder (:data:`MARKER`).
+    On entry the folder is created, locked and marked as a build folder (:data:`MARKER`). On
+    exit the lock file is removed; when the block raised and the folder was created by it and
+    holds nothing but the marker, the folder is removed too.
 
     Raises:
         PlanError: another process holds the lock (the message names its pid), or the folder
@@ -106,8 +108,10 @@ class OutFolderLock:
         self.out = Path(out)
         self.path = self.out / LOCK_FILE
         self._fd: int | None = None
+        self._created = False
 
     def __enter__(self) -> OutFolderLock:
+        self._created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -144,11 +148,18 @@ class OutFolderLock:
             atomic_write_text(self.out / MARKER, _MARKER_TEXT + "\n")
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self._fd is None:
             return
         try:
             self.path.unlink(missing_ok=True)
+            # A build that failed before writing anything leaves no folder it created.
+            if exc_type is not None and self._created:
+                if {p.name for p in self.out.iterdir()} <= {MARKER}:
+                    (self.out / MARKER).unlink(missing_ok=True)
+                    self.out.rmdir()
+        except OSError:
+            pass
         finally:
             os.close(self._fd)
             self._fd = None

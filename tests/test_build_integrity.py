@@ -69,6 +69,7 @@ def test_map_typo_is_one_line_with_hint_for_every_source(src, tmp_path, source):
         _build_map(src, tmp_path / "o", cmap)
     msg = str(e.value)
     assert "\n" not in msg and what in msg and repr(hint) in msg  # did-you-mean / 'Cat' is ..
+    assert not (tmp_path / "o").exists()  # the folder it would have created is gone again
 
 
 def _build_map(roots, out, cmap, **kw):
