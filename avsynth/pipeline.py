@@ -214,6 +214,8 @@ def _plan(
 
         # Chosen masks are checked for content (empty, wrong size); failures are replaced.
         files = {"openimages": roots["openimages"]} if check_files and openimages else {}
+        if files and workers > 1 and fut is not None:
+            fut.result()  # no hashing thread running while the check workers are forked
         p, rejected, checked = settle_plan(make, roots=files, workers=workers)
         note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
     p.clips_missing = index.rows_without_file

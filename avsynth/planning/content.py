@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 from avsynth.errors import MediaError
 from avsynth.sources.records import SourceMask
@@ -81,7 +82,8 @@ def _openimages_reason(m: SourceMask, root: str | os.PathLike[str]) -> str | Non
         w, h = read_image_size(Path(root) / m.image.path)
     except MediaError:
         return None  # unreadable: materialising names the file (or skips it)
-    if not arr.any():
+    total = int(np.count_nonzero(arr))
+    if total == 0:
         return "empty_mask"
     mh, mw = arr.shape
     slack = ASPECT_TOLERANCE + 1.0 / min(mh, mw) + 1.0 / min(h, w)
@@ -92,8 +94,8 @@ def _openimages_reason(m: SourceMask, root: str | os.PathLike[str]) -> str | Non
     x1 = math.ceil((bx + bw + _BOX_MARGIN) * mw) + 2
     y0 = math.floor((by - _BOX_MARGIN) * mh) - 2
     y1 = math.ceil((by + bh + _BOX_MARGIN) * mh) + 2
-    inside = int(arr[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)].sum())
-    if inside < INSIDE_BOX * int(arr.sum()):
+    inside = int(np.count_nonzero(arr[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]))
+    if inside < INSIDE_BOX * total:
         return "mask_outside_box"
     return None
 
