@@ -107,3 +107,21 @@ def test_vggsound_unclosed_quote_in_big_file_names_line(tmp_path):
     _break_quote(tmp_path, n_after=8000)  # > csv.field_size_limit() characters after it
     with pytest.raises(SourceError, match=r"vggsound\.csv:3: malformed CSV \(field larger"):
         read_vggsound(tmp_path)
+
+
+def test_openimages_class_list_that_is_a_folder_is_an_error(tmp_path):
+    from build_fixtures import tiny_map
+
+    from avsynth.planning.mapcheck import check_map_against_sources
+
+    _oi(tmp_path)
+    (tmp_path / "oidv7-class-descriptions-boxable.csv").unlink()
+    (tmp_path / "oidv7-class-descriptions-boxable.csv").mkdir()
+    with pytest.raises(SourceError, match=r"oidv7-class-descriptions-boxable\.csv is not a file"):
+        check_map_against_sources(
+            tiny_map(("dog",)),
+            lvis=None,
+            openimages=tmp_path,
+            vggsound_labels=["dog barking", "dog howling"],
+            vggsound_source="vggsound.csv",
+        )

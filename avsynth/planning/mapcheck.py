@@ -16,7 +16,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
-from avsynth.errors import MapError
+from avsynth.errors import MapError, SourceError
 
 
 def source_vocabulary(
@@ -39,7 +39,11 @@ def source_vocabulary(
         lvis_vocab, lvis_source = read_lvis_categories(path), str(path)
     oi_vocab, oi_source = base.openimages, base.openimages_source
     if openimages is not None:
-        found = [Path(openimages) / n for n in _CLASS_FILES if (Path(openimages) / n).is_file()]
+        paths = [Path(openimages) / n for n in _CLASS_FILES]
+        for path in paths:
+            if path.exists() and not path.is_file():
+                raise SourceError(f"{path} is not a file (a folder?); put the class list there")
+        found = [path for path in paths if path.is_file()]
         if found:
             oi_vocab, oi_source = read_openimages_classes(found[0]), str(found[0])
     return Vocabulary(
