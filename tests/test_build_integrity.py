@@ -147,6 +147,17 @@ def test_clip_seconds_checked_before_anything(src, tmp_path, bad):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("bad", ["nan", "inf", "0.5"])
+def test_cli_clip_seconds_is_one_line_error(src, tmp_path, bad):
+    _write_map(tmp_path / "map.yaml")
+    args = [a if a != "1" else bad for a in _cli(src, tmp_path / "o")]
+    env = {k: v for k, v in os.environ.items() if k != "AVSYNTH_DEBUG"}
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"error: --clip-seconds {float(bad)}: must be ")
+    assert not (tmp_path / "o").exists()
+
+
 def test_clip_seconds_of_one_vggish_example_is_accepted(src, tmp_path):
     from avsynth.logmel import MIN_SAMPLES
 
