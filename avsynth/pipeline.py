@@ -344,7 +344,7 @@ def _build_locked(
         workers=workers,
     )
     check_source_paths(p)
-    check_out_folder(outp, force=True)  # media subfolders not symlinks (also after the wait)
+    check_out_folder(outp, force=True)  # media subfolders still no symlinks after planning
     _clear_stale(outp)
     timings = dict(p.timings)
     t = time.perf_counter()

@@ -88,6 +88,12 @@ def _build_map(roots, out, cmap, **kw):
     )
 
 
+def test_real_label_missing_from_partial_download_is_not_an_error(src, tmp_path):
+    cmap = _with(tiny_map(), 1, vggsound=("cat meowing", "cat purring"))  # no 'cat purring' rows
+    r = _build_map(src, tmp_path / "o", cmap, plan_only=True)
+    assert sum(r.written.values()) == sum(SIZES)
+
+
 # ------------------------------------------------------------------ item 4: validate first
 
 

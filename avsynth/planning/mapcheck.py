@@ -3,10 +3,11 @@
 Before any mask is read, :func:`check_map_against_sources` runs
 :func:`avsynth.catmap.check_map` with the vocabularies of the build's own inputs: the LVIS
 categories of ``lvis_v1_{val,train}.json`` (only ``categories`` is decoded; milliseconds for the
-real files), the Open Images class list in the Open Images root (the shipped V7 boxable list
-when the root has none) and every label of ``vggsound.csv``. An unknown LVIS name, Open Images
-MID or VGGSound label is then one line with a did-you-mean, the same for every source, instead
-of a category silently left out or masks that vanish.
+real files), the Open Images class list in the Open Images root and every label of
+``vggsound.csv``, each together with the shipped list for Open Images and VGGSound (a real
+label that a partial download lacks is not a typo). An unknown LVIS name, Open Images MID or
+VGGSound label is then one line with a did-you-mean, the same for every source, instead of a
+category silently left out or masks that vanish.
 """
 
 from __future__ import annotations
@@ -26,8 +27,14 @@ def source_vocabulary(
     vggsound_labels: Collection[str],
     vggsound_source: str,
 ):
-    """The :class:`avsynth.catmap.Vocabulary` of a build's inputs (shipped lists for the
-    image sources not given)."""
+    """The :class:`avsynth.catmap.Vocabulary` a build checks its map against.
+
+    LVIS: the categories of the given LVIS json (the reader needs every name there), else the
+    shipped list. Open Images and VGGSound: the shipped lists together with the user's class
+    list and every label of ``vggsound.csv``, so a label that exists in the real dataset but
+    has no rows in a partial download is not an error (its category may be left out, with
+    the reason), while a typo is.
+    """
     from avsynth.catmap.vocab import Vocabulary, read_lvis_categories, read_openimages_classes
     from avsynth.sources.lvis import _existing
     from avsynth.sources.openimages import _CLASS_FILES
@@ -45,14 +52,15 @@ def source_vocabulary(
                 raise SourceError(f"{path} is not a file (a folder?); put the class list there")
         found = [path for path in paths if path.is_file()]
         if found:
-            oi_vocab, oi_source = read_openimages_classes(found[0]), str(found[0])
+            oi_vocab = {**base.openimages, **read_openimages_classes(found[0])}
+            oi_source = f"{found[0]} or {base.openimages_source}"
     return Vocabulary(
         lvis=lvis_vocab,
         openimages=oi_vocab,
-        vggsound=dict.fromkeys(vggsound_labels),
+        vggsound=dict.fromkeys(sorted({*vggsound_labels, *base.vggsound})),
         lvis_source=lvis_source,
         openimages_source=oi_source,
-        vggsound_source=vggsound_source,
+        vggsound_source=f"{vggsound_source} or {base.vggsound_source}",
     )
 
 
