@@ -4,7 +4,8 @@
   by the first build there). :func:`check_out_folder` refuses an existing, non-empty folder
   without the marker (and without a ``build_info.json`` of an earlier avsynth version) unless
   ``force`` is given, so a mistyped ``--out`` never cleans up or overwrites someone else's
-  files. It also refuses ``--out`` being a file, and media subfolders (``images/``,
+  files. It also refuses what :func:`avsynth.outputs.check_out_dir` refuses (a file, a path
+  below a file, no write permission), and media subfolders (``images/``,
   ``masks/``, ``audio/`` and their per-source folders) that are symbolic links: files written
   through them would lie outside the output root, and every reader rejects such paths.
 * :class:`OutFolderLock` holds an exclusive ``fcntl.flock`` on ``.avsynth-build.lock`` for the
@@ -66,12 +67,13 @@ def check_out_folder(out: str | os.PathLike[str], *, force: bool = False) -> Pat
         ``out`` as a :class:`Path`.
 
     Raises:
-        PlanError: ``out`` is a file, an unrelated non-empty folder (without ``force``), or
-            one of its media subfolders is a symbolic link.
+        OutputError: ``out`` is a file, lies below one, or cannot be written.
+        PlanError: ``out`` is an unrelated non-empty folder (without ``force``), or one of
+            its media subfolders is a symbolic link.
     """
-    outp = Path(out)
-    if outp.exists() and not outp.is_dir():
-        raise PlanError(f"--out {outp} exists and is not a folder")
+    from avsynth.outputs import check_out_dir
+
+    outp = check_out_dir(out)  # a file, below a file, no permission: one line, nothing made
     if outp.is_dir():
         for sub in MEDIA_DIRS:
             if (outp / sub).is_symlink():

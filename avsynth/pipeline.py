@@ -278,6 +278,7 @@ def build(
 
     Raises:
         PlanError, SourceError, MapError, MediaError: the message names the cause.
+        OutputError: ``out`` is a file, lies below one, or cannot be written.
     """
     require_clips = check_build_options(
         on_error=on_error,

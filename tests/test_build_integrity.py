@@ -15,7 +15,7 @@ import pytest
 from build_fixtures import build_tiny, tiny_map, write_sources
 
 from avsynth.catmap.schema import CategoryMap, LvisRef, OpenImagesRef
-from avsynth.errors import MapError, PlanError
+from avsynth.errors import MapError, OutputError, PlanError
 from avsynth.outfolder import LOCK_FILE, MARKER
 
 SIZES = (12, 2, 2)
@@ -126,8 +126,9 @@ def test_unrelated_folder_is_refused_untouched(src, tmp_path):
 
 def test_out_that_is_a_file_is_refused(src, tmp_path):
     (tmp_path / "f").write_text("x")
-    with pytest.raises(PlanError, match=r"--out .*f exists and is not a folder"):
+    with pytest.raises(OutputError, match=r"--out .*f: is a file, not a folder"):
         _build(src, tmp_path / "f", plan_only=True)
+    assert (tmp_path / "f").read_text() == "x"
 
 
 # ------------------------------------------------------------------ item 13: symlinks

@@ -10,10 +10,10 @@ from avsynth.errors import PlanError
 
 def min_clip_seconds() -> float:
     """The shortest ``clip_seconds`` a build accepts: one VGGish example (0.975 s), the least
-    audio that training and ``export-avsbench`` take (:data:`avsynth.logmel.MIN_SAMPLES`)."""
-    from avsynth.logmel import MIN_SAMPLES, SAMPLE_RATE
+    audio that training and ``export-avsbench`` take (:data:`avsynth.logmel.MIN_SECONDS`)."""
+    from avsynth.logmel import MIN_SECONDS
 
-    return MIN_SAMPLES / SAMPLE_RATE
+    return MIN_SECONDS
 
 
 def check_build_options(
