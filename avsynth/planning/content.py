@@ -31,12 +31,16 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import numpy as np
 
 from avsynth.errors import MediaError
 from avsynth.sources.records import SourceMask
+
+if TYPE_CHECKING:
+    from avsynth.planning.planner import Plan
 
 __all__ = ["ASPECT_TOLERANCE", "INSIDE_BOX", "check_mask", "settle_plan"]
 
@@ -144,11 +148,11 @@ def _check_all(
 
 
 def settle_plan(
-    make: Callable[[dict[tuple[str, str], str]], object],
+    make: Callable[[dict[tuple[str, str], str]], Plan],
     *,
     roots: dict[str, str],
     workers: int = 1,
-) -> tuple[object, dict[tuple[str, str], str], int]:
+) -> tuple[Plan, dict[tuple[str, str], str], int]:
     """Make a plan whose chosen masks all pass :func:`check_mask`.
 
     Args:
@@ -166,7 +170,7 @@ def settle_plan(
     while True:
         plan = make(dict(sorted(rejected.items())))
         todo: dict[tuple[str, str], SourceMask] = {}
-        for t in plan.triplets:  # type: ignore[attr-defined]
+        for t in plan.triplets:
             key = (t.mask.source, t.mask.mask_id)
             if key not in verdict:
                 todo[key] = t.mask
