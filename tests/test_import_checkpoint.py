@@ -252,9 +252,11 @@ def test_vit_b_import_keeps_only_their_pe_with_official_files(tmp_path, monkeypa
     net, meta = build_from_checkpoint(out)
     # Their PE, and their (changed) IoU head, which is frozen in every avsmodel model.
     head = {k for k in net.state_dict() if k.startswith("mask_decoder.iou_prediction_head.")}
-    assert head and set(meta["frozen_state"]) == {
-        "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
-    } | head
+    assert (
+        head
+        and set(meta["frozen_state"])
+        == {"prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"} | head
+    )
     assert meta["sam_checkpoint"] == str((tmp_path / "sam_vit_b_01ec64.pth").resolve())
     own = net.state_dict()
     assert all(torch.equal(own[their_key_to_ours(k)], v) for k, v in sd.items())
