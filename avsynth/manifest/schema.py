@@ -17,10 +17,10 @@ import copy
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from avsynth.constants import SPLITS
 from avsynth.errors import ManifestError
 
 SCHEMA_VERSION = 1
-SPLITS = ("train", "val", "test")
 ROOTS = ("manifest", "lvis", "openimages", "vggsound")
 
 
