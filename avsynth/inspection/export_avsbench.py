@@ -45,19 +45,12 @@ from typing import Any
 import numpy as np
 
 from avsynth import __version__
+from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import ManifestError, MediaError
 from avsynth.files import atomic_write_bytes, atomic_write_text
-from avsynth.inspection.media import (
-    AUDIO_RATE,
-    MaskLoader,
-    Roots,
-    lvis_labels,
-    media_path,
-    safe_name,
-)
+from avsynth.layout import safe_name
 from avsynth.manifest import read_manifest
-from avsynth.manifest.schema import SPLITS
-from avsynth.sources.media import decode_audio, read_image
+from avsynth.media import ManifestMedia, Roots, lvis_labels
 
 FRAMES = 5
 FRAME_SIZE = 224
@@ -102,7 +95,7 @@ def _wav(y: np.ndarray) -> bytes:
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, y, AUDIO_RATE, format="WAV", subtype="PCM_16")
+    sf.write(buf, y, SAMPLE_RATE, format="WAV", subtype="PCM_16")
     return buf.getvalue()
 
 
@@ -154,7 +147,7 @@ def log_mel_examples(y: np.ndarray) -> Any:
     from avsynth.logmel import vggish_examples
 
     try:
-        ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), AUDIO_RATE))
+        ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), SAMPLE_RATE))
     except MediaError as e:
         raise MediaError(f"no VGGish log-mel: {e}") from None
     if ex.ndim != 4 or tuple(ex.shape[1:]) != (1, 96, 64):
@@ -210,17 +203,17 @@ def export_avsbench(
         names[n] = t.id
     root = Path(out) / "Single-source"
     data = root / "s4_data"
-    masks = MaskLoader(path, roots, lvis_labels(triplets))
+    media = ManifestMedia(path, roots, lvis_labels(triplets))
     rows = []
     audio_cache: dict[Path, tuple[bytes, bytes]] = {}
     for t in tqdm(triplets, desc="export-avsbench", disable=not progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
         sub = Path(t.split) / cat
-        img = read_image(media_path(path, t.image, roots))
+        img = media.image(t)
         frame = np.asarray(
             Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)
         )
-        m = masks.load(t)
+        m = media.mask(t)
         if m.shape != img.shape[:2]:
             raise ManifestError(
                 f"triplet {t.id}: mask is {m.shape[1]}x{m.shape[0]}, image is "
@@ -233,12 +226,10 @@ def export_avsbench(
         for k in range(1, FRAMES + 1):
             atomic_write_bytes(data / "visual_frames" / sub / name / f"{name}_{k}.png", frame_png)
             atomic_write_bytes(data / "gt_masks" / sub / name / f"{name}_{k}.png", mask_png)
-        audio = media_path(path, t.audio, roots)
+        audio = media.path(t.audio)
         if audio not in audio_cache:
-            seconds = min(float(t.audio.duration), SECONDS)
-            y = decode_audio(audio, sample_rate=AUDIO_RATE, duration=seconds)
-            want = int(round(seconds * AUDIO_RATE))
-            y = np.pad(y[:want], (0, max(0, want - y.size)))  # short source clips: silence
+            # The first 5 s (short clips padded with silence), as the build would write them.
+            y = media.clip(audio, min(float(t.audio.duration), SECONDS))
             audio_cache.clear()  # keep one clip: reused clips usually come in runs
             try:
                 lm = dumps_tensor(log_mel_examples(y))
