@@ -9,6 +9,7 @@ decoded) before anything is written, so a corrupt source never leaves a trusted 
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,9 +17,12 @@ import numpy as np
 
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
-from avsynth.files import atomic_path
 from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+
+
+def _tmp(dest: Path) -> Path:
+    return dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
 
 
 def _decode_image_size(path: Path) -> tuple[int, int]:
@@ -49,8 +53,10 @@ def write_mask_png(mask: np.ndarray, dest: Path) -> None:
     """Write a bool ``HxW`` mask as an 8-bit PNG with values 0/255 (mode ``L``), atomically."""
     from PIL import Image
 
-    with atomic_path(dest) as tmp:
-        Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(tmp, format="PNG")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp(dest)
+    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(tmp, format="PNG")
+    os.replace(tmp, dest)
 
 
 def materialise_image(
@@ -73,8 +79,10 @@ def materialise_image(
         w, h = read_image_size(dest)
     else:
         w, h = _decode_image_size(src)
-        with atomic_path(dest) as tmp:
-            shutil.copyfile(src, tmp)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _tmp(dest)
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
     if (
         image.width is not None
         and image.height is not None
@@ -142,8 +150,8 @@ def materialise_clip(clip: SourceClip, src_root: str, out: str, clip_seconds: fl
     real = int(min(data.size, frames))
     out_data = np.zeros(frames, np.float32)
     out_data[:real] = data[:real]
-    with atomic_path(dest) as tmp:
-        sf.write(
-            str(tmp), np.clip(out_data, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV"
-        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp(dest)
+    sf.write(str(tmp), np.clip(out_data, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    os.replace(tmp, dest)
     return real

@@ -52,12 +52,11 @@ def _run_chunk(tasks: list[tuple]) -> list[tuple[str, str, Any, str | None]]:
 
 
 def _remove_stale_tmp(out: str) -> None:
-    """Delete temporary files (``*.tmp``, ``*.tmp.<ext>`` of :func:`avsynth.files.atomic_path`)
-    an interrupted run left in the media folders (never trusted)."""
+    """Delete ``*.tmp`` files an interrupted run left in the media folders (never trusted)."""
     for sub in ("images", "masks", "audio"):
         base = Path(out) / sub
         if base.is_dir():
-            for p in base.rglob("*.tmp*"):
+            for p in base.rglob("*.tmp"):
                 p.unlink(missing_ok=True)
 
 
