@@ -14,7 +14,6 @@ keeping each ``segmentation`` as raw JSON bytes until its category is known to b
 
 from __future__ import annotations
 
-import difflib
 import mmap
 import os
 from collections.abc import Collection, Iterator
@@ -24,7 +23,7 @@ from urllib.parse import urlparse
 
 import msgspec
 
-from avsynth.errors import SourceError
+from avsynth.errors import SourceError, did_you_mean
 from avsynth.sources._util import gc_paused
 from avsynth.sources.records import SourceImage, SourceMask
 
@@ -229,10 +228,7 @@ def _image_path(path: Path, im: _Image) -> str:
 
 
 def _unknown_labels(path: Path, unknown: list[str], known: Collection[str]) -> SourceError:
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, list(known), n=3)
-        hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+    hints = [f"{name!r}{did_you_mean(name, known, n=3)}" for name in unknown]
     return SourceError(
         f"{path}: no LVIS categor{'ies' if len(unknown) > 1 else 'y'} " + ", ".join(hints)
     )
