@@ -31,7 +31,6 @@ Choices (S4 clips are 5 s videos with one frame per second):
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -47,7 +46,7 @@ import numpy as np
 from avsynth import __version__
 from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import ManifestError, MediaError
-from avsynth.files import atomic_write_bytes, atomic_write_text
+from avsynth.files import atomic_write_bytes, atomic_write_text, file_sha256
 from avsynth.layout import safe_name
 from avsynth.manifest import read_manifest
 from avsynth.media import ManifestMedia, Roots, lvis_labels
@@ -253,7 +252,7 @@ def export_avsbench(
     )
     info = {
         "manifest": str(path.resolve()),
-        "manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "manifest_sha256": file_sha256(path),
         "split": split,
         "layout": "AVSBench S4 (OpenNLPLab/AVSBench avs_scripts/avs_s4)",
         "frames": FRAMES,
