@@ -29,6 +29,10 @@ class MediaError(AvsynthError):
     """A media file (image, mask, audio) is missing or does not decode."""
 
 
+class OutputError(AvsynthError):
+    """An output path cannot be written: a file where a folder must be, no permission, ..."""
+
+
 def did_you_mean(word: str, choices, *, n: int = 1, cutoff: float = 0.6) -> str:
     """The one did-you-mean hint of avsynth's (and avsmodel's) messages.
 

@@ -22,7 +22,9 @@ from torch.utils.data import Dataset
 
 from avsmodel.errors import DataError
 from avsynth.constants import SAMPLE_RATE
-from avsynth.errors import AvsynthError
+from avsynth.errors import AvsynthError, ManifestError
+from avsynth.logmel import MIN_SAMPLES, MIN_SECONDS
+from avsynth.manifest import check_split
 from avsynth.planning.keys import stable_hash
 
 
@@ -69,7 +71,7 @@ def fit_examples(examples: torch.Tensor, n: int, *, centre: int | None = None) -
     """
     m = examples.shape[0]
     if m == 0:
-        raise DataError("audio shorter than one VGGish example (0.96 s)")
+        raise DataError(f"audio shorter than one VGGish example ({MIN_SECONDS:.3f} s)")
     if m < n:
         reps = -(-n // m)
         return examples.repeat(reps, 1, 1, 1)[:n]
@@ -90,8 +92,13 @@ class LogMelCache:
 
         Args:
             path: The clip (any container; decoded and resampled by :mod:`avsynth.audio`).
-            seconds: Use the first ``seconds`` only, padded with silence to that length (what
-                :meth:`avsynth.media.ManifestMedia.audio` gives); default the whole file.
+            seconds: Use the first ``seconds`` only, padded with silence to that length as the
+                build pads short clips (:meth:`avsynth.media.ManifestMedia.audio`); default the
+                whole file.
+
+        Raises:
+            DataError: the file is missing, does not decode, or holds less audio than one
+                VGGish example (0.975 s) before any padding (the build refuses such clips).
         """
         key = f"{path}\x1f{seconds}"
         if key in self._d:
@@ -101,15 +108,20 @@ class LogMelCache:
         from avsynth.audio import decode_audio
 
         try:
-            wave = decode_audio(path, duration=seconds, pad=seconds is not None)
+            wave = decode_audio(path, duration=seconds)
         except AvsynthError as e:
             raise _data_error(e) from None
+        if wave.size < MIN_SAMPLES:
+            raise DataError(f"{path}: audio shorter than one VGGish example ({MIN_SECONDS:.3f} s)")
+        if seconds is not None:  # what the build writes: cut, or padded with silence
+            want = int(round(seconds * SAMPLE_RATE))
+            wave = np.pad(wave[:want], (0, max(0, want - wave.size)))
         try:
             ex = vggish_examples(wave, SAMPLE_RATE).float()
         except DataError as e:
             raise DataError(f"{path}: {e}") from None
         if ex.shape[0] == 0:
-            raise DataError(f"{path}: audio shorter than one VGGish example (0.96 s)")
+            raise DataError(f"{path}: audio shorter than one VGGish example ({MIN_SECONDS:.3f} s)")
         if self.capacity:
             self._d[key] = ex
             if len(self._d) > self.capacity:
@@ -151,7 +163,9 @@ class ManifestDataset(Dataset):
         audio_cache: Log-mel arrays kept per process (LRU).
 
     Raises:
-        DataError: if the split holds no triplets.
+        DataError: if the split is unknown or holds no triplets (the message lists the
+            splits the manifest has), or a clip of the split is shorter than one VGGish
+            example (0.975 s, by its recorded duration).
     """
 
     def __init__(
@@ -178,11 +192,17 @@ class ManifestDataset(Dataset):
         all_records = list(iter_manifest(self.manifest))
         self.records = [t for t in all_records if t.split == split]
         if not self.records:
-            present = sorted({t.split for t in all_records}) or ["none"]
-            raise DataError(
-                f"{self.manifest}: no triplets in split {split!r} (splits present: "
-                f"{', '.join(present)}); build the manifest with a {split} split"
-            )
+            try:
+                check_split(split, {t.split for t in all_records}, source=self.manifest.name)
+            except ManifestError as e:
+                raise DataError(f"{self.manifest}: {e}") from None
+        for t in self.records:
+            if not t.audio.duration >= MIN_SECONDS:
+                raise DataError(
+                    f"{self.manifest}: triplet {t.id}: its clip is {t.audio.duration} s, shorter "
+                    f"than one VGGish example ({MIN_SECONDS:.3f} s); rebuild with a longer "
+                    "--clip-seconds"
+                )
         self.image_size = image_size
         self.mask_size = image_size // 4
         self.audio_examples = audio_examples
