@@ -153,6 +153,16 @@ def test_plan_only_trains_like_materialised(builds, tmp_path: Path, capsys) -> N
     assert rows[0]["train_loss"] == pytest.approx(rows[1]["train_loss"], rel=1e-3)
     assert rows[0]["val_miou"] == pytest.approx(rows[1]["val_miou"], abs=0.02)
     assert load_checkpoint(plan.last_path)["epoch"] == 1
+    # Evaluation of one checkpoint on the plan-only and on the materialised test split agrees.
+    from avsmodel.evaluation import evaluate
+
+    on_plan = evaluate(
+        plan.last_path, manifest=builds["plan"], roots=builds["roots"], progress=False
+    )
+    on_mat = evaluate(plan.last_path, manifest=builds["mat"], progress=False)
+    assert on_plan["n"] == on_mat["n"] == SIZES[2]
+    assert on_plan["miou"] == pytest.approx(on_mat["miou"], abs=1e-3)
+    assert on_plan["per_category"].keys() == on_mat["per_category"].keys() != set()
     # CLI: the same run through `avsmodel train --lvis/--openimages/--vggsound`.
     r = builds["roots"]
     code, err = _run_avsmodel(
