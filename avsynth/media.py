@@ -34,7 +34,7 @@ from avsynth.audio import decode_audio
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
 from avsynth.manifest import iter_manifest, resolve_media_path
-from avsynth.manifest.schema import Triplet
+from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet
 from avsynth.sources.media import read_image, read_image_size, read_mask
 
 __all__ = [
@@ -141,7 +141,7 @@ class ManifestMedia:
     def mask(self, t: Triplet) -> np.ndarray:
         """``bool`` ``HxW`` mask of ``t`` (plan-only: drawn at the image's size)."""
         ref = t.mask
-        if ref.root == "manifest":
+        if ref.root in FILE_MASK_ROOTS:  # a materialised build, an imported release
             return read_mask(self.path(ref))
         from avsynth.sources.media import decode_mask
 

@@ -33,7 +33,7 @@ from avsynth.constants import MASK_THRESHOLD, SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
 from avsynth.manifest import iter_manifest, read_sidecar
 from avsynth.manifest.io import SIDECAR
-from avsynth.manifest.schema import Triplet, UnsafePathError, safe_relpath
+from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet, UnsafePathError, safe_relpath
 from avsynth.media import ManifestMedia, Roots, lvis_labels, mask_values, media_path
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
@@ -118,7 +118,7 @@ class _Verifier:
             return
         self.seen_masks.add(key)
         self.counts["masks"] += 1
-        if ref.root == "manifest":
+        if ref.root in FILE_MASK_ROOTS:
             path = self._path("mask", ref, t, line)
             if path is None:
                 return
