@@ -52,7 +52,10 @@ def ckpt(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_evaluate_matched_and_mismatched(ckpt: Path, manifest: Path) -> None:
     m = evaluate(ckpt, manifest=manifest, split="test", progress=False, fscore_batch=4)
     assert m["n"] == 5 and m["model"] == MODEL and m["audio"] == "matched"
-    assert 0.0 <= m["miou"] <= 1.0 and 0.0 <= m["fscore"] <= 1.0
+    assert 0.0 <= m["miou"] <= 1.0 and set(m["fscore"]) == {"avsbench", "authors", "dataset"}
+    # On synthetic images (one frame per "video") AVSBench's batches are 4 frames: the
+    # per-batch F of --fscore-batch 4 is the avsbench protocol.
+    assert m["frames_per_clip"] == 1 and m["fscore"]["avsbench"] == m["fscore_official"]
     assert 0.0 <= m["fscore_official"] <= 1.0
     assert set(m["per_category"]) <= {"dog", "cat", "piano"}
     mm = evaluate(ckpt, manifest=manifest, split="test", audio="mismatched", progress=False)
