@@ -87,16 +87,18 @@ def predict_arrays(model: Any, image: np.ndarray, examples: Any) -> np.ndarray:
     Args:
         model: An :class:`avsmodel.AvsModel` (not the oracle: it needs ground truth).
         image: ``uint8[H, W, 3]``.
-        examples: ``[M, 1, 96, 64]`` log-mel examples (fitted to the model's count).
+        examples: ``[M, 1, 96, 64]`` log-mel examples (chosen as for a synthetic image:
+            example 1 alone, or the model's count around the middle).
     """
     import torch
 
-    from avsmodel.data.dataset import fit_examples
+    from avsmodel.data.selection import frame_audio, synthetic_example_index
     from avsmodel.transforms import SamTransform
 
     tf = SamTransform(model.image_size)
     x, resized = tf.image(image)
-    audio = fit_examples(examples, model.audio_examples)
+    n = model.audio_examples
+    audio = frame_audio(examples, n, index=synthetic_example_index(n))
     with torch.no_grad():
         logits = model(x[None], audio[None])
     return tf.postprocess(logits.float(), resized, image.shape[:2])[0, 0].numpy()

@@ -61,8 +61,9 @@ class ModelConfig:
     # Audio.
     audio_encoder: str = "vggish"
     audio_dim: int = 128
-    audio_examples: int = 10
+    audio_examples: int = 1  # one 0.96 s example per frame (the paper); N > 1: mean option
     adapter_hidden_dim: int = 512
+    adapter_init: str = "trunc_normal"  # the authors' (std 0.02); "torch": nn.Linear default
     audio_prompt_tokens: int = 1
     # What trains besides the family's own trainable parts (adapters/decoder/prompt tokens).
     train_image_encoder: bool = False
@@ -128,6 +129,10 @@ class ModelConfig:
             raise ConfigError(
                 f"encoder_global_attn_indexes {bad} out of range for depth {self.encoder_depth}"
             )
+        if self.adapter_init not in ("trunc_normal", "torch"):
+            raise ConfigError(
+                f"adapter_init={self.adapter_init!r} unknown; use trunc_normal or torch"
+            )
         if self.audio_examples < 1:
             raise ConfigError(f"audio_examples must be >= 1, got {self.audio_examples}")
 
@@ -171,8 +176,8 @@ _TINY = dict(
     decoder_num_heads=4,
     iou_head_hidden_dim=64,
     audio_encoder="conv",
-    audio_examples=2,
     adapter_hidden_dim=128,
+    adapter_init="torch",  # the demo's recipe was tuned with it
     train_image_encoder=True,
     train_audio_encoder=True,
 )

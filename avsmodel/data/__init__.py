@@ -24,6 +24,7 @@ def train_val_datasets(
     seed: int = 0,
     audio_cache: int = 4096,
     resample_audio_p: float = 0.0,
+    train_fraction: float = 1.0,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The train and val datasets of a run, and a description of the data for checkpoints.
 
@@ -37,9 +38,12 @@ def train_val_datasets(
         seed: Seed of audio resampling.
         audio_cache: Log-mel arrays kept per process.
         resample_audio_p: Same-category clip resampling for the train split (manifests).
+        train_fraction: Keep this fraction of the train split
+            (:func:`avsmodel.data.selection.few_shot_ids`: triplet ids or clip names).
 
     Returns:
-        ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``.
+        ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``
+        (plus ``train_fraction`` and ``train_items`` when a fraction is kept).
     """
     from avsmodel.errors import ConfigError
     from avsynth.files import file_sha256
@@ -58,7 +62,7 @@ def train_val_datasets(
             "manifest": str(Path(manifest).resolve()),
             "sha256": file_sha256(manifest),
         }
-        return train, val, data
+        return _few_shot(train, train_fraction, data), val, data
     if subset is None:
         raise ConfigError("--avsbench needs --subset s4 or ms3")
     train = AvsbenchDataset(avsbench, subset, "train", **common)
@@ -69,4 +73,14 @@ def train_val_datasets(
         "subset": subset,
         "sha256": file_sha256(train.meta),
     }
-    return train, val, data
+    return _few_shot(train, train_fraction, data), val, data
+
+
+def _few_shot(train: Any, fraction: float, data: dict[str, Any]) -> Any:
+    """Keep ``fraction`` of ``train`` (nested seeded order, seed 0: fixed per dataset)."""
+    from avsmodel.data.selection import few_shot_ids
+
+    if fraction < 1.0:
+        train.keep_ids(few_shot_ids(train.ids(), fraction, seed=0))
+        data.update(train_fraction=fraction, train_items=len(train))
+    return train

@@ -34,12 +34,12 @@ from torch.utils.data import Dataset
 
 from avsmodel.data.dataset import (
     LogMelCache,
-    fit_examples,
     mask_to_lowres,
     read_mask,
     read_rgb,
     stable_hash,
 )
+from avsmodel.data.selection import frame_audio
 from avsmodel.errors import DataError
 
 SUBSETS = {
@@ -128,7 +128,8 @@ class AvsbenchDataset(Dataset):
         subset: ``s4`` or ``ms3``.
         split: ``train``, ``val`` or ``test``.
         image_size: The model's input size S.
-        audio_examples: Log-mel examples the model expects (frame k's example is centred).
+        audio_examples: Log-mel examples the model expects: 1 = frame k hears example k
+            alone (the authors' protocol); N > 1 = N examples centred on it (mean option).
         mismatched: Pair each frame with another clip's audio (S4: of another category).
         seed: Seed of the mismatch pairing.
         full_masks: Also return the mask at frame size as ``mask_full``.
@@ -155,6 +156,8 @@ class AvsbenchDataset(Dataset):
         if not self.clips:
             raise DataError(f"{self.meta}: no clips in split {split!r}")
         frames = [1] if (subset == "s4" and split == "train") else list(range(1, FRAMES + 1))
+        self.frames = frames
+        self.frames_per_clip = len(frames)
         self.items = [(ci, k) for ci in range(len(self.clips)) for k in frames]
         self.image_size, self.mask_size = image_size, image_size // 4
         self.audio_examples = audio_examples
@@ -169,6 +172,16 @@ class AvsbenchDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """No per-epoch state (present for the training loop's sake)."""
+
+    def ids(self) -> list[str]:
+        """Clip names, in dataset order."""
+        return [c.name for c in self.clips]
+
+    def keep_ids(self, ids: set[str] | list[str]) -> None:
+        """Keep only the clips with these names (dataset order kept; few-shot runs)."""
+        keep = set(ids)
+        self.clips = [c for c in self.clips if c.name in keep]
+        self.items = [(ci, k) for ci in range(len(self.clips)) for k in self.frames]
 
     def _dir(self, kind: str, clip: AvsbenchClip) -> Path:
         if self.subset == "s4":
@@ -217,10 +230,9 @@ class AvsbenchDataset(Dataset):
             raise DataError(f"{self.mask_path(clip, k)}: mask size differs from its frame")
         image, resized = self.transform.image(img)
         mel = self.clip_log_mel(self.audio_clip(ci))
-        centre = min(k - 1, mel.shape[0] - 1)
         item: dict[str, Any] = {
             "image": image,
-            "audio": fit_examples(mel, self.audio_examples, centre=centre),
+            "audio": frame_audio(mel, self.audio_examples, index=k - 1),
             "mask": mask_to_lowres(self.transform.mask(mask), self.mask_size),
             "index": index,
             "image_key": str(frame),

@@ -3,8 +3,9 @@
 Images go through :class:`avsmodel.transforms.SamTransform` (longest side to the model's
 input size, normalised, padded); masks are resized the same way and pooled to the model's
 mask resolution (the loss resolution); audio is decoded to 16 kHz mono and turned into
-VGGish log-mel examples with :func:`avsmodel.audio.vggish_examples`, cropped (centre) or
-tiled to the number of examples the model expects, and cached per clip in memory.
+VGGish log-mel examples with :func:`avsmodel.audio.vggish_examples` and cached per clip in
+memory; which example(s) an image hears is :func:`avsmodel.data.selection.frame_audio`'s
+choice (example 1 alone, as the paper's authors; N > 1 examples is the mean option).
 """
 
 from __future__ import annotations
@@ -262,8 +263,25 @@ class ManifestDataset(Dataset):
 
     def load_audio(self, index: int) -> torch.Tensor:
         """``[N, 1, 96, 64]`` examples of triplet ``index``'s clip."""
+        from avsmodel.data.selection import frame_audio, synthetic_example_index
+
         ex = self._cache.get(self.path(self.records[index].audio))
-        return fit_examples(ex, self.audio_examples)
+        n = self.audio_examples
+        return frame_audio(ex, n, index=synthetic_example_index(n))
+
+    frames_per_clip = 1  # one image per "video" (the F protocols' batch unit)
+
+    def ids(self) -> list[str]:
+        """Triplet ids, in dataset order."""
+        return [t.id for t in self.records]
+
+    def keep_ids(self, ids: set[str] | list[str]) -> None:
+        """Keep only the triplets with these ids (dataset order kept; few-shot runs)."""
+        keep = set(ids)
+        self.records = [t for t in self.records if t.id in keep]
+        self._by_cat = {}
+        for i, t in enumerate(self.records):
+            self._by_cat.setdefault(t.category, []).append(i)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         t = self.records[index]

@@ -31,6 +31,7 @@ class SamaAvs(AvsModel):
             width=config.encoder_embed_dim,
             audio_dim=config.audio_dim,
             hidden_dim=config.adapter_hidden_dim,
+            init=config.adapter_init,
         )
 
     def trainable_prefixes(self) -> tuple[str, ...]:

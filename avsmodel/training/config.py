@@ -33,7 +33,10 @@ class TrainConfig:
         iou_weight: Weight of the soft IoU loss (mask resolution).
         grad_clip: Max gradient norm, 0 disables clipping.
         resample_audio_p: Probability of replacing a training clip with another clip of
-            the same category (deterministic in seed, epoch and sample).
+            the same category (deterministic in seed, epoch and sample); 1.0 is the authors'
+            fresh draw on every access.
+        train_fraction: Few-shot: train on this fraction of the training set (a seeded
+            order fixed per dataset, so smaller fractions nest in larger ones).
         workers: DataLoader worker processes per training process.
         audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
         threads: Torch intra-op threads per process (0: torch's default).
@@ -52,6 +55,7 @@ class TrainConfig:
     iou_weight: float = 1.0
     grad_clip: float = 0.0
     resample_audio_p: float = 0.0
+    train_fraction: float = 1.0
     workers: int = 4
     audio_cache: int = 4096
     threads: int = 0
@@ -122,6 +126,7 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (cfg.bce_weight + cfg.iou_weight > 0, "at least one loss weight must be > 0"),
         (cfg.grad_clip >= 0, "grad_clip must be >= 0"),
         (0.0 <= cfg.resample_audio_p <= 1.0, "resample_audio_p must be in [0, 1]"),
+        (0.0 < cfg.train_fraction <= 1.0, "train_fraction must be in (0, 1]"),
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
         (cfg.threads >= 0, "threads must be >= 0"),

@@ -226,6 +226,7 @@ def _train(
         seed=cfg.seed,
         audio_cache=cfg.audio_cache,
         resample_audio_p=cfg.resample_audio_p,
+        train_fraction=cfg.train_fraction,
     )
     if ck is not None and ck.get("data", {}).get("sha256") != data["sha256"]:
         raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
@@ -282,6 +283,8 @@ def _train(
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        if cfg.train_fraction < 1.0:  # few-shot: the kept ids / clip names, one per line
+            atomic_write_text(out / "train_subset.txt", "".join(f"{i}\n" for i in train_ds.ids()))
         history = read_metrics(metrics_path, upto=start_epoch)
         write_metrics(metrics_path, history)
 
