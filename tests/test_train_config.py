@@ -14,7 +14,8 @@ def test_paper_recipe_is_the_default_for_sam_models() -> None:
     cfg = load_config("sama_avs_vit_h")
     assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.min_lr) == (80, 2, 2e-4, 1e-7)
     assert cfg.bce_weight == cfg.iou_weight == 1.0
-    assert cfg.resample_audio_p == 0.0
+    assert cfg.resample_audio_p == 1.0 and cfg.train_fraction == 1.0
+    assert cfg.model["autocast"] == "none"
 
 
 def test_tiny_recipe_for_tiny_models() -> None:
