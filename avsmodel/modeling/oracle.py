@@ -3,8 +3,8 @@
 Two variants (``SamOracle.oracle_mode``):
 
 - ``everything`` (the paper's: "the most similar predicted mask to the ground-truth mask"):
-  segment-anything's own ``SamAutomaticMaskGenerator`` (a 32x32 point grid, its default
-  filters) proposes the masks of the whole image; per frame the proposal with the highest
+  segment-anything's own ``SamAutomaticMaskGenerator`` (its default 32x32 point grid, 8x8 for
+  the 128 px tiny configs, and its default filters) proposes the masks of the whole image; per frame the proposal with the highest
   IoU to the ground truth is kept. When it proposes nothing (e.g. a randomly initialised
   tiny SAM) the prediction is empty.
 - ``multimask``: SAM run with no prompt at all (empty sparse prompt, dense =
@@ -80,6 +80,8 @@ class SamOracle(AvsModel):
         super().__init__(config, with_audio=False)
         self.oracle_mode = "multimask"
         self._generator: Any = None
+        # SAM's default 32x32 point grid; 8x8 on the 128 px tiny configs (tests: 16x faster).
+        self.points_per_side = 8 if config.variant == "tiny" else 32
 
     def mask_generator(self, device: torch.device) -> Any:
         """segment-anything's ``SamAutomaticMaskGenerator`` over this model's SAM parts."""
@@ -98,7 +100,9 @@ class SamOracle(AvsModel):
                 list(PIXEL_MEAN),
                 list(PIXEL_STD),
             )
-            gen = SamAutomaticMaskGenerator(sam.to(device).eval())
+            gen = SamAutomaticMaskGenerator(
+                sam.to(device).eval(), points_per_side=self.points_per_side
+            )
             object.__setattr__(self, "_generator", gen)
         return gen
 
