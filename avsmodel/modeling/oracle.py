@@ -4,9 +4,9 @@ Two variants (``SamOracle.oracle_mode``):
 
 - ``everything`` (the paper's: "the most similar predicted mask to the ground-truth mask"):
   segment-anything's own ``SamAutomaticMaskGenerator`` (its default 32x32 point grid, 8x8 for
-  the 128 px tiny configs, and its default filters) proposes the masks of the whole image; per frame the proposal with the highest
-  IoU to the ground truth is kept. When it proposes nothing (e.g. a randomly initialised
-  tiny SAM) the prediction is empty.
+  the 128 px tiny configs, and its default filters) proposes the masks of the whole image;
+  per frame the proposal with the highest IoU to the ground truth is kept. When it proposes
+  nothing (e.g. a randomly initialised tiny SAM) the prediction is empty.
 - ``multimask``: SAM run with no prompt at all (empty sparse prompt, dense =
   ``no_mask_embed``) and ``multimask_output=True``; of its 3 masks the one with the highest
   IoU to the ground truth (AVSBench IoU, sigmoid > 0.5) is returned.
