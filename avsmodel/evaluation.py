@@ -119,6 +119,7 @@ def run_eval(
     desc: str = "eval",
     fscore_batch: int | None = None,
     frames_per_clip: int | None = None,
+    score_size: str = "ground_truth",
 ) -> EvalAccumulator:
     """Score a model over a loader.
 
@@ -135,6 +136,9 @@ def run_eval(
         desc: Bar label.
         fscore_batch: Also track a per-batch F of this many frames.
         frames_per_clip: Also track the ``avsbench`` and ``authors`` F protocols.
+        score_size: With ``full_res``: ``ground_truth`` scores at each image's own size
+            (AVSBench's convention); ``input`` on the model's SxS input grid against the
+            resized mask ``mask_input`` (padding cropped), as the authors score at 1024 px.
     """
     from tqdm import tqdm
 
@@ -146,7 +150,16 @@ def run_eval(
         s = logits.shape[-1]
         for i in range(logits.shape[0]):
             key = keys[int(batch["index"][i])] if keys is not None else None
-            if full_res:
+            if full_res and score_size == "input":
+                h, w = (int(v) for v in batch["resized"][i])
+                big = torch.nn.functional.interpolate(
+                    logits[i : i + 1, None],
+                    (image_size, image_size),
+                    mode="bilinear",
+                    align_corners=False,
+                )
+                acc.add(big[0, 0, :h, :w], batch["mask_input"][i, :h, :w].cpu(), key)
+            elif full_res:
                 out = transform.postprocess(
                     logits[i : i + 1, None], tuple(batch["resized"][i]), tuple(batch["size"][i])
                 )
@@ -196,6 +209,7 @@ def evaluate(
     workers: int = 0,
     progress: bool = True,
     seed: int = 0,
+    score_size: str = "ground_truth",
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or the training-free SAM oracle) on a manifest split or AVSBench.
 
@@ -221,6 +235,9 @@ def evaluate(
         workers: DataLoader workers.
         progress: Show a progress bar.
         seed: Seed of the mismatched pairing and of a random-init oracle (``model`` only).
+        score_size: ``ground_truth`` (each frame at its own size, AVSBench's convention) or
+            ``input`` (on the model's input grid, e.g. 1024 px, as the authors; with a run
+            trained with ``resize: squash`` this is exactly their scoring).
 
     Returns:
         ``{"miou", "fscore": {"avsbench", "authors", "dataset"}, "n", "split", "audio",
@@ -235,6 +252,8 @@ def evaluate(
 
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
+    if score_size not in ("ground_truth", "input"):
+        raise ConfigError(f"score_size={score_size!r}: use ground_truth or input")
     if oracle not in ORACLE_VARIANTS:
         raise ConfigError(f"oracle={oracle!r}: use one of {', '.join(ORACLE_VARIANTS)}")
     if (manifest is None) == (avsbench is None):
@@ -265,6 +284,7 @@ def evaluate(
             workers=workers,
             progress=progress,
             ckpt=ckpt,
+            score_size=score_size,
         )
     finally:
         torch.set_num_threads(threads)
@@ -309,6 +329,7 @@ def _evaluate(
     workers: int,
     progress: bool,
     ckpt: Any,
+    score_size: str = "ground_truth",
 ) -> dict[str, Any]:
     from torch.utils.data import DataLoader
 
@@ -320,6 +341,8 @@ def _evaluate(
     S, N = model.image_size, model.audio_examples
     seed = int(meta["train_config"].get("seed", 0))
     mism = audio == "mismatched"
+    resize = str(meta["train_config"].get("resize", "pad"))
+    extra = dict(resize=resize, input_masks=score_size == "input")
     if manifest is not None:
         ds = ManifestDataset(
             manifest,
@@ -330,6 +353,7 @@ def _evaluate(
             mismatched=mism,
             seed=seed,
             full_masks=True,
+            **extra,
         )
         keys = [t.category for t in ds.records]
     else:
@@ -344,6 +368,7 @@ def _evaluate(
             mismatched=mism,
             seed=seed,
             full_masks=True,
+            **extra,
         )
         keys = None
     bs = batch_size or int(meta["train_config"].get("val_batch_size", 4))
@@ -362,11 +387,14 @@ def _evaluate(
         desc=f"eval {split} ({audio})",
         fscore_batch=fscore_batch,
         frames_per_clip=frames_per_clip,
+        score_size=score_size,
     )
     result: dict[str, Any] = {
         "miou": acc.miou,
         "fscore": acc.fscores(),
         "frames_per_clip": frames_per_clip,
+        "score_size": score_size,
+        "resize": resize,
         "n": acc.n,
         "split": split,
         "audio": audio,

@@ -127,3 +127,43 @@ def test_per_access_draw_is_fresh_per_epoch_and_resumes_bit_identical(
     a = load_checkpoint(whole.last_path)["state_dict"]
     b = load_checkpoint(resumed.last_path)["state_dict"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_squash_resize_and_scoring_on_the_input_grid(manifest: Path, tmp_path: Path) -> None:
+    import numpy as np
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from avsmodel.data import ManifestDataset, collate
+    from avsmodel.data.dataset import read_mask
+    from avsmodel.metrics import mask_iou
+    from avsmodel.training import build_from_checkpoint
+
+    ds = ManifestDataset(
+        manifest, "test", image_size=128, audio_examples=1, resize="squash", input_masks=True
+    )
+    it = ds[0]
+    assert it["resized"] == (128, 128)
+    assert bool((it["image"].abs().sum(0) != 0).all())  # no padding: the 48x64 image fills SxS
+    m = read_mask(ds.path(ds.records[0].mask))
+    want = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((128, 128), 0)) > 127
+    assert torch.equal(it["mask_input"], torch.from_numpy(want))
+
+    run = train(
+        manifest,
+        model="sama_avs_tiny",
+        out=tmp_path / "sq",
+        epochs=1,
+        batch_size=4,
+        workers=0,
+        resize="squash",
+        progress=False,
+    )
+    r = evaluate(run.best_path, manifest=manifest, score_size="input", progress=False)
+    assert r["resize"] == "squash" and r["score_size"] == "input"
+    net, _ = build_from_checkpoint(run.best_path)
+    batch = collate([ds[i] for i in range(len(ds))])
+    with torch.no_grad():
+        logits = net.eval()(batch["image"], batch["audio"])
+    big = F.interpolate(logits, (128, 128), mode="bilinear", align_corners=False)[:, 0]
+    assert r["miou"] == pytest.approx(mask_iou(big, batch["mask_input"]), abs=1e-6)

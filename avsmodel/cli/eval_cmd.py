@@ -55,6 +55,10 @@ def main(
     ] = None,
     vggish_checkpoint: RunVggishCheckpoint = None,
     workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
+    score_size: Annotated[
+        str,
+        typer.Option(help="ground_truth (each frame's own size) or input (the model's grid)."),
+    ] = "ground_truth",
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
@@ -82,6 +86,7 @@ def main(
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         workers=workers,
+        score_size=score_size,
         roots=roots,
         progress=not as_json,
     )

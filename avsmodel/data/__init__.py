@@ -25,6 +25,7 @@ def train_val_datasets(
     audio_cache: int = 4096,
     resample_audio_p: float = 0.0,
     train_fraction: float = 1.0,
+    resize: str = "pad",
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The train and val datasets of a run, and a description of the data for checkpoints.
 
@@ -38,6 +39,7 @@ def train_val_datasets(
         seed: Seed of audio resampling.
         audio_cache: Log-mel arrays kept per process.
         resample_audio_p: Same-category clip resampling for the train split (manifests).
+        resize: ``pad`` or ``squash`` (:class:`avsmodel.transforms.SamTransform`).
         train_fraction: Keep this fraction of the train split
             (:func:`avsmodel.data.selection.few_shot_ids`: triplet ids or clip names).
 
@@ -51,7 +53,7 @@ def train_val_datasets(
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or --avsbench ROOT")
     common: dict[str, Any] = dict(
-        image_size=image_size, audio_examples=audio_examples, audio_cache=audio_cache
+        image_size=image_size, audio_examples=audio_examples, audio_cache=audio_cache, resize=resize
     )
     if manifest is not None:
         common.update(roots=roots, seed=seed)

@@ -154,6 +154,8 @@ class AvsbenchDataset(Dataset):
         mismatched: Pair each frame with another clip's audio (S4: of another category).
         seed: Seed of the mismatch pairing.
         full_masks: Also return the mask at frame size as ``mask_full``.
+        resize: ``pad`` or ``squash`` (see :class:`ManifestDataset`).
+        input_masks: Also return the mask on the SxS input grid as ``mask_input``.
     """
 
     def __init__(
@@ -168,6 +170,8 @@ class AvsbenchDataset(Dataset):
         seed: int = 0,
         full_masks: bool = False,
         audio_cache: int = 4096,
+        resize: str = "pad",
+        input_masks: bool = False,
     ) -> None:
         from avsmodel.transforms import SamTransform
 
@@ -183,7 +187,8 @@ class AvsbenchDataset(Dataset):
         self.items = [(ci, k) for ci in range(len(self.clips)) for k in frames]
         self.image_size, self.mask_size = image_size, image_size // 4
         self.audio_examples = audio_examples
-        self.transform = SamTransform(image_size)
+        self.transform = SamTransform(image_size, resize)
+        self.input_masks = input_masks
         self.mismatched, self.seed, self.full_masks = mismatched, seed, full_masks
         self._cache = LogMelCache(audio_cache)
         if mismatched and len(self.clips) < 2:
@@ -263,4 +268,6 @@ class AvsbenchDataset(Dataset):
         }
         if self.full_masks:
             item["mask_full"] = torch.from_numpy(mask)
+        if self.input_masks:
+            item["mask_input"] = self.transform.mask(mask) > 0.5
         return item

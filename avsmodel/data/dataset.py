@@ -175,6 +175,10 @@ class ManifestDataset(Dataset):
         seed: Seed of mismatching and resampling.
         full_masks: Also return the mask at the image's own size (for evaluation).
         audio_cache: Log-mel arrays kept per process (LRU).
+        resize: ``pad`` (SAM's aspect-keeping resize and padding) or ``squash`` (to SxS,
+            the paper authors' loaders).
+        input_masks: Also return the mask on the model's SxS input grid as ``mask_input``
+            (scoring at the input size, as the authors' 1024 px evaluation).
 
     Raises:
         DataError: if the split is unknown or holds no triplets (the message lists the
@@ -195,6 +199,8 @@ class ManifestDataset(Dataset):
         seed: int = 0,
         full_masks: bool = False,
         audio_cache: int = 4096,
+        resize: str = "pad",
+        input_masks: bool = False,
     ) -> None:
         from avsmodel.transforms import SamTransform
         from avsynth.manifest import iter_manifest
@@ -219,7 +225,8 @@ class ManifestDataset(Dataset):
         self.image_size = image_size
         self.mask_size = image_size // 4
         self.audio_examples = audio_examples
-        self.transform = SamTransform(image_size)
+        self.transform = SamTransform(image_size, resize)
+        self.input_masks = input_masks
         self.mismatched = mismatched
         self.resample_audio_p = resample_audio_p
         self.seed = seed
@@ -317,4 +324,6 @@ class ManifestDataset(Dataset):
         }
         if self.full_masks:
             item["mask_full"] = torch.from_numpy(mask)
+        if self.input_masks:
+            item["mask_input"] = padded > 0.5
         return item

@@ -37,6 +37,8 @@ class TrainConfig:
             fresh draw on every access.
         train_fraction: Few-shot: train on this fraction of the training set (a seeded
             order fixed per dataset, so smaller fractions nest in larger ones).
+        resize: ``pad`` (SAM's aspect-keeping resize + zero padding) or ``squash`` (to SxS,
+            the paper authors' loaders); evaluation and prediction use the run's choice.
         workers: DataLoader worker processes per training process.
         audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
         threads: Torch intra-op threads per process (0: torch's default).
@@ -56,6 +58,7 @@ class TrainConfig:
     grad_clip: float = 0.0
     resample_audio_p: float = 0.0
     train_fraction: float = 1.0
+    resize: str = "pad"
     workers: int = 4
     audio_cache: int = 4096
     threads: int = 0
@@ -127,6 +130,7 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (cfg.grad_clip >= 0, "grad_clip must be >= 0"),
         (0.0 <= cfg.resample_audio_p <= 1.0, "resample_audio_p must be in [0, 1]"),
         (0.0 < cfg.train_fraction <= 1.0, "train_fraction must be in (0, 1]"),
+        (cfg.resize in ("pad", "squash"), "resize must be pad or squash"),
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
         (cfg.threads >= 0, "threads must be >= 0"),

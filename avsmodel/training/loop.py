@@ -230,6 +230,7 @@ def _train(
         audio_cache=cfg.audio_cache,
         resample_audio_p=cfg.resample_audio_p,
         train_fraction=cfg.train_fraction,
+        resize=cfg.resize,
     )
     if ck is not None and ck.get("data", {}).get("sha256") != data["sha256"]:
         raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
