@@ -167,3 +167,36 @@ def test_squash_resize_and_scoring_on_the_input_grid(manifest: Path, tmp_path: P
         logits = net.eval()(batch["image"], batch["audio"])
     big = F.interpolate(logits, (128, 128), mode="bilinear", align_corners=False)[:, 0]
     assert r["miou"] == pytest.approx(mask_iou(big, batch["mask_input"]), abs=1e-6)
+
+
+def test_loss_on_the_input_grid(manifest: Path, tmp_path: Path) -> None:
+    import torch.nn.functional as F
+
+    from avsmodel.data import ManifestDataset, collate
+    from avsmodel.training.task import SegmentationTask
+
+    torch.manual_seed(0)
+    net = build_model("sama_avs_tiny")
+    ds = ManifestDataset(manifest, "train", image_size=128, audio_examples=1, input_masks=True)
+    batch = collate([ds[i] for i in range(3)])
+    loss, _ = SegmentationTask(net, loss_size="input")(batch)
+    with torch.no_grad():
+        up = F.interpolate(net(batch["image"], batch["audio"]), (128, 128), mode="bilinear")
+    up, g = up[:, 0], batch["mask_input"].float()
+    p = torch.sigmoid(up)
+    soft = [
+        1 - ((p[i] * g[i]).sum() + 1) / ((p[i] + g[i] - p[i] * g[i]).sum() + 1) for i in range(3)
+    ]
+    want = F.binary_cross_entropy_with_logits(up, g) + torch.stack(soft).mean()
+    assert float(loss) == pytest.approx(float(want), rel=1e-5)
+    run = train(
+        manifest,
+        model="sama_avs_tiny",
+        out=tmp_path / "li",
+        epochs=1,
+        batch_size=4,
+        workers=0,
+        loss_size="input",
+        progress=False,
+    )
+    assert run.history[0]["train_loss"] > 0

@@ -26,6 +26,7 @@ def train_val_datasets(
     resample_audio_p: float = 0.0,
     train_fraction: float = 1.0,
     resize: str = "pad",
+    input_masks: bool = False,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The train and val datasets of a run, and a description of the data for checkpoints.
 
@@ -40,6 +41,7 @@ def train_val_datasets(
         audio_cache: Log-mel arrays kept per process.
         resample_audio_p: Same-category clip resampling for the train split (manifests).
         resize: ``pad`` or ``squash`` (:class:`avsmodel.transforms.SamTransform`).
+        input_masks: Training items also carry ``mask_input`` (loss at the input size).
         train_fraction: Keep this fraction of the train split
             (:func:`avsmodel.data.selection.few_shot_ids`: triplet ids or clip names).
 
@@ -57,7 +59,13 @@ def train_val_datasets(
     )
     if manifest is not None:
         common.update(roots=roots, seed=seed)
-        train = ManifestDataset(manifest, "train", resample_audio_p=resample_audio_p, **common)
+        train = ManifestDataset(
+            manifest,
+            "train",
+            resample_audio_p=resample_audio_p,
+            input_masks=input_masks,
+            **common,
+        )
         val = ManifestDataset(manifest, "val", **common)
         data = {
             "kind": "manifest",
@@ -67,7 +75,7 @@ def train_val_datasets(
         return _few_shot(train, train_fraction, data), val, data
     if subset is None:
         raise ConfigError("--avsbench needs --subset s4 or ms3")
-    train = AvsbenchDataset(avsbench, subset, "train", **common)
+    train = AvsbenchDataset(avsbench, subset, "train", input_masks=input_masks, **common)
     val = AvsbenchDataset(avsbench, subset, "val", **common)
     data = {
         "kind": "avsbench",

@@ -39,6 +39,9 @@ class TrainConfig:
             order fixed per dataset, so smaller fractions nest in larger ones).
         resize: ``pad`` (SAM's aspect-keeping resize + zero padding) or ``squash`` (to SxS,
             the paper authors' loaders); evaluation and prediction use the run's choice.
+        loss_size: ``mask`` (the loss at the mask decoder's S/4 grid, ground truth pooled)
+            or ``input`` (logits upsampled to SxS against the nearest-resized ground truth,
+            as the authors).
         workers: DataLoader worker processes per training process.
         audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
         threads: Torch intra-op threads per process (0: torch's default).
@@ -59,6 +62,7 @@ class TrainConfig:
     resample_audio_p: float = 0.0
     train_fraction: float = 1.0
     resize: str = "pad"
+    loss_size: str = "mask"
     workers: int = 4
     audio_cache: int = 4096
     threads: int = 0
@@ -131,6 +135,7 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (0.0 <= cfg.resample_audio_p <= 1.0, "resample_audio_p must be in [0, 1]"),
         (0.0 < cfg.train_fraction <= 1.0, "train_fraction must be in (0, 1]"),
         (cfg.resize in ("pad", "squash"), "resize must be pad or squash"),
+        (cfg.loss_size in ("mask", "input"), "loss_size must be mask or input"),
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
         (cfg.threads >= 0, "threads must be >= 0"),

@@ -231,6 +231,7 @@ def _train(
         resample_audio_p=cfg.resample_audio_p,
         train_fraction=cfg.train_fraction,
         resize=cfg.resize,
+        input_masks=cfg.loss_size == "input",
     )
     if ck is not None and ck.get("data", {}).get("sha256") != data["sha256"]:
         raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
@@ -245,7 +246,11 @@ def _train(
         wrapped = net
     needs_gt = net.config.family == "sam_oracle"
     task = SegmentationTask(
-        wrapped, bce_weight=cfg.bce_weight, iou_weight=cfg.iou_weight, needs_gt=needs_gt
+        wrapped,
+        bce_weight=cfg.bce_weight,
+        iou_weight=cfg.iou_weight,
+        needs_gt=needs_gt,
+        loss_size=cfg.loss_size,
     )
     val_task = SegmentationTask(net, needs_gt=needs_gt)
 
