@@ -97,3 +97,32 @@ def test_adapters_start_as_the_authors_trunc_normal() -> None:
         if hasattr(m, "reset_parameters"):
             m.reset_parameters()
     assert all(float(b.detach().abs().max()) == 0.0 for b in biases)
+
+
+def test_per_access_draw_uses_an_imported_release_pool(tmp_path: Path) -> None:
+    from avsmodel.data import train_val_datasets
+    from avsynth.release import import_release, read_audio_pools
+    from avsynth.testing.release import write_release
+
+    root = write_release(tmp_path / "AVS_Synthetic")
+    import_release(root, tmp_path / "avss")
+    manifest = tmp_path / "avss" / "manifest.jsonl"
+    pools = read_audio_pools(manifest)
+    train, _, _ = train_val_datasets(
+        manifest, image_size=S, audio_examples=1, resample_audio_p=1.0, audio_cache=0
+    )
+    drawn = {}
+    for epoch in range(4):
+        train.set_epoch(epoch)
+        for i, t in enumerate(train.records):
+            p = train.audio_source(i)
+            assert p in pools[t.category]  # the category's release pool, not the split's clips
+            drawn.setdefault(i, set()).add(p)
+    assert any(len(v) > 1 for v in drawn.values())  # a fresh draw per epoch
+    train.set_epoch(2)
+    again = [train.audio_source(i) for i in range(len(train))]
+    train.set_epoch(2)
+    assert again == [train.audio_source(i) for i in range(len(train))]
+    wave, sr = sf.read(again[0], dtype="float32")
+    assert sr == 16000
+    torch.testing.assert_close(train[0]["audio"][0, 0], _example(wave, 1), atol=1e-4, rtol=1e-4)

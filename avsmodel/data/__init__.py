@@ -39,7 +39,9 @@ def train_val_datasets(
         roots: Source roots of a plan-only manifest.
         seed: Seed of audio resampling.
         audio_cache: Log-mel arrays kept per process.
-        resample_audio_p: Same-category clip resampling for the train split (manifests).
+        resample_audio_p: Same-category clip resampling for the train split (manifests); an
+            imported release's clip pools (``avsynth import-release``) are drawn from when
+            the manifest has them, else the split's own clips of the category.
         resize: ``pad`` or ``squash`` (:class:`avsmodel.transforms.SamTransform`).
         input_masks: Training items also carry ``mask_input`` (loss at the input size).
         train_fraction: Keep this fraction of the train split
@@ -59,11 +61,15 @@ def train_val_datasets(
     )
     if manifest is not None:
         common.update(roots=roots, seed=seed)
+        from avsynth.release import read_audio_pools
+
+        pools = read_audio_pools(manifest, roots=roots) if resample_audio_p > 0 else {}
         train = ManifestDataset(
             manifest,
             "train",
             resample_audio_p=resample_audio_p,
             input_masks=input_masks,
+            audio_pools=pools,
             **common,
         )
         val = ManifestDataset(manifest, "val", **common)

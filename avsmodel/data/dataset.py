@@ -179,6 +179,9 @@ class ManifestDataset(Dataset):
             the paper authors' loaders).
         input_masks: Also return the mask on the model's SxS input grid as ``mask_input``
             (scoring at the input size, as the authors' 1024 px evaluation).
+        audio_pools: ``{category: [clip path, ...]}`` to draw resampled clips from (an
+            imported release's pools, :func:`avsynth.release.read_audio_pools`) instead of
+            the split's own clips of the category.
 
     Raises:
         DataError: if the split is unknown or holds no triplets (the message lists the
@@ -201,6 +204,7 @@ class ManifestDataset(Dataset):
         audio_cache: int = 4096,
         resize: str = "pad",
         input_masks: bool = False,
+        audio_pools: dict[str, list[Path]] | None = None,
     ) -> None:
         from avsmodel.transforms import SamTransform
         from avsynth.manifest import iter_manifest
@@ -233,6 +237,7 @@ class ManifestDataset(Dataset):
         self.full_masks = full_masks
         self.epoch = 0
         self._cache = LogMelCache(audio_cache)
+        self.audio_pools = {k: list(v) for k, v in (audio_pools or {}).items() if v}
         self._by_cat: dict[str, list[int]] = {}
         for i, t in enumerate(self.records):
             self._by_cat.setdefault(t.category, []).append(i)
@@ -279,11 +284,29 @@ class ManifestDataset(Dataset):
             )
         return resolve_media_path(self.manifest, ref.path, ref.root, roots=self.roots)
 
+    def audio_source(self, index: int) -> Path:
+        """The clip file triplet ``index`` hears on this access (this epoch).
+
+        With ``audio_pools`` and resampling, a clip of the category's pool (seeded by seed,
+        epoch and index, as :meth:`audio_index`); otherwise :meth:`audio_index`'s triplet's.
+        """
+        t = self.records[index]
+        pool = self.audio_pools.get(t.category)
+        if pool and self.resample_audio_p > 0 and not self.mismatched:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            if rng.random() < self.resample_audio_p:
+                return Path(pool[int(rng.integers(len(pool)))])
+            return self.path(t.audio)
+        return self.path(self.records[self.audio_index(index)].audio)
+
     def load_audio(self, index: int) -> torch.Tensor:
         """``[N, 1, 96, 64]`` examples of triplet ``index``'s clip."""
+        return self._examples(self.path(self.records[index].audio))
+
+    def _examples(self, path: Path) -> torch.Tensor:
         from avsmodel.data.selection import frame_audio, synthetic_example_index
 
-        ex = self._cache.get(self.path(self.records[index].audio))
+        ex = self._cache.get(path)
         n = self.audio_examples
         return frame_audio(ex, n, index=synthetic_example_index(n))
 
@@ -315,7 +338,7 @@ class ManifestDataset(Dataset):
         padded = self.transform.mask(mask)
         item: dict[str, Any] = {
             "image": image,
-            "audio": self.load_audio(self.audio_index(index)),
+            "audio": self._examples(self.audio_source(index)),
             "mask": mask_to_lowres(padded, self.mask_size),
             "index": index,
             "image_key": str(image_path),
