@@ -115,14 +115,14 @@ def test_per_access_draw_uses_an_imported_release_pool(tmp_path: Path) -> None:
     for epoch in range(4):
         train.set_epoch(epoch)
         for i, t in enumerate(train.records):
-            p = train.audio_source(i)
+            p, _ = train.audio_source(i)
             assert p in pools[t.category]  # the category's release pool, not the split's clips
             drawn.setdefault(i, set()).add(p)
     assert any(len(v) > 1 for v in drawn.values())  # a fresh draw per epoch
     train.set_epoch(2)
-    again = [train.audio_source(i) for i in range(len(train))]
+    again = [train.audio_source(i)[0] for i in range(len(train))]
     train.set_epoch(2)
-    assert again == [train.audio_source(i) for i in range(len(train))]
+    assert again == [train.audio_source(i)[0] for i in range(len(train))]
     wave, sr = sf.read(again[0], dtype="float32")
     assert sr == 16000
     torch.testing.assert_close(train[0]["audio"][0, 0], _example(wave, 1), atol=1e-4, rtol=1e-4)
