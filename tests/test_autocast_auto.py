@@ -65,3 +65,10 @@ def test_recipes_change_only_how_the_model_runs() -> None:
         model = build_model("sama_avs_tiny", **options)
         assert sdpa_enabled(model.image_encoder) == (options.get("attention") == "sdpa")
         assert model.run.autocast == options.get("autocast", "none")
+
+
+def test_recipes_default_to_the_measured_fastest_exact_settings() -> None:
+    # The paper recipe keeps the authors' fp32 (bf16 autocast is the named faster option).
+    paper = load_config("sama_avs_vit_b")
+    assert paper.model == {"attention": "sdpa", "autocast": "none", "grad_checkpointing": False}
+    assert load_config("sama_avs_tiny").model["attention"] == "sdpa"

@@ -180,7 +180,14 @@ def _pair(overrides: dict):
 @pytest.mark.parametrize("frozen", [True, False], ids=["frozen_encoder", "trainable_encoder"])
 def test_model_matches_reference_fp32(frozen):
     # window 5 on 12x12 tokens: the padded path; frozen: the frozen-linear path.
-    overrides = {"attention": "sdpa", "window_size": 5, "train_image_encoder": not frozen}
+    # audio_examples 2: the inputs this tolerance was set on (the models default to 1 now;
+    # fp32 noise of sdpa vs eager is ~0.7-1.5e-5 relative across seeds and inputs).
+    overrides = {
+        "attention": "sdpa",
+        "window_size": 5,
+        "train_image_encoder": not frozen,
+        "audio_examples": 2,
+    }
     models, batch = _pair(overrides)
     assert sdpa_enabled(models["project"].image_encoder)
     diff = grads_diff(models, batch)

@@ -23,6 +23,20 @@ class Audio(StrEnum):
     MISMATCHED = "mismatched"
 
 
+class Oracle(StrEnum):
+    """SAM oracle variant: automatic-mask-generator proposals, or no-prompt best-of-3."""
+
+    EVERYTHING = "everything"
+    MULTIMASK = "multimask"
+
+
+class ScoreSize(StrEnum):
+    """Grid the metrics are computed on: each frame's own size, or the model's input grid."""
+
+    GROUND_TRUTH = "ground_truth"
+    INPUT = "input"
+
+
 AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
 RunSamCheckpoint = Annotated[

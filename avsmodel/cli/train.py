@@ -24,6 +24,10 @@ Examples:
         --out runs/tiny --resume
     avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
         --sam-checkpoint vit_h --vggish-checkpoint vggish
+    avsmodel train --avsbench avsbench_data --subset s4 \\
+        --model sama_avs_vit_h --out runs/s4_10pct --train-fraction 0.1 \\
+        --sam-checkpoint sam_vit_h_4b8939.pth \\
+        --vggish-checkpoint vggish-10086976.pth
 """
 
 from __future__ import annotations
@@ -72,6 +76,10 @@ def main(
     ] = False,
     workers: Annotated[int | None, typer.Option(help="DataLoader workers per process.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of init, data order, workers.")] = None,
+    train_fraction: Annotated[
+        float | None,
+        typer.Option(help="Few-shot: train on this fraction R (nested: 0.1 inside 0.3)."),
+    ] = None,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
@@ -105,6 +113,7 @@ def main(
         lr=lr,
         workers=workers,
         seed=seed,
+        train_fraction=train_fraction,
     )
     import os
 

@@ -49,6 +49,7 @@ def build_parts(cfg: ModelConfig) -> dict[str, Any]:
             width=cfg.encoder_embed_dim,
             audio_dim=cfg.audio_dim,
             hidden_dim=cfg.adapter_hidden_dim,
+            init=cfg.adapter_init,
         )
     else:
         parts["audio_prompt"] = AudioPromptProjector(

@@ -89,8 +89,9 @@ class ModelConfig:
     # Audio.
     audio_encoder: str = "vggish"
     audio_dim: int = 128
-    audio_examples: int = 10
+    audio_examples: int = 1  # one 0.96 s example per frame (the paper); N > 1: mean option
     adapter_hidden_dim: int = 512
+    adapter_init: str = "trunc_normal"  # the authors' (std 0.02); "torch": nn.Linear default
     audio_prompt_tokens: int = 1
     # What trains besides the family's own trainable parts (adapters/decoder/prompt tokens).
     train_image_encoder: bool = False
@@ -147,6 +148,10 @@ class ModelConfig:
         if bad:
             raise ConfigError(
                 f"encoder_global_attn_indexes {bad} out of range for depth {self.encoder_depth}"
+            )
+        if self.adapter_init not in ("trunc_normal", "torch"):
+            raise ConfigError(
+                f"adapter_init={self.adapter_init!r} unknown; use trunc_normal or torch"
             )
         if self.audio_examples < 1:
             raise ConfigError(f"audio_examples must be >= 1, got {self.audio_examples}")

@@ -48,7 +48,15 @@ class TrainConfig:
         iou_weight: Weight of the soft IoU loss (mask resolution).
         grad_clip: Max gradient norm, 0 disables clipping.
         resample_audio_p: Probability of replacing a training clip with another clip of
-            the same category (deterministic in seed, epoch and sample).
+            the same category (deterministic in seed, epoch and sample); 1.0 is the authors'
+            fresh draw on every access.
+        train_fraction: Few-shot: train on this fraction of the training set (a seeded
+            order fixed per dataset, so smaller fractions nest in larger ones).
+        resize: ``pad`` (SAM's aspect-keeping resize + zero padding) or ``squash`` (to SxS,
+            the paper authors' loaders); evaluation and prediction use the run's choice.
+        loss_size: ``mask`` (the loss at the mask decoder's S/4 grid, ground truth pooled)
+            or ``input`` (logits upsampled to SxS against the nearest-resized ground truth,
+            as the authors).
         workers: DataLoader worker processes per training process.
         audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
         threads: Torch intra-op threads per process (0: torch's default).
@@ -67,6 +75,9 @@ class TrainConfig:
     iou_weight: float = _PAPER["iou_weight"]
     grad_clip: float = _PAPER["grad_clip"]
     resample_audio_p: float = _PAPER["resample_audio_p"]
+    train_fraction: float = _PAPER["train_fraction"]
+    resize: str = _PAPER["resize"]
+    loss_size: str = _PAPER["loss_size"]
     workers: int = _PAPER["workers"]
     audio_cache: int = _PAPER["audio_cache"]
     threads: int = _PAPER["threads"]
@@ -137,6 +148,9 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (cfg.bce_weight + cfg.iou_weight > 0, "at least one loss weight must be > 0"),
         (cfg.grad_clip >= 0, "grad_clip must be >= 0"),
         (0.0 <= cfg.resample_audio_p <= 1.0, "resample_audio_p must be in [0, 1]"),
+        (0.0 < cfg.train_fraction <= 1.0, "train_fraction must be in (0, 1]"),
+        (cfg.resize in ("pad", "squash"), "resize must be pad or squash"),
+        (cfg.loss_size in ("mask", "input"), "loss_size must be mask or input"),
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
         (cfg.threads >= 0, "threads must be >= 0"),

@@ -137,6 +137,9 @@ def setup_run(
         seed=cfg.seed,
         audio_cache=cfg.audio_cache,
         resample_audio_p=cfg.resample_audio_p,
+        train_fraction=cfg.train_fraction,
+        resize=cfg.resize,
+        input_masks=cfg.loss_size == "input",
     )
     if ck is not None and ck.get("data", {}).get("sha256") != data["sha256"]:
         raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
@@ -179,7 +182,11 @@ def setup_run(
         net=net,
         wrapped=wrapped,
         task=SegmentationTask(
-            wrapped, bce_weight=cfg.bce_weight, iou_weight=cfg.iou_weight, needs_gt=needs_gt
+            wrapped,
+            bce_weight=cfg.bce_weight,
+            iou_weight=cfg.iou_weight,
+            needs_gt=needs_gt,
+            loss_size=cfg.loss_size,
         ),
         val_task=SegmentationTask(net, needs_gt=needs_gt),
         params=params,
@@ -219,6 +226,8 @@ def setup_run(
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        if cfg.train_fraction < 1.0:  # few-shot: the kept ids / clip names, one per line
+            atomic_write_text(out / "train_subset.txt", "".join(f"{i}\n" for i in train_ds.ids()))
         run.history = read_metrics(out / "metrics.jsonl", upto=run.start_epoch)
         write_metrics(out / "metrics.jsonl", run.history)
     return run
