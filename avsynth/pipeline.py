@@ -93,6 +93,7 @@ def plan(
     require_clips: bool = False,
     fingerprint: bool = True,
     progress: bool = False,
+    compose: str | dict[str, float] | None = None,
 ) -> Plan:
     """Plan a build from metadata only (no media decoded, no media files needed).
 
@@ -107,6 +108,9 @@ def plan(
         require_clips: Use only VGGSound rows whose clip file exists.
         fingerprint: Hash the metadata files (recorded in the sidecar).
         progress: Print one line per stage to stderr.
+        compose: Compositions, e.g. ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``
+            (default ``single=1``: today's plan); others give a
+            :class:`~avsynth.planning.compose.ComposedPlan` (see ``docs/dataset.md``).
 
     Returns:
         The :class:`Plan` (with ``roots``, ``fingerprints`` and per-stage ``timings``).
@@ -127,6 +131,7 @@ def plan(
             require_clips=require_clips,
             fingerprint=fingerprint,
             progress=progress,
+            compose=compose,
         )
 
 
@@ -162,12 +167,15 @@ def _plan(
     require_clips,
     fingerprint,
     progress,
+    compose=None,
 ) -> Plan:
+    from avsynth.planning.compose import parse_compose, single_only
     from avsynth.planning.fingerprint import start_fingerprints
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import iter_openimages_masks
     from avsynth.sources.vggsound import read_vggsound
 
+    weights = parse_compose(compose)
     stage = _Stages(progress)
     with stage("map", ""):
         cmap = _load_map(categories)
@@ -188,16 +196,24 @@ def _plan(
     with stage("vggsound", "reading VGGSound metadata") as note:
         index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
         note.append(f"{len(index.clips):,} rows of mapped labels")
-    with stage("plan", "planning (selection, splits, pairing)"):
-        p = make_plan(
-            masks,
-            index.clips,
-            cmap,
-            split_sizes=split_sizes,
-            seed=seed,
-            selection=selection,
-            require_clips=require_clips,
-        )
+    if not single_only(weights):  # composed build: its own planner (docs/dataset.md)
+        from avsynth.composed import plan_composed
+
+        with stage("plan", "planning compositions (absences, selection, splits, pairing)"):
+            p = plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
+                              weights=weights, split_sizes=split_sizes, seed=seed,
+                              selection=selection, require_clips=require_clips)  # fmt: skip
+    else:
+        with stage("plan", "planning (selection, splits, pairing)"):
+            p = make_plan(
+                masks,
+                index.clips,
+                cmap,
+                split_sizes=split_sizes,
+                seed=seed,
+                selection=selection,
+                require_clips=require_clips,
+            )
     p.clips_missing = index.rows_without_file
     p.roots = roots
     if fut is not None:
@@ -228,6 +244,7 @@ def build(
     require_clips: bool | None = None,
     on_error: str = "raise",
     progress: bool = True,
+    compose: str | dict[str, float] | None = None,
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
 
@@ -249,6 +266,10 @@ def build(
         on_error: ``raise`` (stop at the first undecodable file) or ``skip`` (drop its
             triplets, record them in the sidecar; the splits then fall short).
         progress: Show progress bars.
+        compose: Compositions and their shares, e.g.
+            ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``; default ``single=1``
+            (today's build, byte-identical). Others write schema 2 records, union masks and
+            mixes (see ``docs/dataset.md``).
 
     Returns:
         :class:`BuildReport`.
@@ -284,7 +305,13 @@ def build(
         selection=selection,
         require_clips=require_clips,
         progress=progress,
+        compose=compose,
     )
+    if getattr(p, "compose", None):  # a ComposedPlan: records, lists and media of its own
+        from avsynth.composed import finish_composed
+
+        return finish_composed(p, outp, plan_only=plan_only, clip_seconds=clip_seconds,
+                               workers=workers, on_error=on_error, progress=progress)  # fmt: skip
     timings = dict(p.timings)
     t = time.perf_counter()
     check_source_paths(p)

@@ -16,6 +16,10 @@ Examples:
 
   avsynth build --categories category_maps/46.yaml --vggsound vgg --lvis lvis \\
       --out tiny --split-sizes 60,10,10 --seed 1 --min-area 0.02
+
+  # multi-source, off-screen and partly off-screen triplets (schema 2 records, mixes)
+  avsynth build --categories category_maps/46.yaml --vggsound vgg --lvis lvis \\
+      --out ms --compose single=0.70,multi=0.20,offscreen=0.05,partial=0.05
 """
 
 from __future__ import annotations
@@ -94,6 +98,13 @@ def main(
     allocation: Annotated[
         str, typer.Option(help="Instances per category: balanced (equal cap) or proportional.")
     ] = "balanced",
+    compose: Annotated[
+        str,
+        typer.Option(
+            help="Compositions and shares: single, multi (2-3 sounding objects), offscreen "
+            "(sound of a verified-absent category, empty target), partial (visible + absent)."
+        ),
+    ] = "single=1",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
     from avsynth.pipeline import build
@@ -123,6 +134,7 @@ def main(
         require_clips=require_clips,
         on_error=on_error,
         progress=not quiet,
+        compose=compose,
     )
     if not quiet:
         typer.echo(report.summary())

@@ -7,11 +7,19 @@ from avsynth.manifest.io import (
     read_sidecar,
     resolve_media_path,
 )
-from avsynth.manifest.schema import SCHEMA_VERSION, AudioRef, ImageRef, MaskRef, Triplet
+from avsynth.manifest.schema import (
+    SCHEMA_VERSION,
+    AudioRef,
+    ComponentRef,
+    ImageRef,
+    MaskRef,
+    Triplet,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
     "AudioRef",
+    "ComponentRef",
     "ImageRef",
     "ManifestWriter",
     "MaskRef",

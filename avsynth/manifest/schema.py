@@ -9,6 +9,12 @@ Media references hold a ``path`` relative to a *root* and the name of that root:
   and can be overridden when reading.
 
 Paths are POSIX, relative, and never contain ``..``: :func:`safe_relpath` enforces it.
+
+Schema version 2 (composed builds, ``avsynth build --compose``) adds ``composition``,
+``instances`` (every target instance's mask) and ``components`` (every clip heard, with its
+category, visibility and gain); ``mask`` is then the target (the union of the instances, empty
+for ``offscreen``) and ``audio`` the waveform heard (the mix). Version 1 records read as
+``composition="single"`` with no instances/components listed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from avsynth.errors import ManifestError
 
 SCHEMA_VERSION = 1
+SCHEMA_VERSIONS = (1, 2)  # versions this avsynth reads; 2 = composed records
 SPLITS = ("train", "val", "test")
 ROOTS = ("manifest", "lvis", "openimages", "vggsound")
 
@@ -102,6 +109,18 @@ class AudioRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ComponentRef:
+    """One clip of a composed (schema 2) record: its category, whether the object is in the
+    image (``visible``), the gain applied in the mix (dB, after loudness normalising; 0 for
+    unmixed compositions) and the clip itself."""
+
+    category: str
+    visible: bool
+    gain_db: float
+    audio: AudioRef
+
+
+@dataclass(frozen=True, slots=True)
 class Triplet:
     """One manifest line."""
 
@@ -113,6 +132,9 @@ class Triplet:
     audio: AudioRef
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    composition: str = "single"
+    instances: tuple[MaskRef, ...] = ()
+    components: tuple[ComponentRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict in the on-disk key order (``schema_version`` first)."""
@@ -127,6 +149,18 @@ class Triplet:
             "audio": _plain(self.audio),
         }
         out["mask"]["bbox"] = list(self.mask.bbox)
+        if self.schema_version >= 2:
+            out["composition"] = self.composition
+            out["instances"] = [_plain(m) | {"bbox": list(m.bbox)} for m in self.instances]
+            out["components"] = [
+                {
+                    "category": c.category,
+                    "visible": c.visible,
+                    "gain_db": c.gain_db,
+                    "audio": _plain(c.audio),
+                }  # fmt: skip
+                for c in self.components
+            ]
         if self.extra:
             out["extra"] = copy.deepcopy(self.extra)
         return out
@@ -142,10 +176,11 @@ class Triplet:
         if not isinstance(d, dict):
             raise ManifestError(f"{where}: expected a JSON object")
         version = d.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in SCHEMA_VERSIONS or isinstance(version, bool):
             raise ManifestError(
                 f"{where}: unknown schema_version {version!r} (this avsynth reads "
-                f"{SCHEMA_VERSION}); rebuild the manifest or upgrade avsynth"
+                f"{' and '.join(map(str, SCHEMA_VERSIONS))}); rebuild the manifest or "
+                "upgrade avsynth"
             )
         try:
             image = ImageRef(**d["image"])
@@ -153,6 +188,7 @@ class Triplet:
             m["bbox"] = tuple(m["bbox"])
             mask = MaskRef(**m)
             audio = AudioRef(**d["audio"])
+            v2 = _v2_fields(d) if version == 2 else {}
             t = cls(
                 id=d["id"],
                 split=d["split"],
@@ -162,6 +198,7 @@ class Triplet:
                 audio=audio,
                 schema_version=version,
                 extra=d.get("extra", {}),
+                **v2,
             )
         except KeyError as e:
             raise ManifestError(f"{where}: missing field {e.args[0]!r}") from None
@@ -169,9 +206,33 @@ class Triplet:
             raise ManifestError(f"{where}: malformed record ({e})") from None
         if t.split not in SPLITS:
             raise ManifestError(f"{where}: split {t.split!r} is not one of {', '.join(SPLITS)}")
-        for name, ref in (("image", t.image), ("mask", t.mask), ("audio", t.audio)):
+        refs = [("image", t.image), ("mask", t.mask), ("audio", t.audio)]
+        refs += [(f"instances[{i}]", m) for i, m in enumerate(t.instances)]
+        refs += [(f"components[{i}].audio", c.audio) for i, c in enumerate(t.components)]
+        for name, ref in refs:
             if ref.root not in ROOTS:
                 raise ManifestError(f"{where}: {name}.root {ref.root!r} is not one of {ROOTS}")
             if ref.path is not None:
                 safe_relpath(ref.path, what=f"{where}: {name}.path")
         return t
+
+
+COMPOSITIONS = ("single", "multi", "offscreen", "partial")
+
+
+def _v2_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """``composition``/``instances``/``components`` of a schema 2 record (KeyError/TypeError
+    on missing or malformed fields, reported by the caller)."""
+    comp = d["composition"]
+    if comp not in COMPOSITIONS:
+        raise TypeError(f"composition {comp!r} is not one of {', '.join(COMPOSITIONS)}")
+    instances = []
+    for m in d["instances"]:
+        m = dict(m)
+        m["bbox"] = tuple(m["bbox"])
+        instances.append(MaskRef(**m))
+    components = tuple(
+        ComponentRef(c["category"], bool(c["visible"]), float(c["gain_db"]), AudioRef(**c["audio"]))
+        for c in d["components"]
+    )
+    return {"composition": comp, "instances": tuple(instances), "components": components}
