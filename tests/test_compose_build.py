@@ -1,0 +1,233 @@
+"""Composed builds (--compose): counts, leaks, verified absences, union masks, mixes,
+determinism, resume, plan-only lists, and single=1 byte-identical to today's build."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter, defaultdict
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+import avsynth
+from avsynth.errors import PlanError
+from avsynth.manifest import read_manifest
+from avsynth.planning.compose import GAIN_DB, composition_sizes, parse_compose
+from tests.compose_fixtures import COMPOSE, EXPECTED, SIZES, build_composed, compose_world
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return compose_world(tmp_path_factory.mktemp("cworld"))
+
+
+@pytest.fixture(scope="module")
+def built(world, tmp_path_factory):
+    w, cmap = world
+    out = tmp_path_factory.mktemp("cbuild")
+    build_composed(w, cmap, out)
+    return out
+
+
+def _img(path):
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L")) > 127
+
+
+def test_parse_compose_and_exact_sizes():
+    assert parse_compose(None) == {"single": 1.0}
+    assert parse_compose("multi=0.25, single=0.75") == {"single": 0.75, "multi": 0.25}
+    for bad, msg in (("single=0.5", "sum to 0.5"), ("solo=1", "unknown composition 'solo'"),
+                     ("single", "NAME=WEIGHT"), ("single=x", "not a number"),
+                     ("single=1.5,multi=-0.5", "must be >= 0")):  # fmt: skip
+        with pytest.raises(PlanError, match=msg):
+            parse_compose(bad)
+    sizes = composition_sizes((101, 7, 3), parse_compose("single=0.7,multi=0.2,offscreen=0.1"), 0)
+    # columns sum exactly to the split sizes; each cell is floor or ceil of its share
+    for k, n in enumerate((101, 7, 3)):
+        assert sum(v[k] for v in sizes.values()) == n
+    assert sizes["single"][0] in (70, 71) and sizes["multi"][0] in (20, 21)
+
+
+def test_single_one_is_byte_identical_to_todays_build(world, tmp_path):
+    w, cmap = world
+    kw = {"vggsound": w.vggsound_root, "lvis": w.lvis_root, "openimages": w.openimages_root,
+          "split_sizes": (40, 10, 10), "clip_seconds": 2.0, "progress": False}  # fmt: skip
+    avsynth.build(cmap, out=tmp_path / "a", **kw)
+    avsynth.build(cmap, out=tmp_path / "b", compose="single=1", **kw)
+    files = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    assert files == sorted(
+        p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file()
+    )
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    assert '"schema_version":1' in (tmp_path / "a" / "manifest.jsonl").read_text()
+
+
+def test_counts_per_split_and_composition_no_leaks(built):
+    recs = read_manifest(built / "manifest.jsonl")
+    got = defaultdict(Counter)
+    for t in recs:
+        got[t.composition][t.split] += 1
+        assert t.schema_version == 2
+    assert {c: dict(v) for c, v in got.items()} == EXPECTED
+    info = json.loads((built / "build_info.json").read_text())
+    assert info["composition_counts"] == EXPECTED and info["schema_version"] == 2
+    image_split, clip_split, targets = {}, {}, Counter()
+    for t in recs:
+        assert image_split.setdefault((t.image.source, t.image.source_id), t.split) == t.split
+        for c in t.components:
+            key = (c.audio.youtube_id, c.audio.start_seconds)
+            assert clip_split.setdefault(key, t.split) == t.split
+        for m in t.instances:
+            targets[(m.source, m.source_id)] += 1
+    assert max(targets.values()) == 1  # a mask is the target of one triplet only
+    n = {"single": 1, "offscreen": 1, "partial": 2}
+    for t in recs:
+        assert len(t.components) == n.get(t.composition, len(t.instances))
+        assert [c.visible for c in t.components].count(True) == len(t.instances)
+        if t.composition == "multi":
+            assert len(t.instances) in (2, 3)
+            cats = sorted(c.category for c in t.components)
+            assert t.category == "+".join(cats) and len(set(cats)) == len(cats)
+
+
+def _raw_absence(w):
+    """Independent reading of the world's files: verified-absent and annotated labels."""
+    neg, present = defaultdict(set), defaultdict(set)
+    for sub in ("train", "val"):
+        doc = json.loads((w.lvis_root / f"lvis_v1_{sub}.json").read_text())
+        names = {c["id"]: c["name"] for c in doc["categories"]}
+        for im in doc["images"]:
+            neg[("lvis", str(im["id"]))] |= {names[i] for i in im.get("neg_category_ids", [])}
+        for a in doc["annotations"]:
+            present[("lvis", str(a["image_id"]))].add(names[a["category_id"]])
+    for p in w.openimages_root.glob("*-annotations-human-imagelabels.csv"):
+        for r in csv.DictReader(p.open()):
+            if r["Confidence"] == "0":
+                neg[("openimages", r["ImageID"])].add(r["LabelName"])
+    for p in w.openimages_root.glob("*-annotations-object-segmentation.csv"):
+        for r in csv.DictReader(p.open()):
+            present[("openimages", r["ImageID"])].add(r["LabelName"])
+    return neg, present
+
+
+def test_offscreen_and_partial_sounds_are_verified_absent(world, built):
+    w, _ = world
+    neg, present = _raw_absence(w)
+    label = {c.name: (c.lvis_name, c.oi_mid) for c in w.categories}
+    seen = Counter()
+    for t in read_manifest(built / "manifest.jsonl"):
+        key = (t.image.source, t.image.source_id)
+        for c in t.components:
+            lab = label[c.category][0 if t.image.source == "lvis" else 1]
+            if c.visible:
+                assert lab in present[key]
+            else:
+                seen[t.composition] += 1
+                assert lab in neg[key] and lab not in present[key], (t.id, c.category)
+        if t.composition == "offscreen":
+            assert not t.instances and t.mask.area_fraction == 0.0
+    assert seen["offscreen"] == 12 and seen["partial"] == 12
+
+
+def test_union_masks_and_mixes(built):
+    recs = read_manifest(built / "manifest.jsonl")
+    frames = 2 * 16000
+    for t in recs:
+        tm = _img(built / t.mask.path)
+        assert tm.shape == (t.image.height, t.image.width)
+        want = np.zeros_like(tm)
+        for m in t.instances:
+            want |= _img(built / m.path)
+        assert np.array_equal(tm, want), t.id
+        if t.composition == "offscreen":
+            assert not tm.any()
+        y, sr = sf.read(built / t.audio.path, dtype="float64")
+        assert sr == 16000 and y.shape == (frames,)
+        if t.composition in ("single", "offscreen"):
+            assert t.audio.path == t.components[0].audio.path
+            continue
+        assert t.audio.path == f"audio/mix/{t.id}.wav"
+        assert np.max(np.abs(y)) <= 10 ** (-1 / 20) + 1e-4
+        # independent reconstruction: BS.1770 loudness of each component, gain, sum, peak
+        import pyloudnorm
+
+        ref = np.zeros(frames)
+        for c in t.components:
+            assert GAIN_DB[0] <= c.gain_db <= GAIN_DB[1]
+            x, _ = sf.read(built / c.audio.path, dtype="float64")
+            lufs = pyloudnorm.Meter(16000).integrated_loudness(x)
+            ref += x * 10 ** ((-26.0 - lufs + c.gain_db) / 20)
+        ref *= min(1.0, 10 ** (-1 / 20) / np.max(np.abs(ref)))
+        assert np.max(np.abs(ref - y)) < 2 / 32768, t.id
+
+
+def test_plan_only_lists_every_component_clip_and_image(world, built, tmp_path):
+    w, cmap = world
+    r = build_composed(w, cmap, tmp_path / "p", plan_only=True)
+    lines = (tmp_path / "p" / "needed_clips.csv").read_text().splitlines()
+    listed = {tuple(x.split(",")[:2]) for x in lines}
+    want = set()
+    for t in read_manifest(built / "manifest.jsonl"):
+        for c in t.components:
+            want.add((c.audio.youtube_id, str(c.audio.start_seconds)))
+    assert listed == want and len(lines) == len(want)
+    assert r.manifest.read_text().count('"composition":"multi"') == 36
+    oi = (tmp_path / "p" / "needed_images_openimages.txt").read_text().split()
+    recs = read_manifest(r.manifest)
+    assert set(oi) == {
+        f"{t.image.subset}/{t.image.source_id}" for t in recs if t.image.source == "openimages"
+    }
+
+
+def test_byte_identical_across_input_order_and_workers(world, built, tmp_path):
+    from tests.compose_fixtures import shuffled_copy
+
+    w, cmap = world
+    roots = shuffled_copy(w, tmp_path / "shuf")
+    out = tmp_path / "b"
+    avsynth.build(cmap, out=out, vggsound=roots["vggsound"], lvis=roots["lvis"],
+                  openimages=roots["openimages"], split_sizes=SIZES, clip_seconds=2.0,
+                  compose=COMPOSE, workers=2, progress=False)  # fmt: skip
+    assert (built / "manifest.jsonl").read_bytes() == (out / "manifest.jsonl").read_bytes()
+    for p in built.rglob("*"):
+        if p.is_file() and p.suffix in (".png", ".wav", ".jpg", ".txt", ".csv"):
+            assert (out / p.relative_to(built)).read_bytes() == p.read_bytes(), p
+
+
+def test_rerun_keeps_finished_media_and_redoes_missing(world, tmp_path):
+    w, cmap = world
+    out = tmp_path / "o"
+    build_composed(w, cmap, out)
+    mixes = sorted((out / "audio" / "mix").glob("*.wav"))
+    unions = sorted((out / "masks" / "union").glob("*.png"))
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in mixes + unions}
+    mixes[0].unlink()
+    unions[0].write_bytes(b"partial")  # a wrong file under a final name is redone
+    (out / "audio" / "mix" / "x.wav.123.tmp").write_bytes(b"junk")
+    build_composed(w, cmap, out)
+    assert not list(out.rglob("*.tmp"))
+    for p, (mt, data) in before.items():
+        assert p.read_bytes() == data
+        if p not in (mixes[0], unions[0]):
+            assert p.stat().st_mtime_ns == mt
+
+
+def test_offscreen_without_verified_absence_is_refused(world, tmp_path):
+    import shutil
+
+    w, cmap = world
+    oi = tmp_path / "oi"  # Open Images without its human-verified image labels
+    shutil.copytree(w.openimages_root, oi, ignore=shutil.ignore_patterns("*imagelabels*"))
+    with pytest.raises(PlanError, match=r"composition offscreen: only 0 usable candidates.*"
+                       r"imagelabels"):  # fmt: skip
+        avsynth.plan(cmap, vggsound=w.vggsound_root, openimages=oi, split_sizes=(8, 2, 2),
+                     compose="single=0.5,offscreen=0.5")  # fmt: skip
