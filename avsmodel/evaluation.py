@@ -39,9 +39,17 @@ class EvalAccumulator:
         self.main = MetricAccumulator()
         self.official = MetricAccumulator(batch_size=fscore_batch) if fscore_batch else None
         self.by_key: dict[str, list[float]] = {}
+        self.by_composition: Any = None  # CompositionScores when groups are given
 
-    def add(self, logits: torch.Tensor, gt: torch.Tensor, key: str | None = None) -> float:
-        """Score one frame: ``logits`` and ``gt`` ``[H, W]``. Returns its IoU."""
+    def add(
+        self,
+        logits: torch.Tensor,
+        gt: torch.Tensor,
+        key: str | None = None,
+        group: str | None = None,
+    ) -> float:
+        """Score one frame: ``logits`` and ``gt`` ``[H, W]``; ``group`` is its composition.
+        Returns its IoU."""
         from avsmodel.metrics import frame_ious
 
         lg, g = logits.detach()[None].float(), gt.detach()[None]
@@ -51,6 +59,12 @@ class EvalAccumulator:
         iou = float(frame_ious(lg, g)[0])
         if key is not None:
             self.by_key.setdefault(key, []).append(iou)
+        if group is not None:
+            if self.by_composition is None:
+                from avsmodel.composition import CompositionScores
+
+                self.by_composition = CompositionScores()
+            self.by_composition.add(group, logits.detach(), gt.detach())
         return iou
 
     def reduce(self, info: Any) -> None:
@@ -102,6 +116,7 @@ def run_eval(
     progress: bool = False,
     desc: str = "eval",
     fscore_batch: int | None = None,
+    groups: list[str] | None = None,
 ) -> EvalAccumulator:
     """Score a model over a loader.
 
@@ -117,6 +132,7 @@ def run_eval(
         progress: Show a tqdm bar.
         desc: Bar label.
         fscore_batch: Also track the official per-batch F.
+        groups: Per-item composition by dataset index (per-composition scores).
     """
     from tqdm import tqdm
 
@@ -128,14 +144,15 @@ def run_eval(
         s = logits.shape[-1]
         for i in range(logits.shape[0]):
             key = keys[int(batch["index"][i])] if keys is not None else None
+            group = groups[int(batch["index"][i])] if groups is not None else None
             if full_res:
                 out = transform.postprocess(
                     logits[i : i + 1, None], tuple(batch["resized"][i]), tuple(batch["size"][i])
                 )
-                acc.add(out[0, 0], batch["mask_full"][i], key)
+                acc.add(out[0, 0], batch["mask_full"][i], key, group)
             else:
                 vh, vw = valid_hw(tuple(batch["resized"][i]), image_size, s)
-                acc.add(logits[i, :vh, :vw], batch["mask"][i, :vh, :vw].cpu(), key)
+                acc.add(logits[i, :vh, :vw], batch["mask"][i, :vh, :vw].cpu(), key, group)
     acc.reduce(info)
     return acc
 
@@ -175,7 +192,8 @@ def evaluate(
 
     Returns:
         ``{"miou", "fscore", "n", "split", "audio", "model", ...}``; for manifests also
-        ``per_category`` mIoU.
+        ``per_category`` mIoU, and for composed manifests ``per_composition``:
+        ``{name: {"miou", "fscore", "n", "pred_area"}}`` (:mod:`avsmodel.composition`).
 
     Raises:
         DataError, CheckpointError, ConfigError: unusable inputs (one-line messages).
@@ -241,6 +259,8 @@ def _evaluate(
             full_masks=True,
         )
         keys = [t.category for t in ds.records]
+        comps = [t.composition for t in ds.records]
+        groups = comps if any(c != "single" for c in comps) else None
     else:
         if subset is None:
             raise ConfigError("--avsbench needs --subset s4 or ms3")
@@ -254,7 +274,7 @@ def _evaluate(
             seed=seed,
             full_masks=True,
         )
-        keys = None
+        keys = groups = None
     bs = batch_size or int(meta["train_config"].get("val_batch_size", 4))
     loader = DataLoader(ds, batch_size=bs, shuffle=False, num_workers=workers, collate_fn=collate)
     task = SegmentationTask(model, needs_gt=model.config.family == "sam_oracle")
@@ -268,6 +288,7 @@ def _evaluate(
         progress=progress,
         desc=f"eval {split} ({audio})",
         fscore_batch=fscore_batch,
+        groups=groups,
     )
     result: dict[str, Any] = {
         "miou": acc.miou,
@@ -284,4 +305,6 @@ def _evaluate(
         result["fscore_batch"] = fscore_batch
     if acc.by_key:
         result["per_category"] = {k: sum(v) / len(v) for k, v in sorted(acc.by_key.items())}
+    if acc.by_composition is not None:  # composed manifests (docs/metrics.md)
+        result["per_composition"] = acc.by_composition.summary()
     return result

@@ -11,6 +11,9 @@ Examples:
         --audio mismatched --json
     avsmodel eval runs/s4/best.pt --avsbench avsbench_data --subset s4 \\
         --fscore-batch 4
+
+A composed manifest (avsynth build --compose) is also scored per composition (single,
+multi, offscreen, partial): J, F and the mean predicted area (offscreen: should be ~0).
 """
 
 from __future__ import annotations
@@ -76,3 +79,9 @@ def main(
         typer.echo(f"F (official, batch {r['fscore_batch']}) {r['fscore_official']:.4f}")
     for cat, miou in r.get("per_category", {}).items():
         typer.echo(f"  mIoU {cat:<24} {miou:.4f}")
+    for comp, v in r.get("per_composition", {}).items():
+        f = "-" if v["fscore"] is None else f"{v['fscore']:.4f}"
+        typer.echo(
+            f"  {comp:<10} n {v['n']:<5} mIoU {v['miou']:.4f}  F {f}  "
+            f"predicted area {v['pred_area']:.4f}"
+        )
