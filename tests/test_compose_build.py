@@ -231,3 +231,29 @@ def test_offscreen_without_verified_absence_is_refused(world, tmp_path):
                        r"imagelabels"):  # fmt: skip
         avsynth.plan(cmap, vggsound=w.vggsound_root, openimages=oi, split_sizes=(8, 2, 2),
                      compose="single=0.5,offscreen=0.5")  # fmt: skip
+
+
+def test_verify_checks_unions_and_mixes(built, tmp_path):
+    import shutil
+
+    from avsynth.inspection.verify import verify
+
+    assert verify(built / "manifest.jsonl", progress=False) == []
+    b = tmp_path / "b"
+    shutil.copytree(built, b)
+    recs = read_manifest(b / "manifest.jsonl")
+    multi = next(t for t in recs if t.composition == "multi")
+    off = next(t for t in recs if t.composition == "offscreen")
+    part = next(t for t in recs if t.composition == "partial")
+    m = _img(b / multi.mask.path)
+    m[0, 0] = ~m[0, 0]
+    Image.fromarray(np.where(m, 255, 0).astype(np.uint8), mode="L").save(b / multi.mask.path)
+    o = _img(b / off.mask.path)
+    o[:3, :3] = True
+    Image.fromarray(np.where(o, 255, 0).astype(np.uint8), mode="L").save(b / off.mask.path)
+    shutil.copyfile(b / part.components[0].audio.path, b / part.audio.path)
+    problems = verify(b / "manifest.jsonl", progress=False)
+    assert len(problems) == 3, problems
+    assert any(multi.mask.path in p and "in 1 pixel(s)" in p for p in problems)
+    assert any(off.mask.path in p and "OR of its 0 instance" in p for p in problems)
+    assert any(part.audio.path in p and "mix differs" in p for p in problems)
