@@ -257,3 +257,22 @@ def test_verify_checks_unions_and_mixes(built, tmp_path):
     assert any(multi.mask.path in p and "in 1 pixel(s)" in p for p in problems)
     assert any(off.mask.path in p and "OR of its 0 instance" in p for p in problems)
     assert any(part.audio.path in p and "mix differs" in p for p in problems)
+
+
+def test_stats_break_counts_down_by_composition(built, tmp_path):
+    from avsynth.inspection.stats import stats
+
+    r = stats(built / "manifest.jsonl", tmp_path / "s", progress=False)
+    assert r.compositions == EXPECTED
+    rows = list(csv.reader((tmp_path / "s" / "compositions.csv").open()))
+    assert rows[0] == ["composition", "train", "val", "test", "total"]
+    assert rows[2] == ["multi", "24", "6", "6", "36"] and rows[-1] == ["total", "80", "20", "20",
+                                                                       "120"]  # fmt: skip
+    assert (tmp_path / "s" / "compositions.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "s" / "stats.json").read_text())["compositions"] == EXPECTED
+    # every component clip counts as a use of that clip
+    uses = Counter()
+    for t in read_manifest(built / "manifest.jsonl"):
+        for c in t.components:
+            uses[(c.audio.youtube_id, c.audio.start_seconds)] += 1
+    assert r.clips == len(uses) and r.clip_uses == dict(sorted(Counter(uses.values()).items()))
