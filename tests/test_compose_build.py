@@ -276,3 +276,27 @@ def test_stats_break_counts_down_by_composition(built, tmp_path):
         for c in t.components:
             uses[(c.audio.youtube_id, c.audio.start_seconds)] += 1
     assert r.clips == len(uses) and r.clip_uses == dict(sorted(Counter(uses.values()).items()))
+
+
+def test_export_ms3_layout_reads_back(built, tmp_path):
+    from avsmodel.data import AvsbenchDataset
+    from avsynth.inspection.export_avsbench import export_avsbench
+
+    r = export_avsbench(built / "manifest.jsonl", tmp_path / "x", split="test", subset="ms3",
+                        progress=False)  # fmt: skip
+    assert r.root == tmp_path / "x" / "Multi-sources" and r.counts == {"test": 20}
+    rows = list(csv.reader((r.root / "ms3_meta_data.csv").open()))
+    assert rows[0] == ["video_id", "split"] and len(rows) == 21
+    ds = AvsbenchDataset(r.root, "ms3", "test", image_size=64, audio_examples=5, full_masks=True)
+    assert len(ds) == 20 * 5  # all five frames of every video
+    by_id = {t.id: t for t in read_manifest(built / "manifest.jsonl", split="test")}
+    for clip in ds.clips:
+        t = by_id[clip.name]
+        m = _img(ds.mask_path(clip, 3))
+        assert m.shape == (224, 224) and ds.frame_path(clip, 3).is_file()
+        src = Image.fromarray(_img(built / t.mask.path).astype(np.uint8) * 255)
+        want = np.asarray(src.resize((224, 224), Image.Resampling.NEAREST)) > 127
+        assert np.array_equal(m, want), t.id
+        assert m.any() == (t.composition != "offscreen")
+    with pytest.raises(Exception, match="unknown AVSBench subset 'ms4'"):
+        export_avsbench(built / "manifest.jsonl", tmp_path / "y", subset="ms4", progress=False)
