@@ -51,8 +51,14 @@ def run(
     seed: int = 0,
     device: str | None = None,
     progress: bool = False,
+    image_size: int | None = None,
+    image_side: int = 128,
 ) -> dict[str, Any]:
-    """Build, train both models, evaluate per composition; returns the numbers."""
+    """Build, train both models, evaluate per composition; returns the numbers.
+
+    ``image_size`` overrides the tiny model's input size (default 128; the slow test uses 64
+    to stay fast); ``image_side`` is the generated images' side in pixels.
+    """
     import avsynth
     from avsmodel.evaluation import evaluate
     from avsmodel.training import train as train_model
@@ -60,7 +66,7 @@ def run(
 
     out = Path(out)
     kw = {"n_lvis_images": n_images, "n_openimages_images": n_images, "image_labels": True,
-          "full_vocabulary": False, "clip_seconds": 4.0}  # fmt: skip
+          "full_vocabulary": False, "clip_seconds": 4.0, "image_size": image_side}  # fmt: skip
     wa = make_world(out / "world_train", seed=seed, **kw)
     wb = make_world(out / "world_test", seed=seed + 1000, **kw)
     cmap = wa.write_category_map(out / "map.yaml")
@@ -92,11 +98,14 @@ def run(
         },  # fmt: skip
         "seconds": times,
     }
+    config = None
+    if image_size is not None:
+        config = {"model": {"attention": "sdpa", "image_size": image_size}}
     for name, manifest in (("single", m_single), ("composed", m_comp)):
         t = time.perf_counter()
         res = train_model(manifest, model="sama_avs_tiny", out=out / f"run_{name}",
                           epochs=epochs, seed=seed, resume=True, progress=progress,
-                          device=device)  # fmt: skip
+                          device=device, config=config)  # fmt: skip
         times[f"train_{name}_s"] = time.perf_counter() - t
         ev = evaluate(res.last_path, manifest=m_test, split="test", progress=progress)
         results[name] = {"overall": {k: ev[k] for k in ("miou", "fscore", "n")},
