@@ -9,23 +9,31 @@ from avsynth.manifest.io import (
 )
 from avsynth.manifest.schema import (
     SCHEMA_VERSION,
+    SPLITS,
     AudioRef,
     ComponentRef,
     ImageRef,
     MaskRef,
     Triplet,
+    UnsafePathError,
+    check_split,
+    safe_component,
 )
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SPLITS",
     "AudioRef",
     "ComponentRef",
     "ImageRef",
     "ManifestWriter",
     "MaskRef",
     "Triplet",
+    "UnsafePathError",
+    "check_split",
     "iter_manifest",
     "read_manifest",
     "read_sidecar",
     "resolve_media_path",
+    "safe_component",
 ]
