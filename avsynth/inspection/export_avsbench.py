@@ -273,6 +273,13 @@ def export_avsbench(
             check_split(split, _splits(path), source=path.name)
         raise ManifestError(f"{path}: no triplets")
     _check_triplets(triplets)
+    unmixed = next((t for t in triplets if t.audio.path is None), None)
+    if unmixed is not None:
+        raise ManifestError(
+            f"{path}: triplet {unmixed.id} ({unmixed.composition}) has no mix yet: a plan-only "
+            "composed manifest gets its mixes when the build materialises; build without "
+            "--plan-only, then export"
+        )
     folder, meta_csv, data_dir, header = LAYOUTS[subset]
     root = Path(out) / folder
     data = root / data_dir

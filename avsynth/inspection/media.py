@@ -81,8 +81,14 @@ class MaskLoader:
         return m
 
     def load(self, t: Triplet) -> np.ndarray:
-        """The mask of ``t`` as ``bool[H, W]`` (at the image's size for plan-only masks)."""
+        """The mask of ``t`` as ``bool[H, W]`` (at the image's size for plan-only masks).
+
+        The target of a plan-only composed ``multi``/``offscreen`` record (not drawn until the
+        build materialises) is the OR of its instances' masks (all False for ``offscreen``).
+        """
         ref = t.mask
+        if ref.root != "manifest" and t.composition in ("multi", "offscreen"):
+            return self._union(t)
         if ref.root == "manifest":
             path = media_path(self.manifest, ref, self.roots)
             if not path.is_file():
@@ -123,10 +129,29 @@ class MaskLoader:
         root = self._source_root(ref.source)
         return np.asarray(decode_mask(sm, root, height=height, width=width), dtype=bool)
 
+    def _union(self, t: Triplet) -> np.ndarray:
+        import dataclasses
+
+        img = t.image
+        height, width = img.height, img.width
+        if height is None or width is None:
+            from avsynth.sources.media import read_image_size
+
+            width, height = read_image_size(media_path(self.manifest, img, self.roots))
+        out = np.zeros((height, width), bool)
+        for m in t.instances:
+            out |= self.load(dataclasses.replace(t, mask=m, composition="single"))
+        return out
+
 
 def lvis_labels(triplets: Iterable[Triplet]) -> set[str]:
-    """LVIS category names of the plan-only LVIS masks among ``triplets``."""
-    return {t.mask.source_label for t in triplets if t.mask.root == "lvis"}
+    """LVIS category names of the plan-only LVIS masks among ``triplets`` (the instances of
+    composed records)."""
+    out = set()
+    for t in triplets:
+        refs = t.instances if t.schema_version >= 2 else (t.mask,)
+        out.update(m.source_label for m in refs if m.root == "lvis")
+    return out
 
 
 def safe_name(text: str) -> str:

@@ -247,8 +247,10 @@ class _Verifier:
         else:
             self.ids[t.id] = line
         size = self.image(t, line)
-        self.mask(t, line, size)
-        self.audio_file(t, line)
+        if t.mask.root == "manifest" or t.composition not in ("multi", "offscreen"):
+            self.mask(t, line, size)  # a plan-only union: its instances are checked below
+        if t.audio.path is not None:  # null: a plan-only mix, made when materialising
+            self.audio_file(t, line)
         if t.schema_version >= 2:
             from avsynth.inspection.verify_compose import check_composed
 

@@ -34,9 +34,10 @@ def check_composed(v: Any, t: Any, line: int) -> None:
             line,
         )
         return
+    size = v.image(t, line)  # cached: (height, width) as decoded
     for m in t.instances:
         if (m.root, m.path, m.source_id) != (t.mask.root, t.mask.path, t.mask.source_id):
-            v.mask(dataclasses.replace(t, mask=m, composition="single"), line, None)
+            v.mask(dataclasses.replace(t, mask=m, composition="single"), line, size)
     for c in t.components:
         if c.audio.path != t.audio.path:
             v.audio_file(dataclasses.replace(t, audio=c.audio), line)
