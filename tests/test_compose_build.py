@@ -319,3 +319,54 @@ def test_plan_only_composed_manifest_verifies_and_unions_from_instances(world, b
         assert np.array_equal(loader.load(plan[t.id]), _img(built / t.mask.path)), t.id
     with pytest.raises(ManifestError, match="has no mix yet: a plan-only composed manifest"):
         export_avsbench(r.manifest, tmp_path / "x", subset="ms3", progress=False)
+
+
+def test_imagelabels_reader_rules(tmp_path):
+    from avsynth.errors import SourceError
+    from avsynth.sources.absence import openimages_absent
+    from avsynth.testing.sources import write_openimages_imagelabels
+
+    write_openimages_imagelabels(tmp_path, "train", [
+        ("aa", "verification", "/m/dog", 0), ("aa", "verification", "/m/cat", 0),
+        ("aa", "crowdsource-verification", "/m/cat", 1),  # contradicted: not absent
+        ("bb", "verification", "/m/dog", 1), ("bb", "verification", "/m/bus", 0),
+    ])  # fmt: skip
+    write_openimages_imagelabels(tmp_path, "validation", [("cc", "verification", "/m/dog", 0)])
+    got = openimages_absent(tmp_path, ["/m/dog", "/m/cat"])
+    assert got == {"openimages:aa": {"/m/dog"}, "openimages:cc": {"/m/dog"}}
+    assert openimages_absent(tmp_path / "none", ["/m/dog"]) == {}
+    bad = tmp_path / "oidv7-test-annotations-human-imagelabels.csv"
+    bad.write_text("ImageID,Source,LabelName,Confidence\ndd,verification,/m/dog,0.5\n")
+    with pytest.raises(SourceError, match=r"oidv7-test-annotations-human-imagelabels.csv: image "
+                       r"dd label /m/dog: Confidence '0.5'"):  # fmt: skip
+        openimages_absent(tmp_path, ["/m/dog"])
+
+
+def test_undecodable_component_clip_is_skipped_with_its_triplets(world, built, tmp_path):
+    import shutil
+
+    from tests.compose_fixtures import shuffled_copy
+
+    w, cmap = world
+    roots = shuffled_copy(w, tmp_path / "src")  # a copy we may break
+    victim = next(t for t in read_manifest(built / "manifest.jsonl") if t.composition == "multi")
+    clip = victim.components[1].audio
+    src = next((roots["vggsound"]).rglob(f"{clip.youtube_id}_{clip.start_seconds:06d}.*"))
+    src.write_bytes(b"RIFF\x00\x00garbage" * 10)
+    out = tmp_path / "o"
+    r = avsynth.build(cmap, out=out, vggsound=roots["vggsound"], lvis=roots["lvis"],
+                      openimages=roots["openimages"], split_sizes=SIZES, clip_seconds=2.0,
+                      compose=COMPOSE, on_error="skip", progress=False)  # fmt: skip
+    bad = f"{clip.youtube_id}_{clip.start_seconds:06d}"
+    assert list(r.media_skips) == [bad]
+    kept = read_manifest(r.manifest)
+    users = [t for t in read_manifest(built / "manifest.jsonl")
+             if any(f"{c.audio.youtube_id}_{c.audio.start_seconds:06d}" == bad
+                    for c in t.components)]  # fmt: skip
+    assert victim.id in {t.id for t in users}
+    assert {t.id for t in kept} == {t.id for t in read_manifest(built / "manifest.jsonl")} - {
+        t.id for t in users
+    }
+    info = json.loads((out / "build_info.json").read_text())
+    assert sum(info["written"].values()) == 120 - len(users)
+    shutil.rmtree(tmp_path / "src")
