@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -370,3 +371,39 @@ def test_undecodable_component_clip_is_skipped_with_its_triplets(world, built, t
     info = json.loads((out / "build_info.json").read_text())
     assert sum(info["written"].values()) == 120 - len(users)
     shutil.rmtree(tmp_path / "src")
+
+
+def _cli(w, cmap, out):
+    args = ["build", "--categories", str(cmap), "--vggsound", str(w.vggsound_root),
+            "--lvis", str(w.lvis_root), "--openimages", str(w.openimages_root), "--out", str(out),
+            "--split-sizes", ",".join(map(str, SIZES)), "--clip-seconds", "2", "--workers", "2",
+            "--compose", COMPOSE, "--quiet"]  # fmt: skip
+    return [sys.executable, "-c", "from avsynth.cli import main; main()", *args]
+
+
+def test_killed_composed_build_resumes_to_the_same_bytes(world, built, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    w, cmap = world
+    out = tmp_path / "o"
+    proc = subprocess.Popen(_cli(w, cmap, out), start_new_session=True)
+    deadline = time.monotonic() + 240
+    try:  # kill while the mixes (second pass) are being written
+        while not (out / "audio" / "mix").is_dir() or not any((out / "audio" / "mix").iterdir()):
+            assert proc.poll() is None, "build ended before any mix was written"
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (out / "manifest.jsonl").exists()
+    done = subprocess.run(_cli(w, cmap, out), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (out / "manifest.jsonl").read_bytes() == (built / "manifest.jsonl").read_bytes()
+    for p in built.rglob("*"):
+        if p.is_file() and p.suffix in (".png", ".wav", ".jpg"):
+            assert (out / p.relative_to(built)).read_bytes() == p.read_bytes(), p
+    assert not list(out.rglob("*.tmp"))
