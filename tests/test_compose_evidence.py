@@ -26,6 +26,7 @@ def test_composed_pretraining_helps_on_multi_and_not_hurts_single(tmp_path):
     ce = _bench()
     r = ce.run(tmp_path, n_images=150, train=320, val=32, test=80, epochs=8, image_size=64,
                image_side=64)  # fmt: skip
+    print(ce.table(r))  # shown with -s, and on failure
     s, c = r["single"]["per_composition"], r["composed"]["per_composition"]
     assert {k: v["n"] for k, v in c.items()} == dict.fromkeys(
         ("multi", "offscreen", "partial", "single"), 20
