@@ -18,7 +18,7 @@ import numpy as np
 
 from avsynth.errors import MediaError
 from avsynth.manifest import resolve_media_path
-from avsynth.manifest.schema import Triplet
+from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet
 
 AUDIO_RATE = 16000
 
@@ -87,9 +87,9 @@ class MaskLoader:
         build materialises) is the OR of its instances' masks (all False for ``offscreen``).
         """
         ref = t.mask
-        if ref.root != "manifest" and t.composition in ("multi", "offscreen"):
+        if ref.root not in FILE_MASK_ROOTS and t.composition in ("multi", "offscreen"):
             return self._union(t)
-        if ref.root == "manifest":
+        if ref.root in FILE_MASK_ROOTS:
             path = media_path(self.manifest, ref, self.roots)
             if not path.is_file():
                 raise MediaError(f"{path}: mask file missing")
