@@ -1,6 +1,6 @@
 """Evaluation of a trained checkpoint: mIoU (J) and F-score on a manifest split or AVSBench.
 
-Metrics follow the AVSBench convention (DESIGN section 5): per frame, IoU of
+Metrics follow the AVSBench convention (``docs/metrics.md``): per frame, IoU of
 ``sigmoid(logit) > 0.5`` with the ground truth (a frame with an empty ground truth scores the
 fraction of pixels correctly predicted as background), averaged over frames; F with
 ``beta^2 = 0.3`` on 255 thresholds, frames with an empty ground truth skipped. The default F

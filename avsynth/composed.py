@@ -82,7 +82,6 @@ def finish_composed(
 
     timings = dict(p.timings)
     t0 = time.perf_counter()
-    _check_paths(p)
     needed = []
     for name, text in composed_needed_lists(p).items():
         atomic_write_text(outp / name, text)
@@ -149,7 +148,7 @@ def finish_composed(
     )
 
 
-def _check_paths(p: ComposedPlan) -> None:
+def check_composed_paths(p: ComposedPlan) -> None:
     """Reject source paths (from metadata) that would leave their source root."""
     from avsynth.errors import ManifestError, SourceError
     from avsynth.manifest.schema import safe_relpath

@@ -14,50 +14,20 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
-from avsynth.errors import PlanError
 from avsynth.files import atomic_write_text
 from avsynth.manifest.io import SIDECAR, ManifestWriter
+from avsynth.outfolder import OutFolderLock, check_out_folder
+from avsynth.planning.options import check_build_options, check_roots
 from avsynth.planning.planner import Plan, make_plan
 from avsynth.planning.select import SelectionConfig
+from avsynth.report import BuildReport
 from avsynth.sources._util import gc_paused
 
 MANIFEST = "manifest.jsonl"
 DEFAULT_SPLIT_SIZES = (52609, 5000, 5000)
-
-
-@dataclass
-class BuildReport:
-    """What :func:`build` wrote.
-
-    Attributes:
-        out: Output folder.
-        manifest: Path of ``manifest.jsonl``.
-        sidecar: Path of ``build_info.json``.
-        plan: The plan.
-        written: Triplets written per split.
-        needed: Paths of the download lists.
-        media_skips: File -> error for media skipped with ``on_error="skip"``.
-        timings: Seconds per stage.
-    """
-
-    out: Path
-    manifest: Path
-    sidecar: Path
-    plan: Plan
-    written: dict[str, int]
-    needed: list[Path] = field(default_factory=list)
-    media_skips: dict[str, str] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def summary(self) -> str:
-        """Human-readable multi-line summary (printed by the CLI)."""
-        from avsynth.planning.summary import format_summary
-
-        return format_summary(self)
 
 
 def _load_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
@@ -66,19 +36,6 @@ def _load_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
     from avsynth.catmap import load_map
 
     return load_map(categories)
-
-
-def _roots(vggsound, lvis, openimages) -> dict[str, str]:
-    roots = {}
-    for name, p in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound)):
-        if p is None:
-            continue
-        if not Path(p).is_dir():
-            raise PlanError(f"--{name} {p} is not a folder")
-        roots[name] = str(Path(p).resolve())
-    if "lvis" not in roots and "openimages" not in roots:
-        raise PlanError("no image source: pass --lvis DIR and/or --openimages DIR")
-    return roots
 
 
 def plan(
@@ -93,6 +50,8 @@ def plan(
     require_clips: bool = False,
     fingerprint: bool = True,
     progress: bool = False,
+    check_files: bool = False,
+    workers: int = 1,
     compose: str | dict[str, float] | None = None,
 ) -> Plan:
     """Plan a build from metadata only (no media decoded, no media files needed).
@@ -108,6 +67,10 @@ def plan(
         require_clips: Use only VGGSound rows whose clip file exists.
         fingerprint: Hash the metadata files (recorded in the sidecar).
         progress: Print one line per stage to stderr.
+        check_files: Also check the content of the chosen Open Images masks (reads each PNG
+            and its image's header, so the media must be there); LVIS masks are always
+            checked. Masks that fail are replaced (see :mod:`avsynth.planning.content`).
+        workers: Processes for those checks.
         compose: Compositions, e.g. ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``
             (default ``single=1``: today's plan); others give a
             :class:`~avsynth.planning.compose.ComposedPlan` (see ``docs/dataset.md``).
@@ -131,6 +94,8 @@ def plan(
             require_clips=require_clips,
             fingerprint=fingerprint,
             progress=progress,
+            check_files=check_files,
+            workers=workers,
             compose=compose,
         )
 
@@ -167,19 +132,35 @@ def _plan(
     require_clips,
     fingerprint,
     progress,
+    check_files,
+    workers,
     compose=None,
 ) -> Plan:
     from avsynth.planning.compose import parse_compose, single_only
     from avsynth.planning.fingerprint import start_fingerprints
+    from avsynth.planning.mapcheck import check_map_against_sources
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import iter_openimages_masks
-    from avsynth.sources.vggsound import read_vggsound
+    from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
     weights = parse_compose(compose)
     stage = _Stages(progress)
     with stage("map", ""):
         cmap = _load_map(categories)
-        roots = _roots(vggsound, lvis, openimages)
+        roots = check_roots(vggsound, lvis, openimages)
+    with stage("vggsound", "reading VGGSound metadata") as note:
+        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
+        note.append(f"{len(index.clips):,} rows of mapped labels")
+    with stage("map_check", ""):
+        # Every label of the map must exist in these very inputs (as check-map checks them)
+        # before the expensive mask metadata is read.
+        check_map_against_sources(
+            categories,
+            lvis=lvis,
+            openimages=openimages,
+            vggsound_labels=index.labels,
+            vggsound_source=str(vggsound_csv_path(vggsound)),
+        )
         fut = start_fingerprints(roots) if fingerprint else None
     masks = []
     if lvis is not None:
@@ -193,9 +174,6 @@ def _plan(
             mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
             masks.extend(iter_openimages_masks(openimages, mids))
             note.append(f"{len(masks) - n:,} masks of mapped classes")
-    with stage("vggsound", "reading VGGSound metadata") as note:
-        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
-        note.append(f"{len(index.clips):,} rows of mapped labels")
     if not single_only(weights):  # composed build: its own planner (docs/dataset.md)
         from avsynth.composed import plan_composed
 
@@ -203,9 +181,18 @@ def _plan(
             p = plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
                               weights=weights, split_sizes=split_sizes, seed=seed,
                               selection=selection, require_clips=require_clips)  # fmt: skip
-    else:
-        with stage("plan", "planning (selection, splits, pairing)"):
-            p = make_plan(
+        p.clips_missing = index.rows_without_file
+        p.roots = roots
+        if fut is not None:
+            with stage("fingerprint_wait", ""):
+                p.fingerprints = fut.result()
+        p.timings = stage.timings
+        return p
+    with stage("plan", "planning (selection, splits, pairing)") as note:
+        from avsynth.planning.content import settle_plan
+
+        def make(rejected):
+            return make_plan(
                 masks,
                 index.clips,
                 cmap,
@@ -213,7 +200,15 @@ def _plan(
                 seed=seed,
                 selection=selection,
                 require_clips=require_clips,
+                rejected=rejected,
             )
+
+        # Chosen masks are checked for content (empty, wrong size); failures are replaced.
+        files = {"openimages": roots["openimages"]} if check_files and openimages else {}
+        if files and workers > 1 and fut is not None:
+            fut.result()  # no hashing thread running while the check workers are forked
+        p, rejected, checked = settle_plan(make, roots=files, workers=workers)
+        note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
     p.clips_missing = index.rows_without_file
     p.roots = roots
     if fut is not None:
@@ -244,6 +239,7 @@ def build(
     require_clips: bool | None = None,
     on_error: str = "raise",
     progress: bool = True,
+    force: bool = False,
     compose: str | dict[str, float] | None = None,
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
@@ -266,6 +262,8 @@ def build(
         on_error: ``raise`` (stop at the first undecodable file) or ``skip`` (drop its
             triplets, record them in the sidecar; the splits then fall short).
         progress: Show progress bars.
+        force: Build into an existing non-empty folder that is not an avsynth build folder
+            (one without the ``.avsynth-build`` marker, see :mod:`avsynth.outfolder`).
         compose: Compositions and their shares, e.g.
             ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``; default ``single=1``
             (today's build, byte-identical). Others write schema 2 records, union masks and
@@ -278,26 +276,59 @@ def build(
         PlanError, SourceError, MapError, MediaError: the message names the cause.
         OutputError: ``out`` is a file, lies below one, or cannot be written.
     """
+    require_clips = check_build_options(
+        on_error=on_error,
+        clip_seconds=clip_seconds,
+        workers=workers,
+        plan_only=plan_only,
+        require_clips=require_clips,
+    )
+    outp = check_out_folder(out, force=force)
+    with OutFolderLock(outp):
+        return _build_locked(
+            categories,
+            outp,
+            vggsound=vggsound,
+            lvis=lvis,
+            openimages=openimages,
+            split_sizes=split_sizes,
+            seed=seed,
+            plan_only=plan_only,
+            workers=workers,
+            clip_seconds=clip_seconds,
+            selection=selection,
+            require_clips=require_clips,
+            on_error=on_error,
+            progress=progress,
+            compose=compose,
+        )
+
+
+def _build_locked(
+    categories,
+    outp: Path,
+    *,
+    vggsound,
+    lvis,
+    openimages,
+    split_sizes,
+    seed,
+    plan_only,
+    workers,
+    clip_seconds,
+    selection,
+    require_clips,
+    on_error,
+    progress,
+    compose=None,
+) -> BuildReport:
     from avsynth import __version__
-    from avsynth.materialise.runner import ON_ERROR, run_media
+    from avsynth.materialise.runner import run_media
     from avsynth.planning.keys import image_key
     from avsynth.planning.output import build_info, check_source_paths, to_triplet, write_needed
 
-    if on_error not in ON_ERROR:
-        raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
-    if clip_seconds <= 0:
-        raise PlanError(f"clip_seconds {clip_seconds} must be > 0")
-    if workers < 1:
-        raise PlanError(f"workers {workers} must be >= 1")
-    if require_clips is None:
-        require_clips = not plan_only
-    if not plan_only and not require_clips:
-        raise PlanError("--no-require-clips needs --plan-only: materialising needs the clip files")
-    from avsynth.outputs import check_out_dir
-
-    outp = check_out_dir(out)  # a file, or no permission: one line before any work
-    outp.mkdir(parents=True, exist_ok=True)
-    _clear_stale(outp)
+    # Everything is validated (map, options, sources, plan) before anything in --out changes:
+    # a typo never costs the previous build's manifest.
     p = plan(
         categories,
         vggsound=vggsound,
@@ -308,16 +339,23 @@ def build(
         selection=selection,
         require_clips=require_clips,
         progress=progress,
+        check_files=not plan_only,
+        workers=workers,
         compose=compose,
     )
     if getattr(p, "compose", None):  # a ComposedPlan: records, lists and media of its own
-        from avsynth.composed import finish_composed
+        from avsynth.composed import check_composed_paths, finish_composed
 
+        check_composed_paths(p)
+        check_out_folder(outp, force=True)
+        _clear_stale(outp)
         return finish_composed(p, outp, plan_only=plan_only, clip_seconds=clip_seconds,
                                workers=workers, on_error=on_error, progress=progress)  # fmt: skip
+    check_source_paths(p)
+    check_out_folder(outp, force=True)  # media subfolders still no symlinks after planning
+    _clear_stale(outp)
     timings = dict(p.timings)
     t = time.perf_counter()
-    check_source_paths(p)
     needed = write_needed(p, outp)
     t_lists = time.perf_counter() - t
     media_skips: dict[str, str] = {}

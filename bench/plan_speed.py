@@ -24,7 +24,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("map", "lvis", "openimages", "vggsound", "plan", "fingerprint_wait", "write")
+STAGES = (
+    "map",
+    "vggsound",
+    "map_check",
+    "lvis",
+    "openimages",
+    "plan",
+    "fingerprint_wait",
+    "write",
+)
 
 
 def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:

@@ -306,8 +306,8 @@ def test_export_ms3_layout_reads_back(built, tmp_path):
 def test_plan_only_composed_manifest_verifies_and_unions_from_instances(world, built, tmp_path):
     from avsynth.errors import ManifestError
     from avsynth.inspection.export_avsbench import export_avsbench
-    from avsynth.inspection.media import MaskLoader, lvis_labels
     from avsynth.inspection.verify import verify
+    from avsynth.media import ManifestMedia, lvis_labels
 
     w, cmap = world
     r = build_composed(w, cmap, tmp_path / "p", plan_only=True)
@@ -315,9 +315,9 @@ def test_plan_only_composed_manifest_verifies_and_unions_from_instances(world, b
     plan = {t.id: t for t in read_manifest(r.manifest)}
     assert all(t.audio.path is None for t in plan.values() if t.composition == "multi")
     recs = read_manifest(built / "manifest.jsonl")
-    loader = MaskLoader(r.manifest, None, lvis_labels(plan.values()))
+    media = ManifestMedia(r.manifest, None, lvis_labels(plan.values()))
     for t in [x for x in recs if x.composition in ("multi", "offscreen")][:8]:
-        assert np.array_equal(loader.load(plan[t.id]), _img(built / t.mask.path)), t.id
+        assert np.array_equal(media.mask(plan[t.id]), _img(built / t.mask.path)), t.id
     with pytest.raises(ManifestError, match="has no mix yet: a plan-only composed manifest"):
         export_avsbench(r.manifest, tmp_path / "x", subset="ms3", progress=False)
 

@@ -23,7 +23,8 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli._options import Audio, AvsbenchSubset, RunSamCheckpoint, RunVggishCheckpoint
+from avsynth.cli.choices import SPLIT_METAVAR, value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
@@ -31,9 +32,11 @@ def main(
     ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
     manifest: Annotated[Path | None, typer.Option(help="avsynth manifest.jsonl.")] = None,
     avsbench: Annotated[Path | None, typer.Option(help="AVSBench root.")] = None,
-    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
-    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
-    audio: Annotated[str, typer.Option(help="matched or mismatched.")] = "matched",
+    subset: AvsbenchSubset = None,
+    split: Annotated[str, typer.Option(metavar=SPLIT_METAVAR, help="Split to score.")] = "test",
+    audio: Annotated[
+        Audio, typer.Option(help="Each image's own clip, or one of another category.")
+    ] = Audio.MATCHED,
     batch_size: Annotated[int | None, typer.Option(help="Frames per forward pass.")] = None,
     fscore_batch: Annotated[
         int | None, typer.Option(help="Also report the official per-batch F (e.g. 4).")
@@ -58,9 +61,9 @@ def main(
         ckpt,
         manifest=manifest,
         avsbench=avsbench,
-        subset=subset,
+        subset=value(subset),
         split=split,
-        audio=audio,
+        audio=audio.value,
         batch_size=batch_size,
         fscore_batch=fscore_batch,
         sam_checkpoint=sam_checkpoint,
@@ -72,7 +75,7 @@ def main(
     if as_json:
         typer.echo(json.dumps(r, sort_keys=True))
         return
-    typer.echo(f"{r['model']} on {split} ({audio} audio), {r['n']} frames")
+    typer.echo(f"{r['model']} on {split} ({audio.value} audio), {r['n']} frames")
     typer.echo(f"mIoU {r['miou']:.4f}")
     typer.echo(f"F    {r['fscore']:.4f}")
     if "fscore_official" in r:

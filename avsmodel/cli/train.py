@@ -3,7 +3,9 @@
 Defaults are the paper's recipe (avsmodel/configs/paper.yaml: BCE + soft IoU, AdamW 2e-4,
 cosine to 1e-7 over 80 epochs, batch 2 per GPU); *_tiny models use configs/tiny.yaml.
 The run folder gets metrics.jsonl, curves.png, config.yaml, best.pt (best val mIoU) and
-last.pt. Under torchrun the same command trains with DistributedDataParallel.
+last.pt. A folder that already holds a run is refused unless --resume (continue it) or
+--overwrite (start over) is given. A loss that stops being finite ends training with an
+error. Under torchrun the same command trains with DistributedDataParallel.
 
 Examples:
     avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny
@@ -31,6 +33,8 @@ from typing import Annotated
 
 import typer
 
+from avsmodel.cli._options import AvsbenchSubset
+from avsynth.cli.choices import value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
@@ -43,7 +47,7 @@ def main(
     avsbench: Annotated[
         Path | None, typer.Option(help="AVSBench root instead of a manifest.")
     ] = None,
-    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
+    subset: AvsbenchSubset = None,
     sam_checkpoint: Annotated[
         Path | None, typer.Option(help="SAM weights: sam_vit_*.pth or a name (vit_h).")
     ] = None,
@@ -61,6 +65,10 @@ def main(
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue OUT/last.pt to the same result.")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="OUT holds a run: delete its run files, start over."),
     ] = False,
     workers: Annotated[int | None, typer.Option(help="DataLoader workers per process.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of init, data order, workers.")] = None,
@@ -83,11 +91,12 @@ def main(
         out=out,
         config=config,
         avsbench=avsbench,
-        subset=subset,
+        subset=value(subset),
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         init=init,
         resume=resume,
+        overwrite=overwrite,
         stop_after=stop_after,
         roots=roots,
         device=device,

@@ -120,9 +120,12 @@ def check_meta_split(meta: Path, present: set[str], split: str) -> None:
 
 
 class _TensorUnpickler(pickle.Unpickler):
-    """Unpickler for AVSBench log-mel files: only torch/numpy/collections classes."""
+    """Unpickler for AVSBench log-mel files: only torch/numpy/collections classes (and
+    ``_io.BytesIO``, which avsynth's export wraps ``torch.save`` bytes in)."""
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("_io", "BytesIO"):
+            return super().find_class(module, name)
         if module.split(".")[0] in ("torch", "numpy", "collections", "_codecs"):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")

@@ -8,7 +8,7 @@ it is an upper bound on what SAM alone can pick without knowing which object sou
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from avsmodel.modeling.base import AvsModel
 
 if TYPE_CHECKING:
-    from avsmodel.registry import ModelConfig
+    from avsmodel.modeling.config import ModelConfig
 
 
 def _frame_iou(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -33,8 +33,10 @@ class SamOracle(AvsModel):
     """Vanilla SAM with ground-truth mask selection. Trains nothing for ViT configs (tiny
     configs, randomly initialised: image encoder, mask decoder and ``no_mask_embed``)."""
 
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config, with_audio=False)
+    def __init__(self, config: ModelConfig, **parts: Any) -> None:
+        if parts.get("audio_encoder") is not None:
+            raise ValueError("the SAM oracle uses no audio; build it without audio_encoder")
+        super().__init__(config, **parts)
 
     def trainable_prefixes(self) -> tuple[str, ...]:
         if self.config.train_image_encoder:

@@ -8,7 +8,6 @@ twice. Every problem is one line ``FILE:LINE: what is wrong; how to fix``.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from avsynth.catmap.schema import (
     LvisRef,
     OpenImagesRef,
 )
-from avsynth.errors import MapError
+from avsynth.errors import MapError, did_you_mean
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _TOP_KEYS = ("schema_version", "name", "categories")
@@ -65,12 +64,6 @@ class ParsedMap:
 
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
-
-
-def did_you_mean(word: str, choices) -> str:
-    """``"; did you mean 'x'?"`` for the closest of ``choices`` to ``word`` ("" if none)."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class _Walker:
@@ -287,12 +280,39 @@ def _check_unique(p: ParsedMap, categories: list[tuple[int, Category]]) -> None:
                 )
 
 
+def shipped_maps() -> list[str]:
+    """Names of the category maps shipped in the package (``["46"]``)."""
+    from avsynth.catmap.vocab import data_path
+
+    return sorted(p.stem for p in data_path("category_maps").glob("*.yaml"))
+
+
+def resolve_map_path(path: str | Path) -> Path:
+    """The map file ``path`` stands for: the file itself if it exists, else the shipped map a
+    bare name such as ``46`` (or ``46.yaml``) names, so pip users need no source tree.
+
+    A path that is neither is returned unchanged (reading it then fails with a clear error).
+    """
+    from avsynth.catmap.vocab import data_path
+
+    p = Path(path)
+    if p.exists() or len(p.parts) != 1:
+        return p
+    stem = p.name[: -len(".yaml")] if p.name.endswith(".yaml") else p.name
+    if stem in shipped_maps():
+        return data_path(f"category_maps/{stem}.yaml")
+    return p
+
+
 def _read(path: str | Path) -> bytes:
-    path = Path(path)
+    path = resolve_map_path(path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise MapError(f"{path}: category map not found") from None
+        hint = ""
+        if len(path.parts) == 1:  # a bare name: say which names are shipped
+            hint = f" (give a map file, or a shipped map's name: {', '.join(shipped_maps())})"
+        raise MapError(f"{path}: category map not found{hint}") from None
     except IsADirectoryError:
         raise MapError(f"{path}: is a directory; pass the map's .yaml file") from None
 
@@ -306,7 +326,8 @@ def load_map(path: str | Path) -> CategoryMap:
     """Load a category map, checking its structure (not its labels; see ``check_map``).
 
     Args:
-        path: A YAML map such as ``category_maps/46.yaml``.
+        path: A YAML map such as ``category_maps/46.yaml``, or the name of a shipped map
+            (``46``; see :func:`resolve_map_path`).
 
     Returns:
         The :class:`CategoryMap`, with ``sha256`` of the file's bytes.

@@ -3,7 +3,9 @@
 Plans the dataset from metadata (selection, splits stratified by category and grouped by
 image, clip pairing), then copies the images, writes masks as 0/255 PNGs and clips as 16 kHz
 mono 16-bit WAVs, and writes OUT/manifest.jsonl (last) and OUT/build_info.json. Re-running
-the same command resumes: finished files are kept.
+the same command resumes: finished files are kept. Everything (map, options, sources) is checked
+before --out changes; --out must be new, empty or an earlier build (marker .avsynth-build),
+and one build at a time holds it (lock file .avsynth-build.lock).
 
 Examples:
 
@@ -29,6 +31,7 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.choices import Allocation, OnError
 from avsynth.errors import PlanError
 
 
@@ -44,7 +47,8 @@ def _sizes(text: str) -> tuple[int, int, int]:
 
 def main(
     categories: Annotated[
-        Path, typer.Option(help="Category map YAML, e.g. category_maps/46.yaml.")
+        Path,
+        typer.Option(help="Category map YAML, or a shipped map's name: 46 (the curated map)."),
     ],
     vggsound: Annotated[Path, typer.Option(help="VGGSound root: vggsound.csv and clip files.")],
     out: Annotated[Path, typer.Option(help="Output folder (created; re-running resumes).")],
@@ -79,8 +83,8 @@ def main(
         ),
     ] = None,
     on_error: Annotated[
-        str, typer.Option(help="Undecodable media: raise (stop) or skip (drop its triplets).")
-    ] = "raise",
+        OnError, typer.Option(help="Undecodable media: raise (stop) or skip (drop its triplets).")
+    ] = OnError.RAISE,
     min_area: Annotated[float, typer.Option(help="Drop masks below this image fraction.")] = 0.01,
     max_area: Annotated[float, typer.Option(help="Drop masks above this image fraction.")] = 0.9,
     min_predicted_iou: Annotated[
@@ -96,8 +100,16 @@ def main(
         typer.Option("--allow-several", help="Keep images with several instances of a category."),
     ] = False,
     allocation: Annotated[
-        str, typer.Option(help="Instances per category: balanced (equal cap) or proportional.")
-    ] = "balanced",
+        Allocation,
+        typer.Option(help="Instances per category: balanced (equal cap) or proportional."),
+    ] = Allocation.BALANCED,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Build into an existing non-empty folder that is not an avsynth build folder.",
+        ),
+    ] = False,
     compose: Annotated[
         str,
         typer.Option(
@@ -117,7 +129,7 @@ def main(
         require_exhaustive=not keep_not_exhaustive,
         min_predicted_iou=min_predicted_iou,
         single_instance=not allow_several,
-        allocation=allocation,
+        allocation=allocation.value,
     )
     report = build(
         categories,
@@ -132,8 +144,9 @@ def main(
         clip_seconds=clip_seconds,
         selection=selection,
         require_clips=require_clips,
-        on_error=on_error,
+        on_error=on_error.value,
         progress=not quiet,
+        force=force,
         compose=compose,
     )
     if not quiet:

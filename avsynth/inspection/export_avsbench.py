@@ -25,7 +25,9 @@ Choices (S4 clips are 5 s videos with one frame per second):
 * ``audio_wav`` holds the first 5 s of the clip (16 kHz mono PCM_16); ``audio_log_mel`` is a
   pickled ``torch.Tensor[5, 1, 96, 64]`` of VGGish log-mel examples of that audio
   (:func:`avsynth.logmel.vggish_examples`), padded by repeating the last example when the clip
-  is shorter, as AVSBench's preprocessing does.
+  is shorter, as AVSBench's preprocessing does. AVSBench's loader reads it with
+  ``pickle.load(f).detach()``; the pickle wraps ``torch.save`` bytes so that the same audio
+  gives the same file (see :class:`_Pickler`).
 
 ``subset="ms3"`` writes the MS3 (multi-source) layout instead, the one ``avs_scripts/avs_ms3``
 reads; every composition of a composed manifest goes there (``multi`` targets are the union
@@ -41,12 +43,10 @@ of the sounding objects, ``offscreen`` ones are empty)::
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
 import pickle
-import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,21 +55,15 @@ from typing import Any
 import numpy as np
 
 from avsynth import __version__
+from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import ManifestError, MediaError
-from avsynth.files import atomic_write_bytes, atomic_write_text
-from avsynth.inspection.media import (
-    AUDIO_RATE,
-    MaskLoader,
-    Roots,
-    lvis_labels,
-    media_path,
-    safe_name,
-)
+from avsynth.files import atomic_write_bytes, atomic_write_text, file_sha256
+from avsynth.layout import safe_name
 from avsynth.logmel import MIN_SECONDS
 from avsynth.manifest import iter_manifest, read_manifest
-from avsynth.manifest.schema import SPLITS, Triplet, UnsafePathError, check_split, safe_component
+from avsynth.manifest.schema import Triplet, UnsafePathError, check_split, safe_component
+from avsynth.media import ManifestMedia, Roots, lvis_labels
 from avsynth.outputs import check_out_dir
-from avsynth.sources.media import decode_audio, read_image
 
 FRAMES = 5
 FRAME_SIZE = 224
@@ -135,42 +129,34 @@ def _wav(y: np.ndarray) -> bytes:
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, y, AUDIO_RATE, format="WAV", subtype="PCM_16")
+    sf.write(buf, y, SAMPLE_RATE, format="WAV", subtype="PCM_16")
     return buf.getvalue()
 
 
-def _storage_bytes(storage: Any) -> bytes:
-    """``torch.save`` (legacy format) of a storage with its memory-address key replaced by 0."""
-    import torch
-
-    b = io.BytesIO()
-    torch.save(storage, b, _use_new_zipfile_serialization=False)
-    raw = b.getvalue()
-    key = str(storage._cdata).encode()
-    old = b"X" + struct.pack("<I", len(key)) + key  # pickle BINUNICODE of the key
-    if raw.count(old) != 2:  # the storage header and the key list
-        raise RuntimeError("unexpected torch storage serialisation; cannot make it deterministic")
-    return raw.replace(old, b"X" + struct.pack("<I", 1) + b"0")
-
-
 class _Pickler(pickle.Pickler):
-    """Pickles tensors exactly as ``pickle.dumps`` does, minus the storage's memory address.
+    """Pickles a tensor as ``torch.load(io.BytesIO(<torch.save bytes>))``.
 
-    torch keys a pickled storage by its address, so plain pickles of equal tensors differ
-    between runs; with key ``0`` the same audio always gives the same ``.pkl`` bytes, and
-    ``pickle.load`` (AVSBench's loader) rebuilds the same tensor.
+    The contract (tested): ``pickle.load`` of the file calls the public ``torch.load`` on the
+    embedded bytes and returns the ``torch.Tensor`` (what AVSBench's loader ``.detach()``-es);
+    the only globals in the pickle are ``torch.serialization.load`` and ``_io.BytesIO``; the
+    bytes depend only on the tensor and the installed torch version (``torch.save``'s zip
+    format numbers storages from 0 and writes fixed timestamps). Plain ``pickle.dumps`` of a
+    tensor instead keys its storage by a memory address, so equal tensors give different files,
+    and patching that key out depends on torch's private serialisation code.
     """
 
     def reducer_override(self, obj: Any) -> Any:
         import torch
 
-        if isinstance(obj, torch.storage.TypedStorage):
-            return (torch.storage._load_from_bytes, (_storage_bytes(obj),))
+        if isinstance(obj, torch.Tensor):
+            buf = io.BytesIO()
+            torch.save(obj.detach().cpu().contiguous(), buf)
+            return (torch.load, (io.BytesIO(buf.getvalue()),))
         return NotImplemented
 
 
 def dumps_tensor(tensor: Any) -> bytes:
-    """Deterministic pickle of a CPU tensor (loadable with plain :func:`pickle.load`)."""
+    """Deterministic pickle of a tensor, loadable with plain :func:`pickle.load`."""
     buf = io.BytesIO()
     _Pickler(buf, protocol=4).dump(tensor)
     return buf.getvalue()
@@ -187,7 +173,7 @@ def log_mel_examples(y: np.ndarray) -> Any:
     from avsynth.logmel import vggish_examples
 
     try:
-        ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), AUDIO_RATE))
+        ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), SAMPLE_RATE))
     except MediaError as e:
         raise MediaError(f"no VGGish log-mel: {e}") from None
     if ex.ndim != 4 or tuple(ex.shape[1:]) != (1, 96, 64):
@@ -261,9 +247,9 @@ def export_avsbench(
     from PIL import Image
     from tqdm import tqdm
 
+    path = Path(manifest)
     if subset not in LAYOUTS:
         raise ManifestError(f"unknown AVSBench subset {subset!r}; use s4 or ms3")
-    path = Path(manifest)
     if split is not None and split not in SPLITS:
         check_split(split, _splits(path), source=path.name)
     check_out_dir(out)
@@ -283,17 +269,17 @@ def export_avsbench(
     folder, meta_csv, data_dir, header = LAYOUTS[subset]
     root = Path(out) / folder
     data = root / data_dir
-    masks = MaskLoader(path, roots, lvis_labels(triplets))
+    media = ManifestMedia(path, roots, lvis_labels(triplets))
     rows = []
     audio_cache: dict[Path, tuple[bytes, bytes]] = {}
     for t in tqdm(triplets, desc="export-avsbench", disable=not progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
         dest = _paths(subset, data, safe_component(t.split), safe_component(cat), name)
-        img = read_image(media_path(path, t.image, roots))
+        img = media.image(t)
         frame = np.asarray(
             Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)
         )
-        m = masks.load(t)
+        m = media.mask(t)
         if m.shape != img.shape[:2]:
             raise ManifestError(
                 f"triplet {t.id}: mask is {m.shape[1]}x{m.shape[0]}, image is "
@@ -306,12 +292,10 @@ def export_avsbench(
         for k in range(1, FRAMES + 1):
             atomic_write_bytes(dest["frame"](k), frame_png)
             atomic_write_bytes(dest["mask"](k), mask_png)
-        audio = media_path(path, t.audio, roots)
+        audio = media.path(t.audio)
         if audio not in audio_cache:
-            seconds = min(float(t.audio.duration), SECONDS)
-            y = decode_audio(audio, sample_rate=AUDIO_RATE, duration=seconds)
-            want = int(round(seconds * AUDIO_RATE))
-            y = np.pad(y[:want], (0, max(0, want - y.size)))  # short source clips: silence
+            # The first 5 s (short clips padded with silence), as the build would write them.
+            y = media.clip(audio, min(float(t.audio.duration), SECONDS))
             audio_cache.clear()  # keep one clip: reused clips usually come in runs
             try:
                 lm = dumps_tensor(log_mel_examples(y))
@@ -335,7 +319,7 @@ def export_avsbench(
     )
     info = {
         "manifest": str(path.resolve()),
-        "manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "manifest_sha256": file_sha256(path),
         "split": split,
         "layout": f"AVSBench {subset.upper()} (OpenNLPLab/AVSBench avs_scripts/avs_{subset})",
         "frames": FRAMES,

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from avsynth.inspection.media import Roots, media_path
 from avsynth.manifest.schema import Triplet
+from avsynth.media import Roots, media_path
 
 COMPOSE_FIELDS = ["composition", "instances", "components", "component_audio_paths"]
 

@@ -48,19 +48,19 @@ def check_composed(v: Any, t: Any, line: int) -> None:
 
 
 def _union(v: Any, t: Any, line: int) -> None:
-    from avsynth.inspection.media import read_mask_png
+    from avsynth.media import read_mask
 
     try:
         path = v._path("mask", t.mask, t, line)
         if path is None or not path.is_file():
             return
-        got = read_mask_png(path) > 0
+        got = read_mask(path)
         want = np.zeros_like(got)
         for m in t.instances:
             p = v._path("mask", m, t, line)
             if p is None or not p.is_file():
                 return
-            a = read_mask_png(p) > 0
+            a = read_mask(p)
             if a.shape != want.shape:
                 return  # the instance's own check names the size problem
             want |= a

@@ -51,7 +51,8 @@ class _GzText:
 
 
 def dumps_record(t: Triplet) -> str:
-    """The canonical one-line JSON of a record (stable key order, no spaces, ASCII-safe)."""
+    """The canonical one-line JSON of a record (stable key order, no spaces, UTF-8: non-ASCII
+    characters are written as themselves, not as ``\\u`` escapes)."""
     return json.dumps(t.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 

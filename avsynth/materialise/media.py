@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
-from avsynth.planning.output import SAMPLE_RATE, audio_relpath, image_relpath, mask_relpath
+from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 

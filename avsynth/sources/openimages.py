@@ -33,6 +33,7 @@ __all__ = [
     "iter_openimages_masks",
     "openimages_classes",
     "openimages_csv_path",
+    "read_openimages_classes",
 ]
 
 OI_SUBSETS = ("train", "validation", "test")
@@ -85,17 +86,48 @@ def openimages_classes(root: str | os.PathLike) -> dict[str, str]:
     path = next((root / n for n in _CLASS_FILES if (root / n).is_file()), None)
     if path is None:
         raise SourceError(f"no {' or '.join(_CLASS_FILES[:2])} in {root}")
+    return dict(sorted(read_openimages_classes(path).items()))
+
+
+def read_openimages_classes(path: str | os.PathLike) -> dict[str, str]:
+    """MID -> display name from an Open Images class-description CSV (header optional).
+
+    Reads V7's ``oidv7-class-descriptions-boxable.csv`` (header ``LabelName,DisplayName``),
+    the header-less V4-V6 files and the full ``oidv6-class-descriptions.csv`` (names with
+    commas are quoted).
+
+    Raises:
+        SourceError: The file is missing, empty, or a row is not ``MID,DisplayName``.
+    """
+    path = Path(path)
     out: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for lineno, row in enumerate(csv.reader(f), start=1):
-            if lineno == 1 and row[:2] == ["LabelName", "DisplayName"]:
-                continue
-            if not row:
-                continue
-            if len(row) != 2 or not row[0].startswith("/"):
-                raise SourceError(f"{path}:{lineno}: expected MID,DisplayName, got {row!r}")
-            out[row[0]] = row[1]
-    return dict(sorted(out.items()))
+    try:
+        f = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+    except FileNotFoundError:
+        raise SourceError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a directory; pass the file itself") from None
+    with f:
+        try:
+            for lineno, row in enumerate(csv.reader(f), start=1):
+                if not row:
+                    continue
+                if lineno == 1 and [c.strip().lower() for c in row] == [
+                    "labelname",
+                    "displayname",
+                ]:
+                    continue
+                if len(row) != 2 or not row[0].startswith("/"):
+                    raise SourceError(
+                        f"{path}:{lineno}: expected 'MID,DisplayName' (e.g. '/m/0bt9lr,Dog'), "
+                        f"got {','.join(row)[:60]!r}"
+                    )
+                out[row[0]] = row[1]
+        except UnicodeDecodeError as e:
+            raise SourceError(f"{path}: not UTF-8 text: {e}") from None
+    if not out:
+        raise SourceError(f"{path}: no Open Images classes found")
+    return out
 
 
 def _bad_line(path: Path) -> str:
@@ -105,6 +137,32 @@ def _bad_line(path: Path) -> str:
             if row and len(row) != len(OI_COLUMNS):
                 return f"{path}:{lineno}: expected {len(OI_COLUMNS)} columns, got {len(row)}"
     return f"{path}: malformed CSV"
+
+
+def _count_lines(path: Path) -> int:
+    """Physical lines of a file (a last line without newline counts), by a fast byte count."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(16 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def _row_span_error(path: Path) -> str | None:
+    """The first row that spans several lines (a stray double quote), for the error message;
+    ``None`` when every row is one line (the counts differed by blank lines only)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f)
+        end = 0
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if end != start or any("\n" in c or "\r" in c for c in row):
+                return (
+                    f"{path}:{start}: unclosed double quote: the row runs on to line {end} "
+                    "(so later rows would be lost); remove the stray quote"
+                )
+    return None
 
 
 def _read_csv(path: Path, mids: set[str]):
@@ -132,11 +190,20 @@ def _read_csv(path: Path, mids: set[str]):
                 strings_can_be_null=False,
             ),
         )
+        rows = 0
         for batch in reader:
+            rows += batch.num_rows
             batches.append(batch.filter(pc.is_in(batch.column("LabelName"), value_set=value_set)))
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except pa.ArrowInvalid:
         raise SourceError(_bad_line(path)) from None
+    # A stray double quote makes one "row" of everything up to the next quote, silently
+    # dropping the rows in between: every row of this format is one line, so the row count
+    # must equal the line count (blank lines aside).
+    if rows != _count_lines(path) - 1:
+        err = _row_span_error(path)
+        if err is not None:
+            raise SourceError(err)
     return table.sort_by("MaskPath")
 
 
@@ -245,6 +312,9 @@ def iter_openimages_masks(
     if bad:
         raise SourceError(f"unknown Open Images subset(s) {bad}: use {list(OI_SUBSETS)}")
     files = [(s, openimages_csv_path(root, s)) for s in subsets]
+    for _, p in files:
+        if p.exists() and not p.is_file():
+            raise SourceError(f"{p} is not a file (a folder?); put the segmentation CSV there")
     files = [(s, p) for s, p in files if p.is_file()]
     if not files:
         names = ", ".join(openimages_csv_path(root, s).name for s in subsets)
