@@ -66,13 +66,14 @@ def finish_composed(
     workers: int,
     on_error: str,
     progress: bool,
-):
-    """Download lists, media, sidecar and manifest of a composed plan (:func:`avsynth.build`)."""
+    manifest_name: str,
+) -> dict:
+    """Download lists, media, sidecar and manifest (``manifest_name``) of a composed plan
+    (:func:`avsynth.build`); returns the fields of its ``BuildReport``."""
     from avsynth import __version__
     from avsynth.manifest.io import SIDECAR, ManifestWriter
     from avsynth.materialise.mix import composed_media_tasks, composed_mix_tasks
     from avsynth.materialise.runner import run_media
-    from avsynth.pipeline import MANIFEST, BuildReport
     from avsynth.planning.compose_output import (
         composed_info,
         composed_needed_lists,
@@ -124,7 +125,7 @@ def finish_composed(
     info["written"] = written
     info["written_per_composition"] = per_comp
     atomic_write_text(outp / SIDECAR, json.dumps(info, indent=2, sort_keys=False) + "\n")
-    with ManifestWriter(outp / MANIFEST) as w:
+    with ManifestWriter(outp / manifest_name) as w:
         for x in triplets:
             g = f"{x.image.source}:{x.image.image_id}"
             w.write(
@@ -136,16 +137,16 @@ def finish_composed(
                 )  # fmt: skip
             )
     timings["write"] = time.perf_counter() - t0 + t_lists
-    return BuildReport(
-        out=outp,
-        manifest=outp / MANIFEST,
-        sidecar=outp / SIDECAR,
-        plan=p,
-        written=written,
-        needed=needed,
-        media_skips=media_skips,
-        timings=timings,
-    )
+    return {
+        "out": outp,
+        "manifest": outp / manifest_name,
+        "sidecar": outp / SIDECAR,
+        "plan": p,
+        "written": written,
+        "needed": needed,
+        "media_skips": media_skips,
+        "timings": timings,
+    }
 
 
 def check_composed_paths(p: ComposedPlan) -> None:

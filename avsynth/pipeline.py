@@ -349,8 +349,9 @@ def _build_locked(
         check_composed_paths(p)
         check_out_folder(outp, force=True)
         _clear_stale(outp)
-        return finish_composed(p, outp, plan_only=plan_only, clip_seconds=clip_seconds,
-                               workers=workers, on_error=on_error, progress=progress)  # fmt: skip
+        return BuildReport(**finish_composed(
+            p, outp, plan_only=plan_only, clip_seconds=clip_seconds, workers=workers,
+            on_error=on_error, progress=progress, manifest_name=MANIFEST))  # fmt: skip
     check_source_paths(p)
     check_out_folder(outp, force=True)  # media subfolders still no symlinks after planning
     _clear_stale(outp)

@@ -8,7 +8,7 @@ import csv
 import io
 from pathlib import Path
 
-from avsynth.files import atomic_write_text
+from avsynth.files import atomic_path, atomic_write_text
 from avsynth.manifest.schema import COMPOSITIONS, SPLITS
 
 
@@ -32,8 +32,6 @@ def write_composition_stats(counts: dict[str, dict[str, int]], out: Path) -> lis
     import numpy as np
     from matplotlib.figure import Figure
 
-    from avsynth.inspection.stats import _save
-
     atomic_write_text(out / "compositions.csv", composition_table(counts))
     names = [c for c in COMPOSITIONS if c in counts]
     x = np.arange(len(names))
@@ -50,5 +48,6 @@ def write_composition_stats(counts: dict[str, dict[str, int]], out: Path) -> lis
     ax.set_title("Triplets per composition and split")
     ax.legend(loc="upper right")
     fig.tight_layout()
-    _save(fig, out / "compositions.png")
+    with atomic_path(out / "compositions.png") as tmp:  # no date metadata: same bytes
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
     return ["compositions.csv", "compositions.png"]
