@@ -35,15 +35,17 @@ class MediaResult:
 
 
 def _run_one(task: tuple) -> tuple[str, str, Any, str | None]:
-    kind, key, args = task
+    kind, key, args = task[:3]
     try:
+        if len(task) > 3:  # (kind, key, args, function): composed builds' union masks / mixes
+            return kind, key, task[3](*args), None
         if kind == "image":
             return kind, key, materialise_image(*args), None
         return kind, key, materialise_clip(*args), None
     except AvsynthError as e:
         return kind, key, None, str(e)
     except Exception as e:  # a decoder failing in an unforeseen way: still name the file
-        what = args[0].path
+        what = getattr(args[0], "path", key)
         return kind, key, None, f"cannot materialise {kind} {what}: {type(e).__name__}: {e}"
 
 
@@ -89,6 +91,7 @@ def run_media(
     on_error: str = "raise",
     progress: bool = True,
     hook: Callable[[int], None] | None = None,
+    tasks: list[tuple] | None = None,
 ) -> MediaResult:
     """Materialise every image, mask and clip of ``plan`` below ``out``.
 
@@ -100,6 +103,8 @@ def run_media(
         on_error: ``raise`` (stop at the first failure) or ``skip`` (record and go on).
         progress: Show a tqdm bar.
         hook: Called with the number of finished tasks after each chunk (used by tests).
+        tasks: Run these instead of :func:`media_tasks` (composed builds); a task is
+            ``(kind, key, args)`` or ``(kind, key, args, function)``.
 
     Raises:
         MediaError: the first failing file, when ``on_error == "raise"``.
@@ -107,7 +112,8 @@ def run_media(
     from tqdm import tqdm
 
     _remove_stale_tmp(out)
-    tasks = media_tasks(plan, out, clip_seconds)
+    if tasks is None:
+        tasks = media_tasks(plan, out, clip_seconds)
     chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
     result = MediaResult()
     bar = tqdm(total=len(tasks), desc="media", unit="file", disable=not progress, leave=False)
