@@ -4,8 +4,10 @@ A mix (``multi``, ``partial``) is made from the 16 kHz WAVs the build already wr
 component clips: each component is loudness-normalised to :data:`TARGET_LUFS` (ITU-R BS.1770
 integrated loudness with pyloudnorm; clips shorter than one 400 ms gating block, where BS.1770
 is undefined, by RMS instead), scaled by its seeded gain (:data:`avsynth.planning.compose.GAIN_DB`
-range), summed, and scaled down as a whole when its peak exceeds :data:`PEAK_DBFS` (a
-peak limiter without distortion). Silent components stay silent. The result is a 16 kHz mono
+range) and summed; the sum is then brought to the mean loudness the components had as clips
+(so a mix is as loud as a single triplet's clip and loudness does not tell mixed from unmixed
+triplets), and scaled down as a whole when its peak exceeds :data:`PEAK_DBFS` (a peak limiter
+without distortion). Silent components stay silent. The result is a 16 kHz mono
 16-bit WAV of the build's clip length, written once per triplet, atomically.
 
 A union mask (``multi``, ``offscreen``) is the OR of the triplet's instance PNGs (none for
@@ -45,7 +47,11 @@ def loudness_db(x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
 def mix(
     components: Sequence[np.ndarray], gains_db: Sequence[float], sample_rate: int = SAMPLE_RATE
 ) -> np.ndarray:
-    """Loudness-normalise each component, apply its gain, sum and peak-limit.
+    """Loudness-normalise each component, apply its gain, sum, restore the level, peak-limit.
+
+    The components' balance is set by normalising each to ``TARGET_LUFS`` and applying its
+    gain; the sum is then scaled so that its loudness is the mean of the components' own
+    loudness (the level they have as unmixed clips), then limited to ``PEAK_DBFS``.
 
     Args:
         components: Mono float waveforms of equal length.
@@ -59,6 +65,7 @@ def mix(
         raise ValueError("mix() needs one gain per component and at least one component")
     n = len(components[0])
     out = np.zeros(n, np.float64)
+    levels = []
     for x, g in zip(components, gains_db, strict=True):
         x = np.asarray(x, np.float64)
         if x.shape != (n,):
@@ -66,6 +73,10 @@ def mix(
         lv = loudness_db(x, sample_rate)
         if np.isfinite(lv):
             out += x * 10.0 ** ((TARGET_LUFS - lv + float(g)) / 20.0)
+            levels.append(lv)
+    summed = loudness_db(out, sample_rate)
+    if levels and np.isfinite(summed):
+        out *= 10.0 ** ((float(np.mean(levels)) - summed) / 20.0)
     peak = float(np.max(np.abs(out))) if n else 0.0
     limit = 10.0 ** (PEAK_DBFS / 20.0)
     if peak > limit:
