@@ -17,7 +17,7 @@ build time of the composed vs the single build.
 Examples::
 
     .venv/bin/python bench/compose_evidence.py --out /tmp/compose_ev --json
-    .venv/bin/python bench/compose_evidence.py --out /tmp/ev --train 800 --epochs 8 \\
+    .venv/bin/python bench/compose_evidence.py --out /tmp/ev --train 400 --epochs 6 \\
         --compose single=0.6,multi=0.25,offscreen=0.1,partial=0.05
 """
 
@@ -43,10 +43,10 @@ def run(
     out: str | os.PathLike[str],
     *,
     n_images: int = 300,
-    train: int = 400,
-    val: int = 40,
-    test: int = 120,
-    epochs: int = 6,
+    train: int = 600,
+    val: int = 60,
+    test: int = 200,
+    epochs: int = 12,
     compose: str = COMPOSE,
     seed: int = 0,
     device: str | None = None,
@@ -133,10 +133,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="work folder (worlds, builds, runs)")
     ap.add_argument("--n-images", type=int, default=300, help="LVIS and Open Images images each")
-    ap.add_argument("--train", type=int, default=400, help="train triplets of each model")
-    ap.add_argument("--val", type=int, default=40)
-    ap.add_argument("--test", type=int, default=120, help="test triplets (a quarter each)")
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--train", type=int, default=600, help="train triplets of each model")
+    ap.add_argument("--val", type=int, default=60)
+    ap.add_argument("--test", type=int, default=200, help="test triplets (a quarter each)")
+    ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--compose", default=COMPOSE, help="the composed model's mix")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
