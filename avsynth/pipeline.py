@@ -42,6 +42,7 @@ class BuildReport:
         needed: Paths of the download lists.
         media_skips: File -> error for media skipped with ``on_error="skip"``.
         timings: Seconds per stage.
+        silent_clips: Ids of clips whose every sample is zero.
     """
 
     out: Path
@@ -52,6 +53,7 @@ class BuildReport:
     needed: list[Path] = field(default_factory=list)
     media_skips: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    silent_clips: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Human-readable multi-line summary (printed by the CLI)."""
@@ -228,6 +230,7 @@ def build(
     require_clips: bool | None = None,
     on_error: str = "raise",
     progress: bool = True,
+    silent_audio: str = "keep",
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
 
@@ -248,7 +251,11 @@ def build(
             False with ``plan_only``). Materialising needs it.
         on_error: ``raise`` (stop at the first undecodable file) or ``skip`` (drop its
             triplets, record them in the sidecar; the splits then fall short).
-        progress: Show progress bars.
+        progress: Show progress (in triplets, with the time left; plain lines when stderr
+            is not a terminal).
+        silent_audio: Clips whose every sample is zero: ``keep`` (default: the plan keeps
+            its exact split sizes; they are counted in the sidecar's ``silent_clips``) or
+            ``skip`` (drop their triplets like undecodable media).
 
     Returns:
         :class:`BuildReport`.
@@ -257,12 +264,20 @@ def build(
         PlanError, SourceError, MapError, MediaError: the message names the cause.
     """
     from avsynth import __version__
-    from avsynth.materialise.runner import ON_ERROR, run_media
+    from avsynth.materialise.runner import ON_ERROR, SILENT_AUDIO, run_media
     from avsynth.planning.keys import image_key
-    from avsynth.planning.output import build_info, check_source_paths, to_triplet, write_needed
+    from avsynth.planning.output import (
+        SAMPLE_RATE,
+        build_info,
+        check_source_paths,
+        to_triplet,
+        write_needed,
+    )
 
     if on_error not in ON_ERROR:
         raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
+    if silent_audio not in SILENT_AUDIO:
+        raise PlanError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
     if clip_seconds <= 0:
         raise PlanError(f"clip_seconds {clip_seconds} must be > 0")
     if workers < 1:
@@ -292,6 +307,8 @@ def build(
     t_lists = time.perf_counter() - t
     media_skips: dict[str, str] = {}
     sizes: dict[str, tuple[int, int]] = {}
+    frames: dict[str, int] = {}
+    silent: list[str] = []
     triplets = p.triplets
     if not plan_only:
         t = time.perf_counter()
@@ -301,10 +318,11 @@ def build(
             clip_seconds=clip_seconds,
             workers=workers,
             on_error=on_error,
+            silent_audio=silent_audio,
             progress=progress,
         )
         timings["media"] = time.perf_counter() - t
-        sizes = res.image_sizes
+        sizes, frames, silent = res.image_sizes, res.clip_frames, res.silent_clips
         media_skips = {**res.failed_images, **res.failed_clips}
         if media_skips:
             triplets = [
@@ -325,13 +343,17 @@ def build(
     for x in triplets:
         written[x.split] += 1
     info["written"] = written
+    if not plan_only:
+        info["silent_clips"] = {"count": len(silent), "policy": silent_audio, "ids": silent}
     atomic_write_text(outp / SIDECAR, json.dumps(info, indent=2, sort_keys=False) + "\n")
     with ManifestWriter(outp / MANIFEST) as w:
         for x in triplets:
             w.write(
                 to_triplet(
                     x,
-                    clip_seconds=clip_seconds,
+                    clip_seconds=frames[x.clip.clip_id] / SAMPLE_RATE
+                    if x.clip.clip_id in frames
+                    else clip_seconds,
                     image_size=sizes.get(image_key(x.mask)),
                     materialised=not plan_only,
                 )
@@ -346,4 +368,5 @@ def build(
         needed=needed,
         media_skips=media_skips,
         timings=timings,
+        silent_clips=silent,
     )

@@ -94,6 +94,13 @@ def main(
     allocation: Annotated[
         str, typer.Option(help="Instances per category: balanced (equal cap) or proportional.")
     ] = "balanced",
+    silent_audio: Annotated[
+        str,
+        typer.Option(
+            help="Clips whose every sample is zero: keep (counted in build_info.json) or skip "
+            "(drop their triplets)."
+        ),
+    ] = "keep",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
     from avsynth.pipeline import build
@@ -123,6 +130,7 @@ def main(
         require_clips=require_clips,
         on_error=on_error,
         progress=not quiet,
+        silent_audio=silent_audio,
     )
     if not quiet:
         typer.echo(report.summary())

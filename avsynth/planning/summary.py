@@ -36,6 +36,13 @@ def format_summary(r: BuildReport) -> str:
         )
     if r.media_skips:
         lines.append(f"media skipped (undecodable, see build_info.json): {len(r.media_skips)}")
+    if r.silent_clips:
+        lines.append(f"silent clips (all samples zero, see build_info.json): {len(r.silent_clips)}")
+    if "media" in r.timings:
+        secs = r.timings["media"]
+        n = sum(r.written.values())
+        rate = f", {n / secs:,.1f} triplets/s" if secs > 0 else ""
+        lines.append(f"media stage: {secs:,.1f} s for {n:,} triplets{rate}")
     lines.append(f"manifest: {r.manifest}")
     lines.append(f"sidecar:  {r.sidecar}")
     if r.needed:
