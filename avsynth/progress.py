@@ -7,8 +7,8 @@ unknown or progress is slow), plus one at the end::
 
     media: 30% (18,783/62,609 triplets) in 2m05s, ~4m52s left
 
-Both offer ``update(n)``, ``set_postfix_str(s)``, ``write(msg)``, ``close()``, iteration and
-``with``.
+Both offer ``update(n)``, ``set_postfix(**kw)``, ``set_postfix_str(s)``, ``write(msg)``,
+``close()``, iteration and ``with``.
 """
 
 from __future__ import annotations
@@ -42,12 +42,14 @@ class PlainProgress:
         unit: str,
         file: IO[str],
         interval: float = INTERVAL_S,
+        leave: bool = True,
     ) -> None:
         self.iterable, self.desc, self.unit, self.file = iterable, desc, unit, file
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
         self.total, self.n, self.interval = total, 0, interval
         self.postfix = ""
+        self.leave = leave
         self._t0 = self._last = time.monotonic()
         self._tenth = 0
         self._closed = False
@@ -84,6 +86,10 @@ class PlainProgress:
     def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
         self.postfix = s
 
+    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kw: Any) -> None:
+        items = {**(ordered_dict or {}), **kw}
+        self.postfix = ", ".join(f"{k}={v}" for k, v in items.items())
+
     def write(self, msg: str) -> None:
         print(msg, file=self.file, flush=True)
 
@@ -92,7 +98,7 @@ class PlainProgress:
             self._closed = True
             now = time.monotonic()
             rate = self.n / (now - self._t0) if now > self._t0 else 0.0
-            if self.n:
+            if self.n and self.leave:
                 print(f"{self._line(now)} ({rate:,.1f} {self.unit}/s)", file=self.file, flush=True)
 
     def __iter__(self) -> Iterator[Any]:
@@ -122,6 +128,9 @@ class _Off:
         self.n += n
 
     def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        pass
+
+    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kw: Any) -> None:
         pass
 
     def write(self, msg: str) -> None:
@@ -159,7 +168,7 @@ def progress(
         desc: Label (``media``, ``verify``, ``train``).
         unit: What is counted (``triplets``, ``batches``).
         enabled: ``False`` gives a silent object with the same methods.
-        leave: Keep the terminal bar after it closes (tqdm only).
+        leave: Keep the bar after it closes (tqdm), or print a closing line (plain).
         file: Stream (default ``sys.stderr``); a terminal gets tqdm.
     """
     if not enabled:
@@ -176,4 +185,4 @@ def progress(
             iterable, total=total, desc=desc, unit=f" {unit}", leave=leave, file=stream,
             dynamic_ncols=True,
         )  # fmt: skip
-    return PlainProgress(iterable, total, desc, unit, stream)
+    return PlainProgress(iterable, total, desc, unit, stream, leave=leave)

@@ -187,6 +187,7 @@ def _train(
     from avsmodel.training.distributed import ShardSampler, all_reduce_sum, barrier
     from avsmodel.training.plots import append_metrics, plot_curves, read_metrics, write_metrics
     from avsmodel.training.task import SegmentationTask
+    from avsynth.progress import progress as progress_bar
 
     t_start = time.monotonic()
     ck = _resume_state(out, model, overrides) if resume else None
@@ -319,11 +320,11 @@ def _train(
         )
         wrapped.train()
         loss_sum, n_steps = 0.0, 0
-        bar = tqdm(
+        bar = progress_bar(
             loader,
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not show,
-            dynamic_ncols=True,
+            unit="batches",
+            enabled=show,
             leave=False,
         )
         for batch in bar:

@@ -191,7 +191,8 @@ def export_avsbench(
     """
     import torch  # noqa: F401  (pickles below hold torch tensors)
     from PIL import Image
-    from tqdm import tqdm
+
+    from avsynth.progress import progress as progress_bar
 
     if split is not None and split not in SPLITS:
         raise ManifestError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
@@ -213,7 +214,7 @@ def export_avsbench(
     masks = MaskLoader(path, roots, lvis_labels(triplets))
     rows = []
     audio_cache: dict[Path, tuple[bytes, bytes]] = {}
-    for t in tqdm(triplets, desc="export-avsbench", disable=not progress):
+    for t in progress_bar(triplets, desc="export-avsbench", unit="triplets", enabled=progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
         sub = Path(t.split) / cat
         img = read_image(media_path(path, t.image, roots))

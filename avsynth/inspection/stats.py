@@ -220,7 +220,7 @@ def stats(
     Raises:
         ManifestError: if the manifest is missing or malformed.
     """
-    from tqdm import tqdm
+    from avsynth.progress import progress as progress_bar
 
     if not Path(manifest).is_file():
         raise ManifestError(f"{manifest}: manifest not found")
@@ -230,7 +230,7 @@ def stats(
     clips: Counter = Counter()
     areas: dict[str, list[float]] = {s: [] for s in SPLITS}
     n = 0
-    for t in tqdm(iter_manifest(manifest), desc="stats", unit=" triplets", disable=not progress):
+    for t in progress_bar(iter_manifest(manifest), desc="stats", unit="triplets", enabled=progress):
         n += 1
         counts[t.category][t.split] += 1
         sources[t.category][t.mask.source] += 1

@@ -257,7 +257,7 @@ def verify_report(
     manifest: str | os.PathLike[str], *, roots: Roots = None, progress: bool = True
 ) -> VerifyReport:
     """Like :func:`verify`, also returning what was checked (for the CLI's summary line)."""
-    from tqdm import tqdm
+    from avsynth.progress import progress as progress_bar
 
     path = Path(manifest)
     if not path.is_file():
@@ -266,7 +266,8 @@ def verify_report(
     v = _Verifier(path, roots, lvis_labels(iter_manifest(path)))
     records = iter_manifest(path)
     total = _count_lines(path)
-    for line, t in enumerate(tqdm(records, total=total, desc="verify", disable=not progress), 1):
+    bar = progress_bar(records, total=total, desc="verify", unit="triplets", enabled=progress)
+    for line, t in enumerate(bar, 1):
         v.triplet(t, line)
     v.fingerprints()
     return VerifyReport(problems=v.problems, counts=dict(v.counts))

@@ -199,7 +199,7 @@ def run_media(
     n_workers = min(workers, len(chunks))
     result = MediaResult(workers=n_workers if n_workers > 1 else 0)
     bar = progress_bar(
-        total=len(plan.triplets), desc="media", unit="triplets", enabled=progress, leave=False
+        total=len(plan.triplets), desc="media", unit="triplets", enabled=progress, leave=True
     )
     done = 0
 
