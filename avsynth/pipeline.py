@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,7 +168,7 @@ def _plan(
 ) -> Plan:
     from avsynth.planning.fingerprint import start_fingerprints
     from avsynth.sources.lvis import iter_lvis_masks
-    from avsynth.sources.openimages import iter_openimages_masks
+    from avsynth.sources.openimages import read_openimages_masks
     from avsynth.sources.vggsound import read_vggsound
 
     stage = _Stages(progress)
@@ -175,21 +176,42 @@ def _plan(
         cmap = _load_map(categories)
         roots = _roots(vggsound, lvis, openimages)
         fut = start_fingerprints(roots) if fingerprint else None
-    masks = []
-    if lvis is not None:
-        with stage("lvis", "reading LVIS metadata") as note:
-            names = sorted({r.name for c in cmap.categories for r in c.lvis})
-            masks.extend(iter_lvis_masks(lvis, names))
-            note.append(f"{len(masks):,} masks of mapped categories")
-    if openimages is not None:
-        with stage("openimages", "reading Open Images metadata") as note:
-            n = len(masks)
-            mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
-            masks.extend(iter_openimages_masks(openimages, mids))
-            note.append(f"{len(masks) - n:,} masks of mapped classes")
-    with stage("vggsound", "reading VGGSound metadata") as note:
-        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
-        note.append(f"{len(index.clips):,} rows of mapped labels")
+
+    # The Open Images CSVs are parsed (pyarrow, its own threads, mostly without the GIL) in a
+    # background thread while LVIS decodes here; their records are made afterwards, so the
+    # two readers' Python objects never compete for the GIL nor add up in memory. The
+    # "openimages" stage times the wait plus the records ("openimages_parse": the parse).
+    def timed(fn):
+        t = time.perf_counter()
+        return fn(), time.perf_counter() - t
+
+    mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
+    labels = sorted(cmap.vggsound_to_category())
+    pool = ThreadPoolExecutor(1, thread_name_prefix="avsynth-read")
+    oi_fut = (
+        pool.submit(timed, lambda: read_openimages_masks(openimages, mids))
+        if openimages is not None
+        else None
+    )
+    try:
+        masks = []
+        if lvis is not None:
+            with stage("lvis", "reading LVIS metadata") as note:
+                names = sorted({r.name for c in cmap.categories for r in c.lvis})
+                masks.extend(iter_lvis_masks(lvis, names))
+                note.append(f"{len(masks):,} masks of mapped categories")
+        if oi_fut is not None:
+            with stage("openimages", "reading Open Images metadata") as note:
+                records, stage.timings["openimages_parse"] = oi_fut.result()
+                oi_masks = records()
+                masks.extend(oi_masks)
+                note.append(f"{len(oi_masks):,} masks of mapped classes")
+                del oi_masks
+        with stage("vggsound", "reading VGGSound metadata") as note:
+            index = read_vggsound(vggsound, labels=labels)
+            note.append(f"{len(index.clips):,} rows of mapped labels")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     with stage("plan", "planning (selection, splits, pairing)"):
         p = make_plan(
             masks,
