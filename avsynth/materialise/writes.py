@@ -57,8 +57,12 @@ def write_media(dest: Path, data: bytes | memoryview) -> None:
     """
     tmp = tmp_name(dest)
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            fd = os.open(tmp, flags, 0o644)
+        except FileNotFoundError:  # the folder is made on first use only
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, flags, 0o644)
         try:
             view = memoryview(data)
             while view:
