@@ -140,6 +140,26 @@ def run_eval(
     return acc
 
 
+def _check_split(manifest: Any, avsbench: Any, subset: str | None, split: str) -> None:
+    """Refuse an unknown split, or one the data lacks, naming the splits it has."""
+    from avsmodel.data.avsbench import check_meta_split, locate, read_meta
+    from avsmodel.errors import ConfigError, DataError
+    from avsynth.errors import ManifestError
+    from avsynth.manifest import check_split, iter_manifest
+
+    if manifest is not None:
+        present = {t.split for t in iter_manifest(manifest)}
+        try:
+            check_split(split, present, source=Path(manifest).name)
+        except ManifestError as e:
+            raise DataError(f"{manifest}: {e}") from None
+        return
+    if subset is None:
+        raise ConfigError("--avsbench needs --subset s4 or ms3")
+    meta, _ = locate(avsbench, subset)
+    check_meta_split(meta, {c.split for c in read_meta(meta, subset)}, split)
+
+
 def evaluate(
     ckpt: str | os.PathLike[str],
     *,
@@ -178,7 +198,9 @@ def evaluate(
         ``per_category`` mIoU.
 
     Raises:
-        DataError, CheckpointError, ConfigError: unusable inputs (one-line messages).
+        DataError, CheckpointError, ConfigError: unusable inputs (one-line messages); an
+            unknown split, or one the data lacks, is refused before the model is loaded,
+            naming the splits the manifest (or AVSBench meta CSV) has.
     """
     from avsmodel.errors import ConfigError
     from avsmodel.training.checkpoint import build_from_checkpoint
@@ -187,6 +209,7 @@ def evaluate(
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or an AVSBench root")
+    _check_split(manifest, avsbench, subset, split)  # before loading the (large) model
     model, meta = build_from_checkpoint(
         ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
     )

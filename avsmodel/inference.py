@@ -118,9 +118,11 @@ def predict(
     Args:
         ckpt: A run's ``best.pt``/``last.pt``.
         image: Image file (any format PIL reads).
-        audio: Audio file (WAV/FLAC; MP4 through PyAV), at least 0.96 s.
-        out: Mask PNG to write (0 background, 255 object; the image's size).
-        overlay: Optional overlay PNG for people.
+        audio: Audio file (WAV/FLAC; MP4 through PyAV), at least one VGGish example
+            (:data:`avsynth.logmel.MIN_SECONDS`, 0.975 s).
+        out: Mask PNG to write (0 background, 255 object; the image's size); a ``.png`` name.
+        overlay: Optional overlay image for people (``.png``, ``.jpg``, ... any format PIL
+            writes).
         sam_checkpoint: SAM weights (default: the path recorded in the checkpoint).
         vggish_checkpoint: VGGish weights (default: the path recorded in the checkpoint).
         label: Caption of the overlay (default: model name and audio file name).
@@ -129,13 +131,20 @@ def predict(
         ``{"mask", "overlay", "area_fraction", "model"}``.
 
     Raises:
-        DataError: image or audio does not decode. CheckpointError: unusable checkpoint.
+        OutputError: ``out``/``overlay`` is a folder, has the wrong extension or cannot be
+            written (checked first). DataError: image or audio does not decode (or is
+            shorter than 0.975 s). CheckpointError: unusable checkpoint.
     """
     from PIL import Image
 
     from avsmodel.data.dataset import LogMelCache, read_rgb
     from avsmodel.errors import ConfigError
     from avsmodel.training.checkpoint import build_from_checkpoint
+    from avsynth.outputs import check_out_file, image_suffixes
+
+    check_out_file(out, option="--out", suffixes={".png"})
+    if overlay is not None:
+        check_out_file(overlay, option="--overlay", suffixes=image_suffixes())
 
     img = read_rgb(image)
     examples = LogMelCache(0).get(Path(audio))

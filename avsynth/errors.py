@@ -27,3 +27,7 @@ class ManifestError(AvsynthError):
 
 class MediaError(AvsynthError):
     """A media file (image, mask, audio) is missing or does not decode."""
+
+
+class OutputError(AvsynthError):
+    """An output path cannot be written: a file where a folder must be, no permission, ..."""

@@ -32,6 +32,8 @@ LOG_OFFSET = 0.01
 EXAMPLE_FRAMES = 96
 #: Shortest waveform that yields one example (0.975 s at 16 kHz).
 MIN_SAMPLES = (EXAMPLE_FRAMES - 1) * HOP + WINDOW
+#: The same in seconds (0.975): the shortest clip any avsynth/avsmodel command accepts.
+MIN_SECONDS = MIN_SAMPLES / SAMPLE_RATE
 
 
 def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
@@ -106,7 +108,7 @@ def vggish_examples(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     if x.shape[0] < MIN_SAMPLES:
         raise MediaError(
             f"audio of {x.shape[0] / SAMPLE_RATE:.3f} s is shorter than one VGGish example "
-            f"({MIN_SAMPLES / SAMPLE_RATE:.3f} s); pad or use a longer clip"
+            f"({MIN_SECONDS:.3f} s); pad or use a longer clip"
         )
     if not np.isfinite(x).all():
         raise MediaError("waveform contains NaN or infinite samples")

@@ -284,6 +284,7 @@ def build(
 
     Raises:
         PlanError, SourceError, MapError, MediaError: the message names the cause.
+        OutputError: ``out`` is a file, lies below one, or cannot be written.
     """
     from avsynth import __version__
     from avsynth.materialise.runner import ON_ERROR, SILENT_AUDIO, run_media
@@ -308,7 +309,9 @@ def build(
         require_clips = not plan_only
     if not plan_only and not require_clips:
         raise PlanError("--no-require-clips needs --plan-only: materialising needs the clip files")
-    outp = Path(out)
+    from avsynth.outputs import check_out_dir
+
+    outp = check_out_dir(out)  # a file, or no permission: one line before any work
     outp.mkdir(parents=True, exist_ok=True)
     _clear_stale(outp)
     p = plan(

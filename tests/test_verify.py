@@ -103,5 +103,10 @@ def test_bad_manifests(tmp_path, monkeypatch, capsys):
         verify(m, progress=False)
     m.write_text(m.read_text().replace('"schema_version":2', '"schema_version":1', 1))
     m.write_text(m.read_text().replace('"path":"masks/dog-00.png"', '"path":"../x/dog.png"'))
-    code, _, err = run_cli(monkeypatch, capsys, "verify", m, "--quiet")
-    assert code == 2 and "escapes its root" in err
+    # An unsafe path makes that record unusable: a problem line naming it, not a stop.
+    code, out, _ = run_cli(monkeypatch, capsys, "verify", m, "--quiet")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "manifest.jsonl:1: unusable record (mask.path '../x/dog.png' escapes its root) "
+        "[triplet dog-00]"
+    )

@@ -1,7 +1,8 @@
 """Predict the mask of the sounding object in one image, given one audio clip.
 
 Writes the mask as a binary PNG at the image's size, and optionally an overlay (image with
-the mask in translucent colour, its contour and a caption).
+the mask in translucent colour, its contour and a caption). The audio must last at least one
+VGGish log-mel example, 0.975 s (15600 samples at 16 kHz); shorter clips are refused.
 
 Examples:
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
@@ -19,13 +20,21 @@ import typer
 
 from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
 
+# avsynth.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
+# equal).
+MIN_SECONDS_TEXT = "0.975 s"
+
 
 def main(
     ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
     image: Annotated[Path, typer.Option(help="Image file.")] = ...,
-    audio: Annotated[Path, typer.Option(help="Audio file (WAV/FLAC/MP4, >= 0.96 s).")] = ...,
-    out: Annotated[Path, typer.Option(help="Mask PNG to write (0/255).")] = ...,
-    overlay: Annotated[Path | None, typer.Option(help="Overlay PNG to write.")] = None,
+    audio: Annotated[
+        Path, typer.Option(help=f"Audio file (WAV/FLAC/MP4, >= {MIN_SECONDS_TEXT}).")
+    ] = ...,
+    out: Annotated[Path, typer.Option(help="Mask PNG to write (0/255), a .png name.")] = ...,
+    overlay: Annotated[
+        Path | None, typer.Option(help="Overlay image to write (.png, .jpg, ...).")
+    ] = None,
     sam_checkpoint: RunSamCheckpoint = None,
     vggish_checkpoint: RunVggishCheckpoint = None,
 ) -> None:

@@ -41,6 +41,8 @@ from avsmodel.data.dataset import (
     stable_hash,
 )
 from avsmodel.errors import DataError
+from avsynth.errors import ManifestError
+from avsynth.manifest import UnsafePathError, check_split, safe_component
 
 SUBSETS = {
     "s4": ("Single-source", "s4_meta_data.csv", "s4_data"),
@@ -82,7 +84,12 @@ def locate(root: str | os.PathLike[str], subset: str) -> tuple[Path, Path]:
 
 
 def read_meta(meta: Path, subset: str) -> list[AvsbenchClip]:
-    """Parse ``s4_meta_data.csv`` / ``ms3_meta_data.csv``."""
+    """Parse ``s4_meta_data.csv`` / ``ms3_meta_data.csv``.
+
+    Raises:
+        DataError: a missing column, or a name/category/split that is not a single path
+            component (``..``, ``/``, ...), naming the CSV line.
+    """
     need = ("name", "category", "split") if subset == "s4" else ("video_id", "split")
     with open(meta, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -91,11 +98,25 @@ def read_meta(meta: Path, subset: str) -> list[AvsbenchClip]:
             raise DataError(f"{meta}: missing column(s) {', '.join(missing)}")
         clips = []
         for row in reader:
+            # Names become folder and file names below the data folder: one component each.
+            for col in need:
+                try:
+                    safe_component(row[col], what=f"{meta}:{reader.line_num}: {col}")
+                except UnsafePathError as e:
+                    raise DataError(str(e)) from None
             if subset == "s4":
                 clips.append(AvsbenchClip(row["name"], row["category"], row["split"]))
             else:
                 clips.append(AvsbenchClip(row["video_id"], "", row["split"]))
     return clips
+
+
+def check_meta_split(meta: Path, present: set[str], split: str) -> None:
+    """Raise :class:`DataError` if ``split`` is not a split name or not among ``present``."""
+    try:
+        check_split(split, present, source=meta.name, items="clips")
+    except ManifestError as e:
+        raise DataError(f"{meta}: {e}") from None
 
 
 class _TensorUnpickler(pickle.Unpickler):
@@ -151,9 +172,10 @@ class AvsbenchDataset(Dataset):
 
         self.meta, self.data = locate(root, subset)
         self.subset, self.split = subset, split
-        self.clips = [c for c in read_meta(self.meta, subset) if c.split == split]
+        all_clips = read_meta(self.meta, subset)
+        self.clips = [c for c in all_clips if c.split == split]
         if not self.clips:
-            raise DataError(f"{self.meta}: no clips in split {split!r}")
+            check_meta_split(self.meta, {c.split for c in all_clips}, split)
         frames = [1] if (subset == "s4" and split == "train") else list(range(1, FRAMES + 1))
         self.items = [(ci, k) for ci in range(len(self.clips)) for k in frames]
         self.image_size, self.mask_size = image_size, image_size // 4

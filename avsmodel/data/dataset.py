@@ -20,6 +20,9 @@ import torch
 from torch.utils.data import Dataset
 
 from avsmodel.errors import DataError
+from avsynth.errors import ManifestError
+from avsynth.logmel import MIN_SECONDS
+from avsynth.manifest import check_split
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
@@ -99,7 +102,7 @@ def fit_examples(examples: torch.Tensor, n: int, *, centre: int | None = None) -
     """
     m = examples.shape[0]
     if m == 0:
-        raise DataError("audio shorter than one VGGish example (0.96 s)")
+        raise DataError(f"audio shorter than one VGGish example ({MIN_SECONDS:.3f} s)")
     if m < n:
         reps = -(-n // m)
         return examples.repeat(reps, 1, 1, 1)[:n]
@@ -135,7 +138,7 @@ class LogMelCache:
         except DataError as e:
             raise DataError(f"{path}: {e}") from None
         if ex.shape[0] == 0:
-            raise DataError(f"{path}: audio shorter than one VGGish example (0.96 s)")
+            raise DataError(f"{path}: audio shorter than one VGGish example ({MIN_SECONDS:.3f} s)")
         if self.capacity:
             self._d[key] = ex
             if len(self._d) > self.capacity:
@@ -173,7 +176,9 @@ class ManifestDataset(Dataset):
         audio_cache: Log-mel arrays kept per process (LRU).
 
     Raises:
-        DataError: if the split holds no triplets.
+        DataError: if the split is unknown or holds no triplets (the message lists the
+            splits the manifest has), or a clip of the split is shorter than one VGGish
+            example (0.975 s, by its recorded duration).
     """
 
     def __init__(
@@ -199,11 +204,17 @@ class ManifestDataset(Dataset):
         all_records = list(iter_manifest(self.manifest))
         self.records = [t for t in all_records if t.split == split]
         if not self.records:
-            present = sorted({t.split for t in all_records}) or ["none"]
-            raise DataError(
-                f"{self.manifest}: no triplets in split {split!r} (splits present: "
-                f"{', '.join(present)}); build the manifest with a {split} split"
-            )
+            try:
+                check_split(split, {t.split for t in all_records}, source=self.manifest.name)
+            except ManifestError as e:
+                raise DataError(f"{self.manifest}: {e}") from None
+        for t in self.records:
+            if not t.audio.duration >= MIN_SECONDS:
+                raise DataError(
+                    f"{self.manifest}: triplet {t.id}: its clip is {t.audio.duration} s, shorter "
+                    f"than one VGGish example ({MIN_SECONDS:.3f} s); rebuild with a longer "
+                    "--clip-seconds"
+                )
         self.image_size = image_size
         self.mask_size = image_size // 4
         self.audio_examples = audio_examples

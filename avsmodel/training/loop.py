@@ -130,9 +130,12 @@ def train(
 
     Raises:
         ConfigError, DataError, CheckpointError: unusable inputs (one-line messages).
+        avsynth.errors.OutputError: ``out`` is a file, lies below one, or is not writable.
     """
     from avsmodel.training.distributed import cleanup, init_distributed
+    from avsynth.outputs import check_out_dir
 
+    check_out_dir(out)  # a file, or no permission: say so before any work
     info = init_distributed(device)
     threads = torch.get_num_threads()
     try:

@@ -36,14 +36,23 @@ def make_app(name: str, help: str, package: str, commands: list[tuple[str, str]]
 def run(app: typer.Typer, *, errors: tuple[type[BaseException], ...], debug_env: str) -> None:
     """Run ``app``; an exception of ``errors`` prints ``error: MESSAGE`` and exits 2.
 
-    Set the environment variable ``debug_env`` to see the traceback instead.
+    So does an ``OSError`` the environment causes (a file where a folder must be, no
+    permission, a full disk: :data:`avsynth.outputs.USER_ERRNOS`), naming the file. Set the
+    environment variable ``debug_env`` to see the traceback instead.
     """
+    from avsynth.outputs import USER_ERRNOS, os_error_message
+
     try:
         app()  # standalone: Typer handles --help, usage errors and exit codes
     except errors as e:
         if os.environ.get(debug_env):
             raise
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        if os.environ.get(debug_env) or e.errno not in USER_ERRNOS:
+            raise
+        print(f"error: {os_error_message(e)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -55,8 +55,10 @@ from avsynth.inspection.media import (
     media_path,
     safe_name,
 )
-from avsynth.manifest import read_manifest
-from avsynth.manifest.schema import SPLITS
+from avsynth.logmel import MIN_SECONDS
+from avsynth.manifest import iter_manifest, read_manifest
+from avsynth.manifest.schema import SPLITS, Triplet, UnsafePathError, check_split, safe_component
+from avsynth.outputs import check_out_dir
 from avsynth.sources.media import decode_audio, read_image
 
 FRAMES = 5
@@ -164,6 +166,36 @@ def log_mel_examples(y: np.ndarray) -> Any:
     return ex[:FRAMES].contiguous()
 
 
+def _splits(path: Path) -> set[str]:
+    return {t.split for t in iter_manifest(path)}
+
+
+def _check_triplets(triplets: list[Triplet]) -> None:
+    """Everything that can be checked before writing: names, categories, clip lengths."""
+    names: dict[str, str] = {}
+    for t in triplets:
+        n = safe_name(t.id)
+        if n in names:
+            raise ManifestError(
+                f"triplet ids {names[n]!r} and {t.id!r} both become file name {n!r}; "
+                "make the ids distinct"
+            )
+        names[n] = t.id
+        cat = s4_category(t.audio.label)
+        try:
+            safe_component(cat)
+        except UnsafePathError:
+            raise ManifestError(
+                f"triplet {t.id}: audio.label {t.audio.label!r} gives the S4 category {cat!r}, "
+                "which cannot be a folder name"
+            ) from None
+        if not t.audio.duration >= MIN_SECONDS:
+            raise ManifestError(
+                f"triplet {t.id}: its clip is {t.audio.duration} s, shorter than one VGGish "
+                f"log-mel example ({MIN_SECONDS:.3f} s); rebuild with a longer --clip-seconds"
+            )
+
+
 def export_avsbench(
     manifest: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -185,8 +217,11 @@ def export_avsbench(
         An :class:`ExportReport`.
 
     Raises:
-        ManifestError: for a missing/malformed manifest, an unknown split, or two triplet ids
-            that map to the same file name.
+        ManifestError: for a missing/malformed manifest (an unsafe path or name included), an
+            unknown or empty split, two triplet ids that map to the same file name, a label
+            whose S4 category is not a folder name, or a clip shorter than one VGGish example
+            (0.975 s); all checked before anything is written.
+        OutputError: if ``out`` is a file, lies below one, or cannot be written.
         MediaError: if a media file is missing or does not decode.
     """
     import torch  # noqa: F401  (pickles below hold torch tensors)
@@ -194,21 +229,16 @@ def export_avsbench(
 
     from avsynth.progress import progress as progress_bar
 
-    if split is not None and split not in SPLITS:
-        raise ManifestError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     path = Path(manifest)
+    if split is not None and split not in SPLITS:
+        check_split(split, _splits(path), source=path.name)
+    check_out_dir(out)
     triplets = read_manifest(path, split=split)
     if not triplets:
-        raise ManifestError(f"{path}: no triplets" + (f" in split {split!r}" if split else ""))
-    names: dict[str, str] = {}
-    for t in triplets:
-        n = safe_name(t.id)
-        if n in names:
-            raise ManifestError(
-                f"triplet ids {names[n]!r} and {t.id!r} both become file name {n!r}; "
-                "make the ids distinct"
-            )
-        names[n] = t.id
+        if split is not None:
+            check_split(split, _splits(path), source=path.name)
+        raise ManifestError(f"{path}: no triplets")
+    _check_triplets(triplets)
     root = Path(out) / "Single-source"
     data = root / "s4_data"
     masks = MaskLoader(path, roots, lvis_labels(triplets))
@@ -216,7 +246,7 @@ def export_avsbench(
     audio_cache: dict[Path, tuple[bytes, bytes]] = {}
     for t in progress_bar(triplets, desc="export-avsbench", unit="triplets", enabled=progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
-        sub = Path(t.split) / cat
+        sub = Path(safe_component(t.split)) / safe_component(cat)
         img = read_image(media_path(path, t.image, roots))
         frame = np.asarray(
             Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)

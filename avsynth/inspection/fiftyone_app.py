@@ -42,7 +42,7 @@ from avsynth.inspection.media import (
     media_path,
     safe_name,
 )
-from avsynth.manifest import read_manifest
+from avsynth.manifest import check_split, iter_manifest, read_manifest
 from avsynth.manifest.schema import SPLITS, Triplet
 
 if TYPE_CHECKING:
@@ -232,12 +232,14 @@ def load_fiftyone(
         ManifestError: if the manifest is missing/malformed or ``split`` is unknown.
         MediaError: if a plan-only mask cannot be decoded.
     """
-    if split is not None and split not in SPLITS:
-        raise ManifestError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     path = Path(manifest)
+    if split is not None and split not in SPLITS:
+        check_split(split, {t.split for t in iter_manifest(path)}, source=path.name)
     triplets = read_manifest(path, split=split)
+    if not triplets and split is not None:
+        check_split(split, {t.split for t in iter_manifest(path)}, source=path.name)
     if not triplets:
-        raise ManifestError(f"{path}: no triplets" + (f" in split {split!r}" if split else ""))
+        raise ManifestError(f"{path}: no triplets")
     rows = _media(
         path, triplets, roots, spectrograms=spectrograms, workers=workers, progress=progress
     )

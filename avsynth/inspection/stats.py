@@ -219,12 +219,14 @@ def stats(
 
     Raises:
         ManifestError: if the manifest is missing or malformed.
+        OutputError: if ``out`` is a file, lies below one, or cannot be written.
     """
+    from avsynth.outputs import check_out_dir
     from avsynth.progress import progress as progress_bar
 
     if not Path(manifest).is_file():
         raise ManifestError(f"{manifest}: manifest not found")
-    out = Path(out)
+    out = check_out_dir(out)
     counts: dict[str, Counter] = defaultdict(Counter)
     sources: dict[str, Counter] = defaultdict(Counter)
     clips: Counter = Counter()

@@ -2,7 +2,11 @@
 
 Checks per triplet (each file is checked once however many triplets share it):
 
-* ids are unique; media paths stay inside their root (symlinks resolved);
+* every record is usable: media paths stay inside their root (symlinks resolved), and the
+  strings tools turn into file names (id, category, label, ...) are single path components
+  (:func:`avsynth.manifest.safe_component`); an unusable record is one problem line and is
+  not checked further;
+* ids are unique;
 * the image decodes and has the recorded width/height;
 * the mask decodes, is binary (one non-zero value), non-empty and at the image's size
   (plan-only masks are decoded from the source annotations);
@@ -35,7 +39,8 @@ from avsynth.inspection.media import (
     read_mask_png,
 )
 from avsynth.manifest import iter_manifest, read_sidecar
-from avsynth.manifest.schema import Triplet
+from avsynth.manifest.io import SIDECAR
+from avsynth.manifest.schema import Triplet, UnsafePathError, safe_relpath
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
 
@@ -60,6 +65,13 @@ class _Verifier:
         self.seen_masks: set[tuple] = set()
         self.ids: dict[str, int] = {}
         self.counts = {"triplets": 0, "images": 0, "masks": 0, "audio": 0}
+
+    def unusable(self, line: int, record: dict[str, Any], e: UnsafePathError) -> None:
+        """A record the schema refuses (unsafe path or name): one line naming it."""
+        detail = str(e).removeprefix(f"{self.manifest}:{line}: ")
+        self.problems.append(
+            f"{self.manifest.name}:{line}: unusable record ({detail}) [triplet {record.get('id')}]"
+        )
 
     def report(self, what: Any, msg: str, t: Triplet, line: int) -> None:
         self.problems.append(f"{what}: {msg} [triplet {t.id}, {self.manifest.name}:{line}]")
@@ -204,6 +216,11 @@ class _Verifier:
                 self.problems.append(f"{source} root: {e}")
                 continue
             for name, want in sorted((self.inputs.get(source) or {}).items()):
+                try:  # a name from the sidecar: never a file outside the source root
+                    safe_relpath(name, what=f"{SIDECAR} inputs.{source}: file name")
+                except UnsafePathError as e:
+                    self.problems.append(f"{self.manifest.parent / SIDECAR}: {e}")
+                    continue
                 path = root / name
                 if not path.is_file():
                     self.problems.append(f"{path}: source metadata file the build read is missing")
@@ -253,6 +270,10 @@ class VerifyReport:
         )
 
 
+def _ignore(line: int, record: dict[str, Any], e: UnsafePathError) -> None:
+    return None
+
+
 def verify_report(
     manifest: str | os.PathLike[str], *, roots: Roots = None, progress: bool = True
 ) -> VerifyReport:
@@ -263,11 +284,24 @@ def verify_report(
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
     # Labels of plan-only LVIS masks, so the LVIS annotations are read in one pass.
-    v = _Verifier(path, roots, lvis_labels(iter_manifest(path)))
-    records = iter_manifest(path)
+    v = _Verifier(path, roots, lvis_labels(iter_manifest(path, on_unsafe=_ignore)))
+    line = 0
+
+    def unusable(lineno: int, record: dict[str, Any], e: UnsafePathError) -> None:
+        nonlocal line
+        line = lineno
+        v.unusable(lineno, record, e)
+
     total = _count_lines(path)
-    bar = progress_bar(records, total=total, desc="verify", unit="triplets", enabled=progress)
-    for line, t in enumerate(bar, 1):
+    records = progress_bar(
+        iter_manifest(path, on_unsafe=unusable),
+        total=total,
+        desc="verify",
+        unit="triplets",
+        enabled=progress,
+    )
+    for t in records:
+        line += 1
         v.triplet(t, line)
     v.fingerprints()
     return VerifyReport(problems=v.problems, counts=dict(v.counts))
@@ -288,7 +322,8 @@ def verify(
         One line per problem, naming the file, what is wrong and the triplet/line.
 
     Raises:
-        ManifestError: if the manifest is missing, not JSONL, of an unknown schema version or
-            holds an unsafe path (the manifest itself is unusable, not just a file).
+        ManifestError: if the manifest is missing, not JSONL or of an unknown schema version
+            (the manifest itself is unusable). A record with an unsafe path or name is a
+            problem line (``manifest.jsonl:LINE: unusable record (...) [triplet ID]``).
     """
     return verify_report(manifest, roots=roots, progress=progress).problems

@@ -7,17 +7,31 @@ from avsynth.manifest.io import (
     read_sidecar,
     resolve_media_path,
 )
-from avsynth.manifest.schema import SCHEMA_VERSION, AudioRef, ImageRef, MaskRef, Triplet
+from avsynth.manifest.schema import (
+    SCHEMA_VERSION,
+    SPLITS,
+    AudioRef,
+    ImageRef,
+    MaskRef,
+    Triplet,
+    UnsafePathError,
+    check_split,
+    safe_component,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SPLITS",
     "AudioRef",
     "ImageRef",
     "ManifestWriter",
     "MaskRef",
     "Triplet",
+    "UnsafePathError",
+    "check_split",
     "iter_manifest",
     "read_manifest",
     "read_sidecar",
     "resolve_media_path",
+    "safe_component",
 ]

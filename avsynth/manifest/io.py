@@ -11,14 +11,14 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
 from avsynth.errors import ManifestError
-from avsynth.manifest.schema import Triplet
+from avsynth.manifest.schema import Triplet, UnsafePathError
 
 SIDECAR = "build_info.json"
 
@@ -72,8 +72,18 @@ def dumps_record(t: Triplet) -> str:
     return _ENCODER.encode(t.to_dict()).decode()
 
 
-def iter_manifest(path: str | os.PathLike[str]) -> Iterator[Triplet]:
+def iter_manifest(
+    path: str | os.PathLike[str],
+    *,
+    on_unsafe: Callable[[int, dict[str, Any], UnsafePathError], None] | None = None,
+) -> Iterator[Triplet]:
     """Yield the triplets of a manifest lazily, one line at a time.
+
+    Args:
+        path: ``manifest.jsonl`` or ``manifest.jsonl.gz``.
+        on_unsafe: If given, a record with an unsafe path or name is passed to it as
+            ``(line number, parsed JSON object, error)`` and skipped instead of raising
+            (``avsynth verify`` lists them all).
 
     Raises:
         ManifestError: if the file is missing, or a line is not valid JSON, has an unknown
@@ -92,7 +102,15 @@ def iter_manifest(path: str | os.PathLike[str]) -> Iterator[Triplet]:
                 d = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ManifestError(f"{where}: invalid JSON ({e.msg})") from None
-            yield Triplet.from_dict(d, where=where)
+            if on_unsafe is None:
+                yield Triplet.from_dict(d, where=where)
+                continue
+            try:
+                t = Triplet.from_dict(d, where=where)
+            except UnsafePathError as e:
+                on_unsafe(lineno, d, e)
+                continue
+            yield t
     except (OSError, EOFError, UnicodeDecodeError) as e:
         raise ManifestError(f"{p}: cannot read manifest ({e})") from None
     finally:

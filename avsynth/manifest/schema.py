@@ -9,11 +9,17 @@ Media references hold a ``path`` relative to a *root* and the name of that root:
   and can be overridden when reading.
 
 Paths are POSIX, relative, and never contain ``..``: :func:`safe_relpath` enforces it.
+Strings that tools use as file or folder names (the triplet ``id``, ``category``, the sound's
+``label`` and ``youtube_id``, the ``subset`` names and the source ids) are single path
+components: :func:`safe_component` rejects empty strings, ``.``, ``..``, ``/``, ``\\`` and
+control characters. Reading a record checks both (:class:`UnsafePathError`).
 """
 
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -22,21 +28,109 @@ from avsynth.errors import ManifestError
 SCHEMA_VERSION = 1
 SPLITS = ("train", "val", "test")
 ROOTS = ("manifest", "lvis", "openimages", "vggsound")
+#: Record fields that tools turn into file or folder names (checked by :func:`safe_component`).
+NAME_FIELDS = (
+    ("id",),
+    ("category",),
+    ("image", "source_id"),
+    ("image", "subset"),
+    ("mask", "source_id"),
+    ("audio", "youtube_id"),
+    ("audio", "label"),
+    ("audio", "subset"),
+)
+_UNSAFE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+class UnsafePathError(ManifestError):
+    """A record holds a path that leaves its root or a name that is not one path component."""
 
 
 def safe_relpath(path: str, *, what: str = "path") -> str:
     """Return ``path`` if it is a relative POSIX path that stays inside its root.
 
     Raises:
-        ManifestError: for absolute paths, backslashes, empty paths or ``..`` components.
+        UnsafePathError: for absolute paths, backslashes, empty paths or ``..`` components.
     """
     if not isinstance(path, str) or not path or "\\" in path or "\x00" in path:
-        raise ManifestError(f"{what} {path!r} is not a relative POSIX path")
+        raise UnsafePathError(f"{what} {path!r} is not a relative POSIX path")
     # String tests equal to PurePosixPath(path).is_absolute() / ".." in .parts, but ~10x faster
     # (a full manifest checks 190 k paths).
     if path.startswith("/") or ".." in path.split("/"):
-        raise ManifestError(f"{what} {path!r} escapes its root")
+        raise UnsafePathError(f"{what} {path!r} escapes its root")
     return path
+
+
+def safe_component(text: str, *, what: str = "name") -> str:
+    """Return ``text`` if it can be one file or folder name: no ``/``, ``\\``, NUL/controls.
+
+    Raises:
+        UnsafePathError: for non-strings, ``""``, ``.``, ``..``, separators or control
+            characters (the message names ``what`` and the value).
+    """
+    if not isinstance(text, str) or text in ("", ".", "..") or _UNSAFE_CHARS.search(text):
+        raise UnsafePathError(
+            f"{what} {text!r} cannot be used as a file or folder name "
+            "(empty, '.', '..', '/', '\\' or a control character)"
+        )
+    return text
+
+
+def _check_names(t: Triplet, where: str) -> None:
+    """:func:`safe_component` on every :data:`NAME_FIELDS` value of ``t``."""
+    im, au = t.image, t.audio
+    values = (
+        t.id,
+        t.category,
+        im.source_id,
+        im.subset,
+        t.mask.source_id,
+        au.youtube_id,
+        au.label,
+        au.subset,
+    )  # in NAME_FIELDS order
+    try:  # fast path (~1 us instead of ~6): one regex over all, joined by a safe character
+        if _UNSAFE_CHARS.search("|".join(values)) is None and _DOTS.isdisjoint(values):
+            return
+    except TypeError:  # a value that is not a string: the loop below names it
+        pass
+    for keys, value in zip(NAME_FIELDS, values, strict=True):
+        safe_component(value, what=f"{where}: {'.'.join(keys)}")
+
+
+_DOTS = frozenset(("", ".", ".."))
+
+
+def check_split(
+    split: str | None,
+    present: Iterable[str] | None = None,
+    *,
+    source: str = "the manifest",
+    items: str = "triplets",
+) -> None:
+    """Check a requested split name, and that ``present`` (the splits the data holds) has it.
+
+    Args:
+        split: The split asked for (``None``: no split asked for, nothing to check).
+        present: The splits the data holds, to name in the message (and to check).
+        source: How the message names the data, e.g. ``manifest.jsonl``.
+        items: What the data holds, e.g. ``triplets`` or ``clips``.
+
+    Raises:
+        ManifestError: ``unknown split 'dev': use train, val or test (manifest.jsonl has
+            train, val)``, or ``no triplets in split 'test' (... has train, val)``.
+    """
+    has = ""
+    if present is not None:
+        held = set(present)
+        names = [s for s in SPLITS if s in held] + sorted(str(s) for s in held - set(SPLITS))
+        has = f" ({source} has {', '.join(names) if names else 'no ' + items})"
+    if split is not None and split not in SPLITS:
+        raise ManifestError(
+            f"unknown split {split!r}: use {', '.join(SPLITS[:-1])} or {SPLITS[-1]}{has}"
+        )
+    if split is not None and present is not None and split not in held:
+        raise ManifestError(f"no {items} in split {split!r}{has}")
 
 
 def _plain(ref: Any) -> dict[str, Any]:
@@ -174,4 +268,5 @@ class Triplet:
                 raise ManifestError(f"{where}: {name}.root {ref.root!r} is not one of {ROOTS}")
             if ref.path is not None:
                 safe_relpath(ref.path, what=f"{where}: {name}.path")
+        _check_names(t, where)
         return t
