@@ -15,6 +15,7 @@ keeping each ``segmentation`` as raw JSON bytes until its category is known to b
 from __future__ import annotations
 
 import difflib
+import mmap
 import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -96,11 +97,21 @@ def _existing(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[s
     return found
 
 
-def _decode(path: Path, kind: type):
+def _read(path: Path):
+    """The file's bytes: memory-mapped (no 1 GB copy, shared with the page cache) when it can
+    be; the decoded ``msgspec.Raw`` fields keep the mapping alive until they are dropped."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            try:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (ValueError, OSError):  # empty file, or a file system without mmap
+                return f.read()
     except OSError as e:
         raise SourceError(f"cannot read {path}: {e}") from None
+
+
+def _decode(path: Path, kind: type):
+    data = _read(path)
     try:
         return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as e:
@@ -111,7 +122,7 @@ def _decode(path: Path, kind: type):
         if "(byte " in msg:
             try:
                 byte = int(msg.rsplit("(byte ", 1)[1].rstrip(")"))
-                line = ":" + str(data.count(_NL, 0, byte) + 1)
+                line = ":" + str(data[:byte].count(_NL) + 1)
             except ValueError:
                 pass
         raise SourceError(f"{path}{line}: malformed JSON: {msg}") from None
