@@ -208,6 +208,9 @@ def _plan(
                 names = sorted({r.name for c in cmap.categories for r in c.lvis})
                 masks.extend(iter_lvis_masks(lvis, names))
                 note.append(f"{len(masks):,} masks of mapped categories")
+        with stage("vggsound", "reading VGGSound metadata") as note:  # while OI parses
+            index = read_vggsound(vggsound, labels=labels)
+            note.append(f"{len(index.clips):,} rows of mapped labels")
         if oi_fut is not None:
             with stage("openimages", "reading Open Images metadata") as note:
                 records, stage.timings["openimages_parse"] = oi_fut.result()
@@ -215,9 +218,6 @@ def _plan(
                 masks.extend(oi_masks)
                 note.append(f"{len(oi_masks):,} masks of mapped classes")
                 del oi_masks
-        with stage("vggsound", "reading VGGSound metadata") as note:
-            index = read_vggsound(vggsound, labels=labels)
-            note.append(f"{len(index.clips):,} rows of mapped labels")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     with stage("plan", "planning (selection, splits, pairing)"):
