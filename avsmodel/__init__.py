@@ -7,6 +7,8 @@ Public names are imported lazily (``import avsmodel`` does not import torch):
 - :func:`train` / :class:`TrainResult` (``avsmodel.training``), :func:`evaluate`
   (``avsmodel.evaluation``), :func:`predict` (``avsmodel.inference``),
   :class:`ManifestDataset` (``avsmodel.data``).
+- :func:`download` (``avsmodel.hub``: official weights, cache, names), :func:`import_checkpoint`
+  (``avsmodel.convert``: the authors' checkpoints).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ _LAZY: dict[str, str] = {
     "evaluate": "avsmodel.evaluation",
     "predict": "avsmodel.inference",
     "ManifestDataset": "avsmodel.data",
+    "download": "avsmodel.hub",
+    "import_checkpoint": "avsmodel.convert",
 }
 
 __all__ = sorted(_LAZY)

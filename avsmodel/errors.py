@@ -15,3 +15,7 @@ class ConfigError(AvsmodelError):
 
 class DataError(AvsmodelError):
     """A manifest/AVSBench input is unusable (missing split, undecodable media, ...)."""
+
+
+class DownloadError(AvsmodelError):
+    """A weight file could not be fetched, or its SHA-256 is not the published one."""

@@ -240,8 +240,9 @@ def build_model(
     Args:
         name: registry name (see :func:`list_models`) or a :class:`ModelConfig`.
         sam_checkpoint: official ``sam_vit_{b,l,h}_*.pth`` (segment-anything layout); every
-            tensor is loaded (incl. ``no_mask_embed`` and the positional encoding).
-        vggish_checkpoint: ``vggish-10086976.pth`` (torchvggish layout).
+            tensor is loaded (incl. ``no_mask_embed`` and the positional encoding). A name
+            (``vit_h``, ``sam_vit_h``, ...) resolves through the cache (``avsmodel.hub``).
+        vggish_checkpoint: ``vggish-10086976.pth`` (torchvggish layout), or ``"vggish"``.
         **overrides: config fields to change, e.g. ``attention="sdpa"``,
             ``grad_checkpointing=True``, ``autocast="bf16"``, ``audio_examples=5``.
 
@@ -253,8 +254,11 @@ def build_model(
             official weights.
         CheckpointError: unreadable checkpoint, or missing/unexpected keys or shapes.
     """
+    from avsmodel.hub import resolve_weights
     from avsmodel.modeling import build_from_config
 
+    sam_checkpoint = resolve_weights(sam_checkpoint, "sam")
+    vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
     cfg = get_config(name, **overrides)
     if vggish_checkpoint is not None and cfg.family == "sam_oracle":
         raise ConfigError(f"{cfg.name} has no audio encoder; drop vggish_checkpoint")

@@ -9,6 +9,7 @@ Public API::
     avsynth.load_map(path)        # category map
     avsynth.check_map(path)       # problems of a category map, one line each
     avsynth.stats / verify / export_avsbench / inspect   # dataset inspection (lazy)
+    avsynth.import_release(root, out)   # the authors' AVS-Synthetic release as a manifest
 
 The functions live in modules named for what they hold: ``avsynth.pipeline`` (build, plan),
 ``avsynth.planning`` (selection, splits, pairing), ``avsynth.inspection`` (stats, verify,
@@ -36,6 +37,7 @@ _LAZY = {
     "verify": "avsynth.inspection",
     "export_avsbench": "avsynth.inspection",
     "inspect": "avsynth.inspection",
+    "import_release": "avsynth.release",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -23,6 +23,8 @@ from avsynth.catmap.schema import CategoryMap
 from avsynth.errors import PlanError
 from avsynth.files import atomic_write_text
 from avsynth.manifest.io import SIDECAR, ManifestWriter
+from avsynth.outfolder import OutFolderLock, check_out_folder
+from avsynth.planning.options import check_build_options, check_roots
 from avsynth.planning.planner import Plan, make_plan
 from avsynth.planning.select import SelectionConfig
 from avsynth.sources._util import gc_paused
@@ -72,19 +74,6 @@ def _load_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
     return load_map(categories)
 
 
-def _roots(vggsound, lvis, openimages) -> dict[str, str]:
-    roots = {}
-    for name, p in (("lvis", lvis), ("openimages", openimages), ("vggsound", vggsound)):
-        if p is None:
-            continue
-        if not Path(p).is_dir():
-            raise PlanError(f"--{name} {p} is not a folder")
-        roots[name] = str(Path(p).resolve())
-    if "lvis" not in roots and "openimages" not in roots:
-        raise PlanError("no image source: pass --lvis DIR and/or --openimages DIR")
-    return roots
-
-
 def plan(
     categories: str | os.PathLike[str] | CategoryMap,
     *,
@@ -97,6 +86,8 @@ def plan(
     require_clips: bool = False,
     fingerprint: bool = True,
     progress: bool = False,
+    check_files: bool = False,
+    workers: int = 1,
 ) -> Plan:
     """Plan a build from metadata only (no media decoded, no media files needed).
 
@@ -111,6 +102,10 @@ def plan(
         require_clips: Use only VGGSound rows whose clip file exists.
         fingerprint: Hash the metadata files (recorded in the sidecar).
         progress: Print one line per stage to stderr.
+        check_files: Also check the content of the chosen Open Images masks (reads each PNG
+            and its image's header, so the media must be there); LVIS masks are always
+            checked. Masks that fail are replaced (see :mod:`avsynth.planning.content`).
+        workers: Processes for those checks.
 
     Returns:
         The :class:`Plan` (with ``roots``, ``fingerprints`` and per-stage ``timings``).
@@ -132,6 +127,8 @@ def plan(
             require_clips=require_clips,
             fingerprint=fingerprint,
             progress=progress,
+            check_files=check_files,
+            workers=workers,
         )
         # Built with the collector paused, the records all sit in its youngest generation:
         # the next collections would scan them all, again and again (2-3 s of the write
@@ -173,16 +170,32 @@ def _plan(
     require_clips,
     fingerprint,
     progress,
+    check_files,
+    workers,
 ) -> Plan:
     from avsynth.planning.fingerprint import start_fingerprints
+    from avsynth.planning.mapcheck import check_map_against_sources
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import read_openimages_masks
-    from avsynth.sources.vggsound import read_vggsound
+    from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
     stage = _Stages(progress)
     with stage("map", ""):
         cmap = _load_map(categories)
-        roots = _roots(vggsound, lvis, openimages)
+        roots = check_roots(vggsound, lvis, openimages)
+    with stage("vggsound", "reading VGGSound metadata") as note:
+        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
+        note.append(f"{len(index.clips):,} rows of mapped labels")
+    with stage("map_check", ""):
+        # Every label of the map must exist in these very inputs (as check-map checks them)
+        # before the expensive mask metadata is read.
+        check_map_against_sources(
+            categories,
+            lvis=lvis,
+            openimages=openimages,
+            vggsound_labels=index.labels,
+            vggsound_source=str(vggsound_csv_path(vggsound)),
+        )
         fut = start_fingerprints(roots) if fingerprint else None
 
     # The Open Images CSVs are parsed (pyarrow, its own threads, mostly without the GIL) in a
@@ -194,7 +207,6 @@ def _plan(
         return fn(), time.perf_counter() - t
 
     mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
-    labels = sorted(cmap.vggsound_to_category())
     pool = ThreadPoolExecutor(1, thread_name_prefix="avsynth-read")
     oi_fut = (
         pool.submit(timed, lambda: read_openimages_masks(openimages, mids))
@@ -208,9 +220,6 @@ def _plan(
                 names = sorted({r.name for c in cmap.categories for r in c.lvis})
                 masks.extend(iter_lvis_masks(lvis, names))
                 note.append(f"{len(masks):,} masks of mapped categories")
-        with stage("vggsound", "reading VGGSound metadata") as note:  # while OI parses
-            index = read_vggsound(vggsound, labels=labels)
-            note.append(f"{len(index.clips):,} rows of mapped labels")
         if oi_fut is not None:
             with stage("openimages", "reading Open Images metadata") as note:
                 records, stage.timings["openimages_parse"] = oi_fut.result()
@@ -220,16 +229,27 @@ def _plan(
                 del oi_masks
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    with stage("plan", "planning (selection, splits, pairing)"):
-        p = make_plan(
-            masks,
-            index.clips,
-            cmap,
-            split_sizes=split_sizes,
-            seed=seed,
-            selection=selection,
-            require_clips=require_clips,
-        )
+    with stage("plan", "planning (selection, splits, pairing)") as note:
+        from avsynth.planning.content import settle_plan
+
+        def make(rejected):
+            return make_plan(
+                masks,
+                index.clips,
+                cmap,
+                split_sizes=split_sizes,
+                seed=seed,
+                selection=selection,
+                require_clips=require_clips,
+                rejected=rejected,
+            )
+
+        # Chosen masks are checked for content (empty, wrong size); failures are replaced.
+        files = {"openimages": roots["openimages"]} if check_files and openimages else {}
+        if files and workers > 1 and fut is not None:
+            fut.result()  # no hashing thread running while the check workers are forked
+        p, rejected, checked = settle_plan(make, roots=files, workers=workers)
+        note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
     p.clips_missing = index.rows_without_file
     p.roots = roots
     if fut is not None:
@@ -260,6 +280,7 @@ def build(
     require_clips: bool | None = None,
     on_error: str = "raise",
     progress: bool = True,
+    force: bool = False,
     silent_audio: str = "keep",
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
@@ -283,6 +304,8 @@ def build(
             triplets, record them in the sidecar; the splits then fall short).
         progress: Show progress (in triplets, with the time left; plain lines when stderr
             is not a terminal).
+        force: Build into an existing non-empty folder that is not an avsynth build folder
+            (one without the ``.avsynth-build`` marker, see :mod:`avsynth.outfolder`).
         silent_audio: Clips whose every sample is zero: ``keep`` (default: the plan keeps
             its exact split sizes; they are counted in the sidecar's ``silent_clips``) or
             ``skip`` (drop their triplets like undecodable media).
@@ -294,8 +317,58 @@ def build(
         PlanError, SourceError, MapError, MediaError: the message names the cause.
         OutputError: ``out`` is a file, lies below one, or cannot be written.
     """
+    from avsynth.materialise.runner import SILENT_AUDIO
+
+    if silent_audio not in SILENT_AUDIO:
+        raise PlanError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
+    require_clips = check_build_options(
+        on_error=on_error,
+        clip_seconds=clip_seconds,
+        workers=workers,
+        plan_only=plan_only,
+        require_clips=require_clips,
+    )
+    outp = check_out_folder(out, force=force)
+    with OutFolderLock(outp):
+        return _build_locked(
+            categories,
+            outp,
+            vggsound=vggsound,
+            lvis=lvis,
+            openimages=openimages,
+            split_sizes=split_sizes,
+            seed=seed,
+            plan_only=plan_only,
+            workers=workers,
+            clip_seconds=clip_seconds,
+            selection=selection,
+            require_clips=require_clips,
+            on_error=on_error,
+            progress=progress,
+            silent_audio=silent_audio,
+        )
+
+
+def _build_locked(
+    categories,
+    outp: Path,
+    *,
+    vggsound,
+    lvis,
+    openimages,
+    split_sizes,
+    seed,
+    plan_only,
+    workers,
+    clip_seconds,
+    selection,
+    require_clips,
+    on_error,
+    progress,
+    silent_audio,
+) -> BuildReport:
     from avsynth import __version__
-    from avsynth.materialise.runner import ON_ERROR, SILENT_AUDIO, run_media
+    from avsynth.materialise.runner import run_media
     from avsynth.planning.keys import image_key
     from avsynth.planning.output import (
         SAMPLE_RATE,
@@ -305,23 +378,8 @@ def build(
         write_needed,
     )
 
-    if on_error not in ON_ERROR:
-        raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
-    if silent_audio not in SILENT_AUDIO:
-        raise PlanError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
-    if clip_seconds <= 0:
-        raise PlanError(f"clip_seconds {clip_seconds} must be > 0")
-    if workers < 1:
-        raise PlanError(f"workers {workers} must be >= 1")
-    if require_clips is None:
-        require_clips = not plan_only
-    if not plan_only and not require_clips:
-        raise PlanError("--no-require-clips needs --plan-only: materialising needs the clip files")
-    from avsynth.outputs import check_out_dir
-
-    outp = check_out_dir(out)  # a file, or no permission: one line before any work
-    outp.mkdir(parents=True, exist_ok=True)
-    _clear_stale(outp)
+    # Everything is validated (map, options, sources, plan) before anything in --out changes:
+    # a typo never costs the previous build's manifest.
     p = plan(
         categories,
         vggsound=vggsound,
@@ -332,10 +390,14 @@ def build(
         selection=selection,
         require_clips=require_clips,
         progress=progress,
+        check_files=not plan_only,
+        workers=workers,
     )
+    check_source_paths(p)
+    check_out_folder(outp, force=True)  # media subfolders still no symlinks after planning
+    _clear_stale(outp)
     timings = dict(p.timings)
     t = time.perf_counter()
-    check_source_paths(p)
     needed = write_needed(p, outp)
     t_lists = time.perf_counter() - t
     media_skips: dict[str, str] = {}

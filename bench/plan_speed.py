@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("map", "lvis", "openimages", "openimages_parse", "vggsound", "plan",
+STAGES = ("map", "vggsound", "map_check", "lvis", "openimages", "openimages_parse", "plan",
           "fingerprint_wait", "write")  # fmt: skip
 
 

@@ -24,12 +24,12 @@ SIZES = (30, 6, 6)
 
 @pytest.fixture(scope="module")
 def src(tmp_path_factory):
-    return write_sources(tmp_path_factory.mktemp("src"), clip_seconds=0.5)
+    return write_sources(tmp_path_factory.mktemp("src"), clip_seconds=1.0)
 
 
 def _build(roots, out, **kw):
     kw.setdefault("split_sizes", SIZES)
-    kw.setdefault("clip_seconds", 0.5)
+    kw.setdefault("clip_seconds", 1.0)
     return build_tiny(roots, out, **kw)
 
 
@@ -58,10 +58,10 @@ def test_media_formats(src, tmp_path):
         assert (info.samplerate, info.channels, info.frames, info.subtype) == (
             16000,
             1,
-            8000,
+            16000,
             "PCM_16",
         )
-        assert t.audio.sample_rate == 16000 and t.audio.duration == 0.5
+        assert t.audio.sample_rate == 16000 and t.audio.duration == 1.0
 
 
 def test_lvis_mask_matches_decoder(src, tmp_path):
@@ -152,7 +152,7 @@ def test_partial_output_is_redone(src, tmp_path):
     (out / "audio" / "junk.wav.123.tmp").write_bytes(b"x")
     _build(src, out)
     assert not (out / "audio" / "junk.wav.123.tmp").exists()
-    assert sf.info(str(wav)).frames == 8000
+    assert sf.info(str(wav)).frames == 16000
     with Image.open(png) as m:
         assert m.size == (64, 48)
 

@@ -108,9 +108,9 @@ def test_fixed_openimages_zip_rebuilds_its_mask(src, tmp_path):
     with zipfile.ZipFile(broken, "w", zipfile.ZIP_STORED) as zf:
         for name, data in members.items():
             with Image.open(io.BytesIO(data)) as im:
-                inverted = Image.fromarray(~(np.asarray(im.convert("L")) > 0))
+                shifted = Image.fromarray(np.roll(np.asarray(im.convert("L")) > 0, 1, axis=1))
             buf = io.BytesIO()
-            inverted.save(buf, format="PNG")
+            shifted.save(buf, format="PNG")
             zf.writestr(name, buf.getvalue())
     zpath.write_bytes(broken.getvalue())
     _build(src, out)

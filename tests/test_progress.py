@@ -57,9 +57,9 @@ def test_terminal_gets_tqdm_and_disabled_prints_nothing():
 
 
 def test_build_progress_to_a_file_counts_triplets_in_plain_lines(tmp_path, capsys):
-    roots = write_sources(tmp_path / "src", clip_seconds=0.5)
+    roots = write_sources(tmp_path / "src", clip_seconds=1.0)
     avsynth.build(
-        tiny_map(), out=tmp_path / "o", split_sizes=(30, 6, 6), clip_seconds=0.5, progress=True,
+        tiny_map(), out=tmp_path / "o", split_sizes=(30, 6, 6), clip_seconds=1.0, progress=True,
         vggsound=roots["vggsound"], lvis=roots["lvis"], openimages=roots["openimages"],
     )  # fmt: skip
     err = capsys.readouterr().err

@@ -20,6 +20,8 @@ app = make_app(
         ("train", "train"),
         ("eval", "eval_cmd"),
         ("predict", "predict"),
+        ("download", "download"),
+        ("import-checkpoint", "import_checkpoint"),
     ],
 )
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 RunSamCheckpoint = Annotated[
-    Path | None, typer.Option(help="SAM weights (default: the path the run used).")
+    Path | None, typer.Option(help="SAM weights path or name vit_b/l/h (default: the run's).")
 ]
 RunVggishCheckpoint = Annotated[
-    Path | None, typer.Option(help="VGGish weights (default: the path the run used).")
+    Path | None, typer.Option(help="VGGish weights path or name vggish (default: the run's).")
 ]

@@ -20,6 +20,8 @@ Examples:
         --vggish-checkpoint vggish-10086976.pth
     avsmodel train out/manifest.jsonl --model sama_avs_tiny \\
         --out runs/tiny --resume
+    avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
+        --sam-checkpoint vit_h --vggish-checkpoint vggish
 """
 
 from __future__ import annotations
@@ -43,10 +45,10 @@ def main(
     ] = None,
     subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
     sam_checkpoint: Annotated[
-        Path | None, typer.Option(help="Official SAM weights sam_vit_*.pth.")
+        Path | None, typer.Option(help="SAM weights: sam_vit_*.pth or a name (vit_h).")
     ] = None,
     vggish_checkpoint: Annotated[
-        Path | None, typer.Option(help="VGGish weights vggish-10086976.pth.")
+        Path | None, typer.Option(help="VGGish weights: vggish-10086976.pth or the name vggish.")
     ] = None,
     config: Annotated[
         Path | None, typer.Option(help="YAML overriding keys of the bundled recipe.")

@@ -8,6 +8,8 @@ A checkpoint is a ``torch.save`` dict (loadable with ``weights_only=True``)::
     sam_checkpoint / vggish_checkpoint: paths used for the frozen parts (or None)
     epoch: completed epochs, best_miou, metrics: last epoch's metrics
     state_dict: model.trainable_state_dict()
+    frozen_state (optional): frozen tensors that replace the rebuilt ones (an imported
+        checkpoint's own positional encoding, say; see ``avsmodel.convert``)
     resume (last.pt only): optimizer, scheduler, rng states
 
 Frozen weights (SAM image encoder, VGGish) are not stored: they come from the official
@@ -156,5 +158,26 @@ def build_from_checkpoint(
     except RuntimeError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"{where}: weights do not fit {ckpt['model']} ({msg})") from None
+    load_frozen_state(model, ckpt.get("frozen_state") or {}, where=where)
     model.eval()
     return model, ckpt
+
+
+def load_frozen_state(model: torch.nn.Module, frozen: dict[str, Any], *, where: str) -> None:
+    """Copy a checkpoint's ``frozen_state`` tensors over the model's (names, shapes checked).
+
+    Raises:
+        CheckpointError: a name that is not a tensor of the model, or another shape.
+    """
+    own = model.state_dict()
+    for k, t in frozen.items():
+        if k not in own or not isinstance(t, torch.Tensor):
+            raise CheckpointError(f"{where}: frozen_state key {k!r} is not a tensor of the model")
+        if tuple(t.shape) != tuple(own[k].shape):
+            raise CheckpointError(
+                f"{where}: frozen_state key {k!r} has shape {tuple(t.shape)}, the model expects "
+                f"{tuple(own[k].shape)}"
+            )
+    with torch.no_grad():
+        for k, t in frozen.items():
+            own[k].copy_(t)

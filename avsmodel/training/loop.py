@@ -114,8 +114,8 @@ def train(
             for ``*_tiny``, ``tiny``).
         avsbench: AVSBench root instead of a manifest (with ``subset``).
         subset: ``s4`` or ``ms3``.
-        sam_checkpoint: Official SAM weights (``sam_vit_*.pth``).
-        vggish_checkpoint: VGGish weights (``vggish-10086976.pth``).
+        sam_checkpoint: Official SAM weights (``sam_vit_*.pth``), or a name (``vit_h``).
+        vggish_checkpoint: VGGish weights (``vggish-10086976.pth``), or ``"vggish"``.
         init: Warm-start from another run's checkpoint (trainable weights only).
         resume: Continue ``out/last.pt`` (to the same result as an uninterrupted run).
         roots: Source roots of a plan-only manifest.
@@ -186,7 +186,12 @@ def _train(
     from avsmodel import build_model
     from avsmodel.data import collate, train_val_datasets
     from avsmodel.evaluation import run_eval
-    from avsmodel.training.checkpoint import load_checkpoint, rng_state, save_checkpoint
+    from avsmodel.training.checkpoint import (
+        load_checkpoint,
+        load_frozen_state,
+        rng_state,
+        save_checkpoint,
+    )
     from avsmodel.training.distributed import ShardSampler, all_reduce_sum, barrier
     from avsmodel.training.plots import append_metrics, plot_curves, read_metrics, write_metrics
     from avsmodel.training.task import SegmentationTask
@@ -205,6 +210,10 @@ def _train(
         sam_checkpoint = sam_checkpoint or ck.get("sam_checkpoint")
         vggish_checkpoint = vggish_checkpoint or ck.get("vggish_checkpoint")
         init = init or ck.get("init")
+    from avsmodel.hub import resolve_weights
+
+    sam_checkpoint = resolve_weights(sam_checkpoint, "sam")  # names -> cached files
+    vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
@@ -214,12 +223,15 @@ def _train(
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
+    frozen: dict[str, Any] = dict((ck or {}).get("frozen_state") or {})
     if init is not None and ck is None:
         src = load_checkpoint(init)
         try:
             net.load_trainable_state_dict(src["state_dict"])
         except CheckpointError as e:
             raise CheckpointError(f"--init {init}: {e}") from None
+        frozen = dict(src.get("frozen_state") or {})  # e.g. an imported checkpoint's own PE
+    load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
     train_ds, val_ds, data = train_val_datasets(
         manifest,
         avsbench=avsbench,
@@ -283,6 +295,8 @@ def _train(
         "init": None if init is None else str(init),
         "world_size": info.world_size,
     }
+    if frozen:  # carried on, so eval/predict/--resume rebuild the same frozen tensors
+        base["frozen_state"] = frozen
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))

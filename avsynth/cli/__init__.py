@@ -21,6 +21,7 @@ app = make_app(
         ("stats", "stats"),
         ("verify", "verify"),
         ("export-avsbench", "export_avsbench"),
+        ("import-release", "import_release"),
     ],
 )
 

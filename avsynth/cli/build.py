@@ -3,7 +3,9 @@
 Plans the dataset from metadata (selection, splits stratified by category and grouped by
 image, clip pairing), then copies the images, writes masks as 0/255 PNGs and clips as 16 kHz
 mono 16-bit WAVs, and writes OUT/manifest.jsonl (last) and OUT/build_info.json. Re-running
-the same command resumes: finished files are kept.
+the same command resumes: finished files are kept. Everything (map, options, sources) is checked
+before --out changes; --out must be new, empty or an earlier build (marker .avsynth-build),
+and one build at a time holds it (lock file .avsynth-build.lock).
 
 Examples:
 
@@ -101,6 +103,13 @@ def main(
             "(drop their triplets)."
         ),
     ] = "keep",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Build into an existing non-empty folder that is not an avsynth build folder.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
     from avsynth.pipeline import build
@@ -131,6 +140,7 @@ def main(
         on_error=on_error,
         progress=not quiet,
         silent_audio=silent_audio,
+        force=force,
     )
     if not quiet:
         typer.echo(report.summary())

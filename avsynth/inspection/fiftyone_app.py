@@ -43,7 +43,7 @@ from avsynth.inspection.media import (
     safe_name,
 )
 from avsynth.manifest import check_split, iter_manifest, read_manifest
-from avsynth.manifest.schema import SPLITS, Triplet
+from avsynth.manifest.schema import FILE_MASK_ROOTS, SPLITS, Triplet
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -129,7 +129,7 @@ def _media(
     for t in progress_bar(triplets, desc="masks", unit="triplets", enabled=progress):
         image = media_path(manifest, t.image, roots)
         audio = media_path(manifest, t.audio, roots)
-        if t.mask.root == "manifest":
+        if t.mask.root in FILE_MASK_ROOTS:
             mask = media_path(manifest, t.mask, roots)
         else:
             ref = f"{t.mask.source}/{t.mask.source_id}"  # a changed reference gets a new file

@@ -18,7 +18,7 @@ import numpy as np
 
 from avsynth.errors import MediaError
 from avsynth.manifest import resolve_media_path
-from avsynth.manifest.schema import Triplet
+from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet
 
 AUDIO_RATE = 16000
 
@@ -83,7 +83,7 @@ class MaskLoader:
     def load(self, t: Triplet) -> np.ndarray:
         """The mask of ``t`` as ``bool[H, W]`` (at the image's size for plan-only masks)."""
         ref = t.mask
-        if ref.root == "manifest":
+        if ref.root in FILE_MASK_ROOTS:
             path = media_path(self.manifest, ref, self.roots)
             if not path.is_file():
                 raise MediaError(f"{path}: mask file missing")

@@ -40,7 +40,7 @@ from avsynth.inspection.media import (
 )
 from avsynth.manifest import iter_manifest, read_sidecar
 from avsynth.manifest.io import SIDECAR
-from avsynth.manifest.schema import Triplet, UnsafePathError, safe_relpath
+from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet, UnsafePathError, safe_relpath
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
 
@@ -124,7 +124,7 @@ class _Verifier:
             return
         self.seen_masks.add(key)
         self.counts["masks"] += 1
-        if ref.root == "manifest":
+        if ref.root in FILE_MASK_ROOTS:
             path = self._path("mask", ref, t, line)
             if path is None:
                 return

@@ -6,7 +6,9 @@ Media references hold a ``path`` relative to a *root* and the name of that root:
 * ``root == "manifest"``: the file lives below the manifest's own folder (a materialised build);
 * ``root in {"lvis", "openimages", "vggsound"}``: the file lives below that source's root
   (a ``--plan-only`` build); the roots are recorded in the sidecar ``build_info.json``
-  and can be overridden when reading.
+  and can be overridden when reading;
+* ``root == "release"``: the file lives in the AVS-Synthetic release folder an
+  ``avsynth import-release`` manifest points into (also recorded in the sidecar).
 
 Paths are POSIX, relative, and never contain ``..``: :func:`safe_relpath` enforces it.
 Strings that tools use as file or folder names (the triplet ``id``, ``category``, the sound's
@@ -27,7 +29,9 @@ from avsynth.errors import ManifestError
 
 SCHEMA_VERSION = 1
 SPLITS = ("train", "val", "test")
-ROOTS = ("manifest", "lvis", "openimages", "vggsound")
+ROOTS = ("manifest", "lvis", "openimages", "vggsound", "release")
+#: Roots whose masks are PNG files (a materialised build; an imported AVS-Synthetic release).
+FILE_MASK_ROOTS = ("manifest", "release")
 #: Record fields that tools turn into file or folder names (checked by :func:`safe_component`).
 NAME_FIELDS = (
     ("id",),

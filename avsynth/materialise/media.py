@@ -120,8 +120,8 @@ def materialise_image(
         w, h = entry["size"]
     else:
         w, h = check_image(data, src)
+        prov.append(out, prov.entry(rel, p, data, size=[w, h]))
         write_media(dest, data)
-        prov.append(out, {"path": rel, "p": p, "n": len(data), "size": [w, h]})
     if (
         image.width is not None
         and image.height is not None
@@ -142,8 +142,8 @@ def materialise_image(
         except MediaError as e:
             raise MediaError(f"{e} (mask {m.mask_id} of image {src})") from None
         png = encode_mask_png(arr)
+        prov.append(out, prov.entry(mrel, mp, png))
         write_media(mdest, png)
-        prov.append(out, {"path": mrel, "p": mp, "n": len(png)})
     return int(w), int(h)
 
 
@@ -209,6 +209,6 @@ def materialise_clip(
     pcm = np.rint(np.clip(data[:frames], -1.0, 1.0) * 32767.0).astype(np.int16)
     silent = not pcm.any()
     wav = encode_wav(pcm)
+    prov.append(out, prov.entry(rel, p, wav, frames=int(frames), silent=silent))
     write_media(dest, wav)
-    prov.append(out, {"path": rel, "p": p, "n": len(wav), "frames": int(frames), "silent": silent})
     return int(frames), silent

@@ -2,10 +2,12 @@
 
 Each media file written below ``out`` gets one JSON line in ``out/.media_provenance.jsonl``:
 its path, a digest of everything it was made from (the source file's bytes, or the mask's
-polygon/RLE or PNG member, the options that shape it and :data:`FORMAT`), its byte count and
-what the manifest needs from it (image size, audio frames, silence). A worker appends the line
-right after renaming the file into place (``O_APPEND``, one ``write`` per line); a file without
-a line, or whose line names other inputs, is made again. A line torn by a kill is ignored.
+polygon/RLE or PNG member, the options that shape it and :data:`FORMAT`), its byte count, a
+digest of its own bytes and what the manifest needs from it (image size, audio frames,
+silence). A worker appends the line (``O_APPEND``, one ``write`` per line) just before renaming
+the file into place, so a file on disk always has its line; a file is kept on resume only when
+its line names the same inputs and its bytes still hash to the recorded digest, else it is made
+again (this also covers a kill between the line and the rename). A torn line is ignored.
 The parent compacts the log (one sorted line per current file) before and after the media
 stage, so a finished build's log is byte-identical to a fresh build's.
 """
@@ -23,7 +25,7 @@ from avsynth.materialise.writes import disk_full, is_disk_full
 
 LOG_NAME = ".media_provenance.jsonl"
 #: Bumped whenever the bytes written for the same inputs and options change.
-FORMAT = 2
+FORMAT = 3
 
 
 def digest(*parts: Any) -> str:
@@ -99,11 +101,18 @@ def append(out: str, entry: dict[str, Any]) -> None:
         raise
 
 
+def entry(rel: str, p: str, data: bytes, **info: Any) -> dict[str, Any]:
+    """The log line of the file ``rel`` holding ``data``, made from inputs digested as ``p``."""
+    return {"path": rel, "p": p, "n": len(data), "o": digest(data), **info}
+
+
 def matches(entry: dict[str, Any] | None, p: str, dest: Path) -> bool:
     """True when ``dest`` was made from the inputs digested as ``p`` and is still whole."""
     if entry is None or entry.get("p") != p:
         return False
     try:
-        return dest.stat().st_size == entry["n"]
+        if dest.stat().st_size != entry["n"]:
+            return False
+        return digest(dest.read_bytes()) == entry["o"]
     except (OSError, KeyError):
         return False

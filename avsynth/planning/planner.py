@@ -7,7 +7,7 @@ and is what :func:`avsynth.plan` calls after the source readers ran.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,7 @@ def make_plan(
     seed: int = 0,
     selection: SelectionConfig | None = None,
     require_clips: bool = False,
+    rejected: Mapping[tuple[str, str], str] | None = None,
 ) -> Plan:
     """Select, split and pair.
 
@@ -119,6 +120,8 @@ def make_plan(
         seed: Seed of every choice (salted hashes of stable ids).
         selection: Selection rules (defaults: :class:`SelectionConfig`).
         require_clips: Use only clips whose file exists (``SourceClip.path`` set).
+        rejected: ``(source, mask_id) -> reason`` of masks whose content is unusable (see
+            :func:`avsynth.planning.select.select_masks`).
 
     Returns:
         The plan.
@@ -128,7 +131,7 @@ def make_plan(
     """
     sizes = _check_sizes(split_sizes)
     cfg = selection or SelectionConfig()
-    candidates, skips = select_masks(masks, category_map, cfg)
+    candidates, skips = select_masks(masks, category_map, cfg, rejected)
     pools, missing = clips_by_category(
         clips, category_map.vggsound_to_category(), require_files=require_clips
     )

@@ -8,7 +8,7 @@ sidecar.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,8 +25,13 @@ SKIP_REASONS = (
     "low_predicted_iou",
     "too_small",
     "too_large",
+    "empty_mask",
+    "mask_aspect_mismatch",
+    "mask_outside_box",
     "several_instances",
 )
+# The reasons found by reading a mask's content (avsynth.planning.content), not its metadata.
+CONTENT_REASONS = ("empty_mask", "mask_aspect_mismatch", "mask_outside_box")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +106,10 @@ def category_of(cmap: CategoryMap) -> dict[tuple[str, str], str]:
 
 
 def select_masks(
-    masks: Iterable[SourceMask], cmap: CategoryMap, cfg: SelectionConfig
+    masks: Iterable[SourceMask],
+    cmap: CategoryMap,
+    cfg: SelectionConfig,
+    rejected: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[dict[str, list[SourceMask]], Counter[str]]:
     """Apply the selection rules.
 
@@ -109,6 +117,9 @@ def select_masks(
         masks: Masks from the source readers (any order; labels outside the map are ignored).
         cmap: The category map (source label -> category).
         cfg: The rules.
+        rejected: ``(source, mask_id) -> reason`` for masks whose content was found unusable
+            (:data:`CONTENT_REASONS`); applied after the metadata rules. Rejected masks still
+            count as instances for the several-instances rule.
 
     Returns:
         ``(candidates, skips)``: usable masks per category (order unspecified; the planner
@@ -130,6 +141,8 @@ def select_masks(
         g = (m.source, m.image.image_id, cat)
         per_image[g] = per_image.get(g, 0) + 1
         reason = _rule_failed(m, cfg)
+        if reason is None and rejected:
+            reason = rejected.get(key)
         if reason is None:
             kept.append((cat, m))
         else:

@@ -89,6 +89,10 @@ def _existing(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[s
     bad = [s for s in subsets if s not in LVIS_SUBSETS]
     if bad:
         raise SourceError(f"unknown LVIS subset(s) {bad}: use {list(LVIS_SUBSETS)}")
+    for s in subsets:
+        p = lvis_json_path(root, s)
+        if p.exists() and not p.is_file():
+            raise SourceError(f"{p} is not a file (a folder?); put the LVIS v1 json there")
     found = [(s, lvis_json_path(root, s)) for s in subsets if lvis_json_path(root, s).is_file()]
     if not found:
         names = " or ".join(lvis_json_path(root, s).name for s in subsets)

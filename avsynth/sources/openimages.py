@@ -108,6 +108,32 @@ def _bad_line(path: Path) -> str:
     return f"{path}: malformed CSV"
 
 
+def _count_lines(path: Path) -> int:
+    """Physical lines of a file (a last line without newline counts), by a fast byte count."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(16 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def _row_span_error(path: Path) -> str | None:
+    """The first row that spans several lines (a stray double quote), for the error message;
+    ``None`` when every row is one line (the counts differed by blank lines only)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f)
+        end = 0
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if end != start or any("\n" in c or "\r" in c for c in row):
+                return (
+                    f"{path}:{start}: unclosed double quote: the row runs on to line {end} "
+                    "(so later rows would be lost); remove the stray quote"
+                )
+    return None
+
+
 def _read_csv(path: Path, mids: set[str]):
     """The wanted rows as a pyarrow table sorted by MaskPath (all columns strings)."""
     import pyarrow as pa
@@ -133,11 +159,20 @@ def _read_csv(path: Path, mids: set[str]):
                 strings_can_be_null=False,
             ),
         )
+        rows = 0
         for batch in reader:
+            rows += batch.num_rows
             batches.append(batch.filter(pc.is_in(batch.column("LabelName"), value_set=value_set)))
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except pa.ArrowInvalid:
         raise SourceError(_bad_line(path)) from None
+    # A stray double quote makes one "row" of everything up to the next quote, silently
+    # dropping the rows in between: every row of this format is one line, so the row count
+    # must equal the line count (blank lines aside).
+    if rows != _count_lines(path) - 1:
+        err = _row_span_error(path)
+        if err is not None:
+            raise SourceError(err)
     return table.sort_by("MaskPath")
 
 
@@ -259,6 +294,9 @@ def _files(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[str,
     if bad:
         raise SourceError(f"unknown Open Images subset(s) {bad}: use {list(OI_SUBSETS)}")
     files = [(s, openimages_csv_path(root, s)) for s in subsets]
+    for _, p in files:
+        if p.exists() and not p.is_file():
+            raise SourceError(f"{p} is not a file (a folder?); put the segmentation CSV there")
     files = [(s, p) for s, p in files if p.is_file()]
     if not files:
         names = ", ".join(openimages_csv_path(root, s).name for s in subsets)

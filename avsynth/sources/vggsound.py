@@ -24,7 +24,13 @@ from pathlib import Path
 from avsynth.errors import SourceError
 from avsynth.sources.records import SourceClip
 
-__all__ = ["CLIP_EXTENSIONS", "VggsoundIndex", "read_vggsound", "scan_clips"]
+__all__ = [
+    "CLIP_EXTENSIONS",
+    "VggsoundIndex",
+    "read_vggsound",
+    "scan_clips",
+    "vggsound_csv_path",
+]
 
 CLIP_EXTENSIONS = ("wav", "flac", "mp4")  # in order of preference
 VGGSOUND_SPLITS = ("train", "test")
@@ -111,22 +117,46 @@ def _csv_path(root: Path) -> tuple[Path, Path]:
     if not root.is_dir():
         raise SourceError(f"VGGSound root {root} is not a folder (expected vggsound.csv in it)")
     path = root / "vggsound.csv"
+    if path.exists() and not path.is_file():
+        raise SourceError(f"{path} is not a file (a folder?); put the vggsound.csv file there")
     if not path.is_file():
         raise SourceError(f"no vggsound.csv in {root}: download it from the VGGSound site")
     return root, path
 
 
+def vggsound_csv_path(root: str | os.PathLike) -> Path:
+    """Path of the ``vggsound.csv`` that :func:`read_vggsound` reads for ``root``.
+
+    Raises:
+        SourceError: ``root`` is neither the CSV nor a folder holding it.
+    """
+    return _csv_path(Path(root))[1]
+
+
+def _short(row: list[str]) -> str:
+    text = ",".join(row)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
 def _parse(path: Path) -> list[tuple[str, int, str, str, int]]:
     rows = []
+    lineno = end = 0  # first and last line of the current row (quoted fields span lines)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            for lineno, row in enumerate(csv.reader(f), start=1):
+            reader = csv.reader(f)
+            for row in reader:
+                lineno, end = end + 1, reader.line_num
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
+                if end != lineno or any("\n" in c or "\r" in c for c in row):
+                    raise SourceError(
+                        f"{path}:{lineno}: unclosed double quote (the row runs on to line "
+                        f"{end}); close the quote or remove the stray one"
+                    )
                 if len(row) != 4:
                     raise SourceError(
                         f"{path}:{lineno}: expected 4 columns "
-                        f"youtube_id,start_seconds,label,split, got {len(row)}: {row!r} "
+                        f"youtube_id,start_seconds,label,split, got {len(row)}: {_short(row)} "
                         "(quote labels that contain commas)"
                     )
                 ytid, start, label, split = (c.strip() for c in row)
@@ -134,18 +164,24 @@ def _parse(path: Path) -> list[tuple[str, int, str, str, int]]:
                     start_s = int(start)
                 except ValueError:
                     raise SourceError(
-                        f"{path}:{lineno}: start_seconds {start!r} is not an integer"
+                        f"{path}:{lineno}: start_seconds {start[:40]!r} is not an integer"
                     ) from None
                 if split not in VGGSOUND_SPLITS or not ytid or not label or start_s < 0:
                     raise SourceError(
-                        f"{path}:{lineno}: bad row {row!r} (need a youtube id, start >= 0, "
+                        f"{path}:{lineno}: bad row {_short(row)} (need a youtube id, start >= 0, "
                         f"a label and split train|test)"
                     )
                 rows.append((ytid, start_s, label, split, lineno))
     except UnicodeDecodeError as e:
         raise SourceError(f"{path}: not UTF-8 text: {e}") from None
-    except csv.Error as e:
-        raise SourceError(f"{path}: malformed CSV: {e}") from None
+    except csv.Error as e:  # e.g. "field larger than field limit": an unclosed quote
+        raise SourceError(
+            f"{path}:{end + 1}: malformed CSV ({e}); is a double quote left unclosed?"
+        ) from None
+    if not rows:
+        raise SourceError(
+            f"{path}: no rows (empty file); expected youtube_id,start_seconds,label,split lines"
+        )
     return rows
 
 

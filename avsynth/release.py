@@ -1,0 +1,326 @@
+"""Import the authors' AVS-Synthetic release (Zenodo record 8125822) as an avsynth manifest.
+
+The release is read as the authors' loader reads it (:mod:`avsynth.sources.avs_synthetic`).
+Nothing is copied: the manifest's references have ``root == "release"`` and the release
+folder is recorded in the sidecar's ``roots``. Train rows get a default clip drawn from their
+class's pool, seeded per instance (independent of row order); the pools are kept in the
+sidecar as ``audio_pools: {category: [path relative to the release root, ...]}`` so training
+can draw a fresh clip on every access (the paper's recipe). Rows whose image or mask is
+missing or does not decode, and val/test rows whose clip is missing or shorter than one
+VGGish example (0.975 s), are skipped and counted; such pool clips are dropped from the pool
+(a train row whose pool is then empty is skipped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from avsynth.errors import AvsynthError, SourceError
+from avsynth.logmel import MIN_SECONDS
+from avsynth.sources.avs_synthetic import ANNOTATIONS, POOLS, read_annotations, read_pools
+
+_YTID = re.compile(r"^(?P<yt>[A-Za-z0-9_-]{11})_(?P<start>\d+)$")
+
+
+@dataclass
+class ReleaseImport:
+    """What :func:`import_release` wrote.
+
+    Attributes:
+        manifest: The manifest written.
+        sidecar: Its ``build_info.json``.
+        written: Triplets per split.
+        skipped: Rows skipped, by reason (``image missing``, ``mask missing``, ...).
+        pool_missing: Pool clips missing from ``audios/``, unreadable, or shorter than 0.975 s.
+        examples: A few ``(row, reason, path)`` of skipped rows.
+    """
+
+    manifest: Path
+    sidecar: Path
+    written: dict[str, int]
+    skipped: dict[str, int] = field(default_factory=dict)
+    pool_missing: int = 0
+    examples: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Multi-line summary (counts, skips, where the files are)."""
+        w = self.written
+        lines = [
+            f"imported {sum(w.values())} triplets (train {w['train']}, val {w['val']}, "
+            f"test {w['test']})"
+        ]
+        if self.skipped:
+            lines.append(
+                "rows skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
+            )
+            lines += [f"  line {r}: {why}: {p}" for r, why, p in self.examples]
+        if self.pool_missing:
+            lines.append(f"pool clips missing, unreadable or too short: {self.pool_missing}")
+        lines.append(f"manifest: {self.manifest}")
+        lines.append(f"sidecar:  {self.sidecar}")
+        return "\n".join(lines)
+
+
+def import_release(
+    root: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    workers: int = 1,
+    progress: bool = True,
+) -> ReleaseImport:
+    """Write ``out/manifest.jsonl`` and ``out/build_info.json`` for an AVS-Synthetic release.
+
+    Args:
+        root: The release folder (``annotations.csv``, ``images/``, ``masks/``, ``audios/``,
+            ``category_for_vggsound_audios.pkl``).
+        out: Output folder (created); the manifest is written atomically.
+        seed: Seed of the train rows' default clips.
+        workers: Processes that decode masks (for their boxes and areas) and read headers.
+        progress: Show a progress bar.
+
+    Returns:
+        :class:`ReleaseImport`.
+
+    Raises:
+        OutputError: ``out`` cannot be a folder we write in.
+        SourceError: a metadata file is missing or malformed (names file and line), or the
+            pool pickle is refused.
+    """
+    from tqdm import tqdm
+
+    from avsynth.files import atomic_write_text
+    from avsynth.manifest import ManifestWriter
+    from avsynth.outputs import check_out_dir
+    from avsynth.planning.fingerprint import file_fingerprint
+
+    out = check_out_dir(out)  # a file, or no permission: one line before any work
+    root = Path(root).resolve()
+    rows = read_annotations(root / ANNOTATIONS)
+    pools_raw = read_pools(root / POOLS)
+    classes: dict[str, int] = {}
+    for line, r in rows:
+        if classes.setdefault(r["class"], r["class_id"]) != r["class_id"]:
+            raise SourceError(
+                f"{root / ANNOTATIONS}:{line}: class {r['class']!r} has id {r['class_id']}, an "
+                f"earlier row gave {classes[r['class']]}"
+            )
+    audios = root / "audios"
+    pools: dict[str, list[str]] = {}
+    pool_missing = 0
+    for name, cid in sorted(classes.items()):
+        clips = sorted(set(pools_raw.get(cid, [])))
+        present = [c for c in clips if _usable_clip(audios / f"{c}.wav")]
+        pool_missing += len(clips) - len(present)
+        pools[name] = [f"audios/{c}.wav" for c in present]
+
+    jobs = []
+    for line, r in rows:
+        audio = f"audios/{r['audio']}.wav" if r["audio"] else None
+        if r["split"] == "train":
+            pool = pools[r["class"]]
+            audio = pool[_pick(seed, r["instance"], len(pool))] if pool else None
+        jobs.append((str(root), line, r, audio))
+    skipped: Counter[str] = Counter()
+    examples: list[tuple[int, str, str]] = []
+    written = {"train": 0, "val": 0, "test": 0}
+    manifest = out / "manifest.jsonl"
+    seen: dict[str, int] = {}
+    with ManifestWriter(manifest) as w:
+        results = _map(_record, jobs, workers)
+        for (_, line, _r, _), (rec, why, path) in tqdm(
+            zip(jobs, results, strict=True),
+            total=len(jobs),
+            desc="import",
+            disable=not progress,
+            unit="row",
+        ):
+            if rec is None:
+                skipped[why] += 1
+                if len(examples) < 5:
+                    examples.append((line, why, path))
+                continue
+            if rec.id in seen:
+                raise SourceError(
+                    f"{root / ANNOTATIONS}:{line}: instance id {rec.id!r} repeats line "
+                    f"{seen[rec.id]}"
+                )
+            seen[rec.id] = line
+            w.write(rec)
+            written[rec.split] += 1
+    info = {
+        "avsynth_version": _version(),
+        "schema_version": 1,
+        "source": "avs-synthetic-release",
+        "plan_only": False,
+        "seed": seed,
+        "split_sizes": written,
+        "roots": {"release": str(root)},
+        "inputs": {"release": {n: file_fingerprint(root / n) for n in (ANNOTATIONS, POOLS)}},
+        "class_ids": dict(sorted(classes.items())),
+        "audio_pools": pools,
+        "skipped": dict(sorted(skipped.items())),
+        "pool_missing": pool_missing,
+    }
+    import json
+
+    sidecar = out / "build_info.json"
+    atomic_write_text(sidecar, json.dumps(info, indent=1, sort_keys=False) + "\n")
+    return ReleaseImport(manifest, sidecar, written, dict(skipped), pool_missing, examples)
+
+
+def read_audio_pools(
+    manifest: str | os.PathLike[str], *, roots: dict[str, str | os.PathLike[str]] | None = None
+) -> dict[str, list[Path]]:
+    """The clip pools an imported release keeps for per-access drawing, as absolute paths.
+
+    Args:
+        manifest: A manifest written by :func:`import_release`.
+        roots: Overrides of the sidecar's roots (``{"release": DIR}`` for a moved release).
+
+    Returns:
+        ``{category: [clip path, ...]}``; empty for a manifest without pools (a build).
+    """
+    from avsynth.manifest import read_sidecar, resolve_media_path
+
+    pools = read_sidecar(manifest).get("audio_pools") or {}
+    return {
+        cat: [resolve_media_path(manifest, p, "release", roots=roots) for p in paths]
+        for cat, paths in pools.items()
+    }
+
+
+def _version() -> str:
+    import avsynth
+
+    return avsynth.__version__
+
+
+def _pick(seed: int, key: str, n: int) -> int:
+    """Seeded index in ``range(n)`` for ``key`` (independent of row order)."""
+    h = hashlib.sha256(f"{seed}\0{key}".encode()).digest()
+    return int.from_bytes(h[:8], "big") % n
+
+
+def _map(fn: Any, jobs: list, workers: int):
+    if workers <= 1 or len(jobs) < 64:
+        return map(fn, jobs)
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        return list(pool.map(fn, jobs, chunksize=64))
+    finally:
+        pool.shutdown()
+
+
+def _source(name: str) -> str:
+    low = name.lower().replace(" ", "").replace("_", "")
+    if "lvis" in low or "coco" in low:
+        return "lvis"
+    if "openimage" in low or low.startswith("oi"):
+        return "openimages"
+    return low or "unknown"
+
+
+def _record(job: tuple[str, int, dict[str, Any], str | None]):
+    """``(Triplet, None, None)`` or ``(None, reason, path)`` for one row."""
+    import numpy as np
+
+    from avsynth.inspection.media import read_mask_png
+    from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet
+    from avsynth.sources.media import read_image_size
+
+    root_s, _line_no, r, audio = job
+    root = Path(root_s)
+    image_rel = f"images/{r['image']}.jpg"
+    mask_rel = f"masks/{r['instance']}.png"
+    if not (root / image_rel).is_file():
+        return None, "image missing", image_rel
+    if not (root / mask_rel).is_file():
+        return None, "mask missing", mask_rel
+    if audio is None:
+        return None, "no clip in the class's pool", f"class {r['class_id']}"
+    if not (root / audio).is_file():
+        return None, "audio missing", audio
+    try:
+        width, height = read_image_size(root / image_rel)
+        m = read_mask_png(root / mask_rel) > 0
+    except AvsynthError:
+        return None, "image or mask does not decode", image_rel
+    if m.shape != (height, width):
+        return None, "mask size differs from its image", mask_rel
+    if not m.any():
+        return None, "mask empty", mask_rel
+    ys, xs = np.nonzero(m)
+    x0, y0 = float(xs.min()), float(ys.min())
+    bbox = (x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0)
+    rate, duration = _audio_info(root / audio)
+    if rate is None:
+        return None, "audio does not decode", audio
+    if duration < MIN_SECONDS:
+        return None, f"audio shorter than {MIN_SECONDS} s", audio
+    stem = audio.rsplit("/", 1)[-1].removesuffix(".wav")
+    mt = _YTID.match(stem)
+    source = _source(r["source"])
+    t = Triplet(
+        id=r["instance"],
+        split=r["split"],
+        category=r["class"],
+        image=ImageRef(
+            path=image_rel,
+            root="release",
+            source=source,
+            source_id=r["image"],
+            subset="avs-synthetic",
+            width=width,
+            height=height,
+            license="",
+        ),
+        mask=MaskRef(
+            path=mask_rel,
+            root="release",
+            source=source,
+            source_id=r["instance"],
+            source_label=r["class"],
+            bbox=bbox,
+            area_fraction=round(float(m.mean()), 6),
+        ),
+        audio=AudioRef(
+            path=audio,
+            root="release",
+            source="vggsound",
+            youtube_id=mt["yt"] if mt else stem,
+            start_seconds=int(mt["start"]) if mt else 0,
+            label=r["class"],
+            subset="avs-synthetic",
+            sample_rate=rate,
+            duration=duration,
+            license="",
+        ),
+        extra={"class_id": r["class_id"], "release_source": r["source"]},
+    )
+    return t, None, None
+
+
+def _usable_clip(path: Path) -> bool:
+    """A pool clip that exists, has a readable header and is long enough for one example."""
+    if not path.is_file():
+        return False
+    rate, duration = _audio_info(path)
+    return rate is not None and duration >= MIN_SECONDS
+
+
+def _audio_info(path: Path) -> tuple[int | None, float]:
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError):
+        return None, 0.0
+    return int(info.samplerate), round(info.frames / info.samplerate, 6)

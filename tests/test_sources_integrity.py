@@ -1,0 +1,127 @@
+"""Source readers never lose rows silently (issue 13, items 3, 11, 19, 20): a malformed row,
+a folder where a file belongs or an empty file is a one-line error naming file and line."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from avsynth.errors import SourceError
+from avsynth.sources.lvis import iter_lvis_masks
+from avsynth.sources.openimages import iter_openimages_masks
+from avsynth.sources.vggsound import read_vggsound
+from avsynth.testing.sources import write_lvis, write_openimages, write_vggsound
+
+DOG = "/m/0bt9lr"
+
+
+def _oi(root, n=14):
+    m = np.zeros((8, 8), bool)
+    m[2:6, 2:6] = True
+    rows = [{"ImageID": f"{i:016x}", "LabelName": DOG} for i in range(n)]
+    return write_openimages(root, "train", rows, [m] * n, {DOG: "Dog"})
+
+
+def test_openimages_csv_reads_every_row(tmp_path):
+    path = _oi(tmp_path)
+    want = [r[0] for r in list(csv.reader(io.StringIO(path.read_text())))[1:]]
+    got = [m.mask_file for m in iter_openimages_masks(tmp_path, [DOG])]
+    assert len(want) == 14 and sorted(got) == sorted(want)
+
+
+@pytest.mark.parametrize("field", ["Clicks", "PredictedIoU"])
+def test_openimages_stray_quote_is_error_naming_line(tmp_path, field):
+    path = _oi(tmp_path)
+    lines = path.read_text().split("\n")
+    if field == "Clicks":  # the last field opens a quote that never closes
+        lines[3] += '"12 34 1'
+    else:  # a quote after PredictedIoU swallows the following lines into one field
+        lines[3] = lines[3].replace(",0.9,", ',0.9,"', 1)
+    path.write_text("\n".join(lines))
+    # the stdlib csv module agrees that the stray quote merges rows 4..15 into one
+    assert len(list(csv.reader(io.StringIO(path.read_text())))) - 1 == 3
+    with pytest.raises(SourceError, match=r"segmentation\.csv:4: unclosed double quote") as e:
+        list(iter_openimages_masks(tmp_path, [DOG]))
+    assert "\n" not in str(e.value)
+
+
+def test_openimages_blank_lines_are_not_an_error(tmp_path):
+    path = _oi(tmp_path, n=5)
+    path.write_text(path.read_text().replace("\n", "\n\n", 2))
+    assert len(list(iter_openimages_masks(tmp_path, [DOG]))) == 5
+
+
+def test_openimages_csv_that_is_a_folder_is_an_error(tmp_path):
+    _oi(tmp_path)
+    (tmp_path / "validation-annotations-object-segmentation.csv").mkdir()
+    with pytest.raises(SourceError, match=r"validation-annotations.*is not a file"):
+        list(iter_openimages_masks(tmp_path, [DOG]))
+
+
+def test_lvis_json_that_is_a_folder_is_an_error(tmp_path):
+    img = {"id": 1, "width": 8, "height": 8}
+    ann = {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 6, 1, 6, 6]]}
+    write_lvis(tmp_path, "val", [img], [ann], [{"id": 1, "name": "dog"}])
+    assert len(list(iter_lvis_masks(tmp_path, ["dog"]))) == 1
+    (tmp_path / "lvis_v1_train.json").mkdir()
+    with pytest.raises(SourceError, match=r"lvis_v1_train\.json is not a file"):
+        list(iter_lvis_masks(tmp_path, ["dog"]))
+
+
+def test_vggsound_csv_that_is_a_folder_is_an_error(tmp_path):
+    (tmp_path / "vggsound.csv").mkdir()
+    with pytest.raises(SourceError, match=r"vggsound\.csv is not a file"):
+        read_vggsound(tmp_path)
+
+
+def test_vggsound_empty_csv_is_named(tmp_path):
+    (tmp_path / "vggsound.csv").write_bytes(b"")
+    with pytest.raises(SourceError, match=r"vggsound\.csv: no rows \(empty file\)"):
+        read_vggsound(tmp_path, labels=["dog barking"])
+
+
+ROWS = [(f"yt{i:09d}", 10 * i, "dog barking", "train") for i in range(40)]
+
+
+def _break_quote(root, n_after: int = 0):
+    write_vggsound(root, ROWS)
+    lines = (root / "vggsound.csv").read_text().split("\n")
+    lines[2] = lines[2].replace("dog barking", '"dog barking')  # opened, never closed
+    lines[3:3] = ["zz,1,dog barking,train"] * n_after
+    (root / "vggsound.csv").write_text("\n".join(lines))
+
+
+def test_vggsound_unclosed_quote_names_line_briefly(tmp_path):
+    _break_quote(tmp_path)
+    with pytest.raises(SourceError) as e:
+        read_vggsound(tmp_path)
+    msg = str(e.value)
+    assert msg.startswith(f"{tmp_path / 'vggsound.csv'}:3: unclosed double quote")
+    assert len(msg) < 200 and "\n" not in msg
+
+
+def test_vggsound_unclosed_quote_in_big_file_names_line(tmp_path):
+    _break_quote(tmp_path, n_after=8000)  # > csv.field_size_limit() characters after it
+    with pytest.raises(SourceError, match=r"vggsound\.csv:3: malformed CSV \(field larger"):
+        read_vggsound(tmp_path)
+
+
+def test_openimages_class_list_that_is_a_folder_is_an_error(tmp_path):
+    from build_fixtures import tiny_map
+
+    from avsynth.planning.mapcheck import check_map_against_sources
+
+    _oi(tmp_path)
+    (tmp_path / "oidv7-class-descriptions-boxable.csv").unlink()
+    (tmp_path / "oidv7-class-descriptions-boxable.csv").mkdir()
+    with pytest.raises(SourceError, match=r"oidv7-class-descriptions-boxable\.csv is not a file"):
+        check_map_against_sources(
+            tiny_map(("dog",)),
+            lvis=None,
+            openimages=tmp_path,
+            vggsound_labels=["dog barking", "dog howling"],
+            vggsound_source="vggsound.csv",
+        )
