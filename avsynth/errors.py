@@ -31,3 +31,15 @@ class MediaError(AvsynthError):
 
 class OutputError(AvsynthError):
     """An output path cannot be written: a file where a folder must be, no permission, ..."""
+
+
+def did_you_mean(word: str, choices, *, n: int = 1, cutoff: float = 0.6) -> str:
+    """The one did-you-mean hint of avsynth's (and avsmodel's) messages.
+
+    Returns ``"; did you mean 'x'?"`` (``'x' or 'y'`` when ``n > 1`` finds several) for the
+    closest of ``choices`` to ``word`` by :func:`difflib.get_close_matches`, or ``""``.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=n, cutoff=cutoff)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

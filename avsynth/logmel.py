@@ -6,11 +6,13 @@ Same computation as torchvggish's ``vggish_input.waveform_to_examples`` (TensorF
 125-7500 Hz (triangles linear in mel, DC bin zeroed), ``log(mel + 0.01)``, then examples of
 96 frames (0.96 s) with hop 96 (no overlap); incomplete trailing frames/examples dropped.
 
-Resampling differs slightly from torchvggish: it uses resampy (Kaiser windowed sinc), we
-use ``soxr`` (VHQ) through librosa. At 16 kHz input no resampling happens and the results
-agree to float precision (tested < 1e-3, in practice ~1e-6). From 44.1/48/22.05 kHz the
-examples differ only in the top two mel bands (7.1-7.5 kHz, where the two resamplers'
-anti-aliasing filters roll off differently): mean |diff| 0.006 overall, 0.34 in band 63.
+Resampling goes through :func:`avsynth.audio.resample` (soxr ``HQ``), the resampler of every
+other audio path (build, inspect, export, training), so a waveform gives the same examples
+whether it is passed here at its own rate or decoded by :func:`avsynth.audio.decode_audio`
+first. torchvggish resamples with resampy (Kaiser windowed sinc) instead: at 16 kHz input no
+resampling happens and the results agree to float precision (tested < 1e-3, in practice
+~1e-6); from 44.1/48/22.05 kHz the examples differ only in the top two mel bands (7.1-7.5 kHz,
+where the two resamplers' anti-aliasing filters roll off differently).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from avsynth.audio import resample as _resample
+from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
 
-SAMPLE_RATE = 16000
 WINDOW = 400  # 25 ms
 HOP = 160  # 10 ms
 FFT = 512
@@ -76,12 +79,8 @@ def to_mono(waveform: np.ndarray) -> np.ndarray:
 
 
 def resample(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Resample mono ``x`` from ``sample_rate`` to 16 kHz (soxr VHQ via librosa)."""
-    if sample_rate == SAMPLE_RATE:
-        return x
-    import librosa
-
-    return librosa.resample(x, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_vhq")
+    """Resample mono ``x`` from ``sample_rate`` to 16 kHz (:func:`avsynth.audio.resample`)."""
+    return _resample(x, sample_rate, SAMPLE_RATE)
 
 
 def log_mel(x: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
@@ -27,43 +26,11 @@ from avsynth.outfolder import OutFolderLock, check_out_folder
 from avsynth.planning.options import check_build_options, check_roots
 from avsynth.planning.planner import Plan, make_plan
 from avsynth.planning.select import SelectionConfig
+from avsynth.report import BuildReport
 from avsynth.sources._util import gc_paused
 
 MANIFEST = "manifest.jsonl"
 DEFAULT_SPLIT_SIZES = (52609, 5000, 5000)
-
-
-@dataclass
-class BuildReport:
-    """What :func:`build` wrote.
-
-    Attributes:
-        out: Output folder.
-        manifest: Path of ``manifest.jsonl``.
-        sidecar: Path of ``build_info.json``.
-        plan: The plan.
-        written: Triplets written per split.
-        needed: Paths of the download lists.
-        media_skips: File -> error for media skipped with ``on_error="skip"``.
-        timings: Seconds per stage.
-        silent_clips: Ids of clips whose every sample is zero.
-    """
-
-    out: Path
-    manifest: Path
-    sidecar: Path
-    plan: Plan
-    written: dict[str, int]
-    needed: list[Path] = field(default_factory=list)
-    media_skips: dict[str, str] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    silent_clips: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """Human-readable multi-line summary (printed by the CLI)."""
-        from avsynth.planning.summary import format_summary
-
-        return format_summary(self)
 
 
 def _load_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
@@ -368,15 +335,10 @@ def _build_locked(
     silent_audio,
 ) -> BuildReport:
     from avsynth import __version__
+    from avsynth.constants import SAMPLE_RATE
     from avsynth.materialise.runner import run_media
     from avsynth.planning.keys import image_key
-    from avsynth.planning.output import (
-        SAMPLE_RATE,
-        build_info,
-        check_source_paths,
-        to_triplet,
-        write_needed,
-    )
+    from avsynth.planning.output import build_info, check_source_paths, to_triplet, write_needed
 
     # Everything is validated (map, options, sources, plan) before anything in --out changes:
     # a typo never costs the previous build's manifest.

@@ -232,9 +232,8 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
     """``(Triplet, None, None)`` or ``(None, reason, path)`` for one row."""
     import numpy as np
 
-    from avsynth.inspection.media import read_mask_png
     from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet
-    from avsynth.sources.media import read_image_size
+    from avsynth.sources.media import read_image_size, read_mask
 
     root_s, _line_no, r, audio = job
     root = Path(root_s)
@@ -250,7 +249,7 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         return None, "audio missing", audio
     try:
         width, height = read_image_size(root / image_rel)
-        m = read_mask_png(root / mask_rel) > 0
+        m = read_mask(root / mask_rel)  # grey >= 128, as the authors' convert("1") reads it
     except AvsynthError:
         return None, "image or mask does not decode", image_rel
     if m.shape != (height, width):

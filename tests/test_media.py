@@ -58,11 +58,11 @@ def test_flac_and_sample_rate(tmp_path):
 
 
 def test_audio_errors_name_the_file(tmp_path):
-    with pytest.raises(MediaError, match=r"audio file not found: .*missing.wav"):
+    with pytest.raises(MediaError, match=r"missing.wav: audio file not found"):
         decode_audio(tmp_path / "missing.wav")
     for name in ("junk.wav", "junk.mp4", "junk.flac"):
         (tmp_path / name).write_bytes(b"definitely not audio" * 10)
-        with pytest.raises(MediaError, match=rf"cannot decode audio .*{name}"):
+        with pytest.raises(MediaError, match=rf"{name}: audio does not decode"):
             decode_audio(tmp_path / name)
 
 
@@ -82,9 +82,9 @@ def test_read_image_keeps_stored_orientation(tmp_path):
 
 
 def test_image_errors_name_the_file(tmp_path):
-    with pytest.raises(MediaError, match=r"image not found: .*nope.jpg"):
+    with pytest.raises(MediaError, match=r"nope.jpg: image not found"):
         read_image(tmp_path / "nope.jpg")
-    with pytest.raises(MediaError, match=r"image not found: .*nope.jpg"):
+    with pytest.raises(MediaError, match=r"nope.jpg: image not found"):
         read_image_size(tmp_path / "nope.jpg")
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
     with pytest.raises(MediaError, match=r"bad.jpg"):

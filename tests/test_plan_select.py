@@ -8,9 +8,9 @@ import pytest
 from build_fixtures import tiny_map
 
 from avsynth.errors import ManifestError, PlanError, SourceError
+from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
 from avsynth.planning import SelectionConfig
-from avsynth.planning.output import audio_relpath, image_relpath, mask_relpath
 from avsynth.planning.select import select_masks
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 

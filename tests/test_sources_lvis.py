@@ -120,7 +120,7 @@ def test_missing_files_and_unknown_labels(tmp_path, lvis_root):
     (tmp_path / "e").mkdir()
     with pytest.raises(SourceError, match=r"no lvis_v1_train.json or lvis_v1_val.json in .*/e"):
         list(iter_lvis_masks(tmp_path / "e", ["dog"]))
-    with pytest.raises(SourceError, match=r"no LVIS category 'dogg' \(did you mean dog"):
+    with pytest.raises(SourceError, match=r"no LVIS category 'dogg'; did you mean 'dog'"):
         list(iter_lvis_masks(lvis_root, ["dogg"]))
 
 

@@ -1,5 +1,7 @@
 """Torch dataset over an avsynth manifest: one (image, mask, audio) triplet per item.
 
+Media are read through :class:`avsynth.media.ManifestMedia` (materialised and plan-only
+manifests alike); avsynth's errors come back as :class:`DataError` with the same one-line text.
 Images go through :class:`avsmodel.transforms.SamTransform` (longest side to the model's
 input size, normalised, padded); masks are resized the same way and pooled to the model's
 mask resolution (the loss resolution); audio is decoded to 16 kHz mono and turned into
@@ -9,7 +11,6 @@ tiled to the number of examples the model expects, and cached per clip in memory
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -20,76 +21,44 @@ import torch
 from torch.utils.data import Dataset
 
 from avsmodel.errors import DataError
-from avsynth.errors import ManifestError
-from avsynth.logmel import MIN_SECONDS
+from avsynth.constants import SAMPLE_RATE
+from avsynth.errors import AvsynthError, ManifestError
+from avsynth.logmel import MIN_SAMPLES, MIN_SECONDS
 from avsynth.manifest import check_split
+from avsynth.planning.keys import stable_hash
+
+
+def _data_error(e: AvsynthError) -> DataError:
+    """avsynth's one-line media/manifest error as avsmodel's :class:`DataError`."""
+    return DataError(str(e))
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an image file to ``uint8[H, W, 3]``.
+    """Decode an image file to ``uint8[H, W, 3]`` (:func:`avsynth.media.read_image`).
 
     Raises:
         DataError: if the file is missing or does not decode (the message names it).
     """
-    from PIL import Image, UnidentifiedImageError
+    from avsynth.media import read_image
 
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    except FileNotFoundError:
-        raise DataError(f"{path}: image not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DataError(f"{path}: image does not decode ({type(e).__name__})") from None
+        return read_image(path)
+    except AvsynthError as e:
+        raise _data_error(e) from None
 
 
 def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode a binary mask PNG to ``bool[H, W]`` (palette: index > 0; grey: > 127).
+    """Decode a mask PNG to ``bool[H, W]`` (:func:`avsynth.media.read_mask`: grey >= 128).
 
     Raises:
         DataError: if the file is missing or does not decode.
     """
-    from PIL import Image, UnidentifiedImageError
+    from avsynth.media import read_mask as _read_mask
 
     try:
-        with Image.open(path) as im:
-            if im.mode in ("P", "1"):
-                arr = np.asarray(im) > 0
-            else:
-                grey = np.asarray(im.convert("L"))
-                arr = grey > (0 if grey.max() <= 1 else 127)
-            return arr.copy()
-    except FileNotFoundError:
-        raise DataError(f"{path}: mask not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DataError(f"{path}: mask does not decode ({type(e).__name__})") from None
-
-
-def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """Decode an audio file to mono ``float32`` samples and its sample rate.
-
-    WAV/FLAC are read with soundfile; other containers (mp4) through avsynth's PyAV reader.
-
-    Raises:
-        DataError: if the file is missing or does not decode.
-    """
-    import soundfile as sf
-
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: audio file not found")
-    try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
-        return data.mean(axis=1), int(sr)
-    except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as sf_err:
-        try:
-            from avsynth.sources.media import decode_audio
-
-            return decode_audio(p, sample_rate=16000), 16000
-        except ImportError:
-            pass
-        except Exception as e:  # noqa: BLE001 - any decoder failure is a data error
-            raise DataError(f"{p}: audio does not decode ({type(e).__name__})") from None
-        raise DataError(f"{p}: audio does not decode ({type(sf_err).__name__})") from None
+        return _read_mask(path)
+    except AvsynthError as e:
+        raise _data_error(e) from None
 
 
 def fit_examples(examples: torch.Tensor, n: int, *, centre: int | None = None) -> torch.Tensor:
@@ -111,12 +80,6 @@ def fit_examples(examples: torch.Tensor, n: int, *, centre: int | None = None) -
     return examples[start : start + n]
 
 
-def stable_hash(*parts: Any) -> int:
-    """A 63-bit hash of the parts that does not depend on PYTHONHASHSEED."""
-    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(h[:8], "big") >> 1
-
-
 class LogMelCache:
     """LRU cache of log-mel examples per audio file (``capacity`` 0 disables it)."""
 
@@ -124,17 +87,37 @@ class LogMelCache:
         self.capacity = capacity
         self._d: OrderedDict[str, torch.Tensor] = OrderedDict()
 
-    def get(self, path: Path) -> torch.Tensor:
-        """The clip's ``[M, 1, 96, 64]`` examples, decoded on first use."""
-        key = str(path)
+    def get(self, path: Path, seconds: float | None = None) -> torch.Tensor:
+        """The clip's ``[M, 1, 96, 64]`` examples, decoded on first use.
+
+        Args:
+            path: The clip (any container; decoded and resampled by :mod:`avsynth.audio`).
+            seconds: Use the first ``seconds`` only, padded with silence to that length as the
+                build pads short clips (:meth:`avsynth.media.ManifestMedia.audio`); default the
+                whole file.
+
+        Raises:
+            DataError: the file is missing, does not decode, or holds less audio than one
+                VGGish example (0.975 s) before any padding (the build refuses such clips).
+        """
+        key = f"{path}\x1f{seconds}"
         if key in self._d:
             self._d.move_to_end(key)
             return self._d[key]
         from avsmodel.audio import vggish_examples
+        from avsynth.audio import decode_audio
 
-        wave, sr = read_audio(path)
         try:
-            ex = vggish_examples(wave, sr).float()
+            wave = decode_audio(path, duration=seconds)
+        except AvsynthError as e:
+            raise _data_error(e) from None
+        if wave.size < MIN_SAMPLES:
+            raise DataError(f"{path}: audio shorter than one VGGish example ({MIN_SECONDS:.3f} s)")
+        if seconds is not None:  # what the build writes: cut, or padded with silence
+            want = int(round(seconds * SAMPLE_RATE))
+            wave = np.pad(wave[:want], (0, max(0, want - wave.size)))
+        try:
+            ex = vggish_examples(wave, SAMPLE_RATE).float()
         except DataError as e:
             raise DataError(f"{path}: {e}") from None
         if ex.shape[0] == 0:
@@ -166,7 +149,11 @@ class ManifestDataset(Dataset):
         split: ``train``, ``val`` or ``test``.
         image_size: The model's input size S.
         audio_examples: Log-mel examples per clip the model expects (N).
-        roots: Source roots for a plan-only manifest (``{"lvis": DIR, ...}``).
+        roots: Source roots for a plan-only manifest (``{"lvis": DIR, ...}``; default the
+            roots its ``build_info.json`` records). Plan-only media are read from the sources
+            as :class:`avsynth.media.ManifestMedia` reads them: LVIS masks drawn from the
+            annotations (the LVIS JSONs are read once per process, on the first LVIS mask),
+            Open Images masks from the mask zips, clips decoded and resampled to 16 kHz.
         mismatched: Pair every image with a clip of a different category (deterministic),
             to measure whether a model listens.
         resample_audio_p: Probability of swapping the clip for another clip of the same
@@ -197,6 +184,7 @@ class ManifestDataset(Dataset):
     ) -> None:
         from avsmodel.transforms import SamTransform
         from avsynth.manifest import iter_manifest
+        from avsynth.media import ManifestMedia, lvis_labels
 
         self.manifest = Path(manifest)
         self.split = split
@@ -225,6 +213,7 @@ class ManifestDataset(Dataset):
         self.full_masks = full_masks
         self.epoch = 0
         self._cache = LogMelCache(audio_cache)
+        self.media = ManifestMedia(self.manifest, roots, lvis_labels(self.records))
         self._by_cat: dict[str, list[int]] = {}
         for i, t in enumerate(self.records):
             self._by_cat.setdefault(t.category, []).append(i)
@@ -261,29 +250,41 @@ class ManifestDataset(Dataset):
         return index
 
     def path(self, ref: Any) -> Path:
-        """Absolute path of a media reference of this manifest."""
-        from avsynth.manifest import resolve_media_path
+        """Absolute path of a media reference of this manifest.
 
-        if ref.path is None:
-            raise DataError(
-                f"{self.manifest}: plan-only mask of {ref.source} {ref.source_id} has no "
-                "file; materialise the build (avsynth build without --plan-only)"
-            )
-        return resolve_media_path(self.manifest, ref.path, ref.root, roots=self.roots)
+        Raises:
+            DataError: the reference has no file (a plan-only LVIS mask: use
+                :meth:`load_mask`) or its root is unknown.
+        """
+        try:
+            return self.media.path(ref)
+        except AvsynthError as e:
+            raise _data_error(e) from None
+
+    def load_mask(self, index: int) -> np.ndarray:
+        """``bool[H, W]`` mask of triplet ``index`` (plan-only: drawn from the sources)."""
+        try:
+            return self.media.mask(self.records[index])
+        except AvsynthError as e:
+            raise _data_error(e) from None
 
     def load_audio(self, index: int) -> torch.Tensor:
         """``[N, 1, 96, 64]`` examples of triplet ``index``'s clip."""
-        ex = self._cache.get(self.path(self.records[index].audio))
+        ref = self.records[index].audio
+        ex = self._cache.get(self.path(ref), float(ref.duration))
         return fit_examples(ex, self.audio_examples)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         t = self.records[index]
         image_path = self.path(t.image)
         img = read_rgb(image_path)
-        mask = read_mask(self.path(t.mask))
+        mask = self.load_mask(index)
         if mask.shape != img.shape[:2]:
+            where = f"{t.mask.source} mask {t.mask.source_id}"
+            if t.mask.path is not None:
+                where = str(self.path(t.mask))
             raise DataError(
-                f"{self.path(t.mask)}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+                f"{where}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
                 f"is {img.shape[1]}x{img.shape[0]}"
             )
         image, resized = self.transform.image(img)

@@ -8,7 +8,6 @@ twice. Every problem is one line ``FILE:LINE: what is wrong; how to fix``.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from avsynth.catmap.schema import (
     LvisRef,
     OpenImagesRef,
 )
-from avsynth.errors import MapError
+from avsynth.errors import MapError, did_you_mean
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _TOP_KEYS = ("schema_version", "name", "categories")
@@ -65,12 +64,6 @@ class ParsedMap:
 
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
-
-
-def did_you_mean(word: str, choices) -> str:
-    """``"; did you mean 'x'?"`` for the closest of ``choices`` to ``word`` ("" if none)."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class _Walker:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from avsynth.catmap.load import ParsedMap, did_you_mean, parse_map_file
+from avsynth.catmap.load import ParsedMap, parse_map_file
 from avsynth.catmap.schema import CategoryMap
 from avsynth.catmap.vocab import PathLike, Vocabulary, s4_labels, s4_to_vggsound
+from avsynth.errors import did_you_mean
 
 
 def _label_hint(label: str, following: tuple[str, ...], vocab: Vocabulary) -> str:

@@ -4,23 +4,23 @@ avsynth ships the lists it needs in ``avsynth/data/`` (see ``ATTRIBUTION.md`` th
 the 1203 LVIS v1 categories with their train counts, the 601 Open Images V7 boxable classes
 and the 309 VGGSound labels. Users may instead pass the files they downloaded:
 
-- an LVIS json (``lvis_v1_train.json``, 1.1 GB): only its ``categories`` are decoded. The file
-  is memory-mapped; the official files end with the ``categories`` list, which is then
-  decoded alone (milliseconds). Otherwise msgspec decodes the whole file into a struct with
-  the single field ``categories``, skipping annotations and images without building Python
-  objects (a 1.17 GB LVIS-shaped file: 3.7 s, versus 113 s and 7.3 GB for ``json.load``);
+- an LVIS json (``lvis_v1_train.json``, 1.1 GB): only its ``categories`` are decoded, by
+  :func:`avsynth.sources.lvis.read_lvis_categories` (the reader the build uses);
 - an Open Images class-description CSV (``MID,DisplayName``, with or without the header
-  ``LabelName,DisplayName``);
-- ``vggsound.csv`` (``ytid,start,label,split``, no header, quoted labels with commas),
+  ``LabelName,DisplayName``), by :func:`avsynth.sources.openimages.read_openimages_classes`;
+- ``vggsound.csv`` (``ytid,start,label,split``, no header, quoted labels with commas; read by
+  the build's parser, :func:`avsynth.sources.vggsound.vggsound_label_counts`),
   ``stat.csv`` (``label,clip_count,group``), ``test.csv`` (``ytid_start.mp4,label``) or a
   text file with one label per line.
+
+The shipped ``.tsv`` lists and VGGSound's ``stat.csv``/``test.csv`` are not source files the
+build reads: their readers live here.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
-import mmap
 import types
 from collections import Counter
 from collections.abc import Mapping
@@ -28,23 +28,24 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import msgspec
-
 from avsynth.errors import SourceError
+from avsynth.sources.lvis import LvisCategory
+from avsynth.sources.lvis import read_lvis_categories as _read_lvis_json
+from avsynth.sources.openimages import read_openimages_classes
+from avsynth.sources.vggsound import vggsound_label_counts
+
+__all__ = [
+    "LvisCategory",
+    "Vocabulary",
+    "data_path",
+    "read_lvis_categories",
+    "read_openimages_classes",
+    "read_vggsound_labels",
+    "s4_labels",
+    "s4_to_vggsound",
+]
 
 PathLike = str | Path
-
-
-@dataclass(frozen=True, slots=True)
-class LvisCategory:
-    """One LVIS category: stable ``name``, WordNet ``synset`` and (if known) train counts."""
-
-    name: str
-    synset: str
-    synonyms: tuple[str, ...] = ()
-    frequency: str = ""
-    image_count: int | None = None
-    instance_count: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,24 +183,11 @@ def _open_text(path: Path):
         raise SourceError(f"{path}: is a directory; pass the file itself") from None
 
 
-class _LvisCat(msgspec.Struct):
-    name: str
-    synset: str
-    synonyms: list[str] = []
-    frequency: str = ""
-    image_count: int | None = None
-    instance_count: int | None = None
-
-
-class _LvisCategoriesOnly(msgspec.Struct):
-    categories: list[_LvisCat]
-
-
 def read_lvis_categories(path: PathLike) -> dict[str, LvisCategory]:
-    """LVIS categories from an LVIS json (only ``categories`` is decoded) or a shipped ``.tsv``.
+    """LVIS categories from an LVIS json or a shipped-format ``.tsv``.
 
-    A json whose top level is the list of categories itself (e.g. Detic's
-    ``lvis_v1_train_cat_info.json``) is accepted too.
+    A json goes to :func:`avsynth.sources.lvis.read_lvis_categories` (only ``categories`` is
+    decoded; a top-level list of categories is accepted too).
 
     Raises:
         SourceError: The file is missing, not JSON, or has no valid ``categories`` list.
@@ -207,45 +195,7 @@ def read_lvis_categories(path: PathLike) -> dict[str, LvisCategory]:
     path = Path(path)
     if path.suffix == ".tsv":
         return _read_lvis_tsv(path)
-    with _open_text(path) as f:
-        try:
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # empty file
-            raise SourceError(f"{path}: empty file; expected an LVIS json") from None
-        try:
-            cats = _categories_at_end(mm)
-            if cats is None:
-                doc = msgspec.json.decode(mm, type=_LvisCategoriesOnly | list[_LvisCat])
-                cats = doc if isinstance(doc, list) else doc.categories
-        except msgspec.DecodeError as e:
-            raise SourceError(f"{path}: not an LVIS json: {e}") from None
-        finally:
-            mm.close()
-    out: dict[str, LvisCategory] = {}
-    for c in cats:
-        out[c.name] = LvisCategory(
-            c.name, c.synset, tuple(c.synonyms), c.frequency, c.image_count, c.instance_count
-        )
-    if not out:
-        raise SourceError(f"{path}: the LVIS json has an empty 'categories' list")
-    return out
-
-
-def _categories_at_end(mm: mmap.mmap) -> list[_LvisCat] | None:
-    """Fast path: the official LVIS files end with ``"categories": [...]}``; decode just that.
-
-    Returns ``None`` (caller parses the whole file) if the file does not end that way.
-    """
-    start = mm.rfind(b'"categories"', max(0, len(mm) - (64 << 20)))
-    if start < 0:
-        return None
-    tail = bytes(mm[start + len(b'"categories"') :]).strip()
-    if not tail.startswith(b":") or not tail.endswith(b"}"):
-        return None
-    try:
-        return msgspec.json.decode(tail[1:-1], type=list[_LvisCat])
-    except msgspec.DecodeError:
-        return None
+    return _read_lvis_json(path)
 
 
 def _read_lvis_tsv(path: Path) -> dict[str, LvisCategory]:
@@ -261,31 +211,6 @@ def _read_lvis_tsv(path: Path) -> dict[str, LvisCategory]:
             name, synset, syn, freq, images, instances = parts
             synonyms = tuple(syn.split("|")) if syn else ()
             out[name] = LvisCategory(name, synset, synonyms, freq, int(images), int(instances))
-    return out
-
-
-def read_openimages_classes(path: PathLike) -> dict[str, str]:
-    """MID -> display name from an Open Images class-description CSV (header optional).
-
-    Raises:
-        SourceError: The file is missing, empty, or a row is not ``MID,DisplayName``.
-    """
-    path = Path(path)
-    out: dict[str, str] = {}
-    with _open_text(path) as f:
-        for lineno, row in enumerate(csv.reader(f), start=1):
-            if not row:
-                continue
-            if lineno == 1 and [c.strip().lower() for c in row] == ["labelname", "displayname"]:
-                continue
-            if len(row) != 2 or not row[0].startswith("/"):
-                raise SourceError(
-                    f"{path}:{lineno}: expected 'MID,DisplayName' (e.g. '/m/0bt9lr,Dog'), "
-                    f"got {','.join(row)[:60]!r}"
-                )
-            out[row[0]] = row[1]
-    if not out:
-        raise SourceError(f"{path}: no Open Images classes found")
     return out
 
 
@@ -329,17 +254,19 @@ def read_vggsound_labels(path: PathLike) -> dict[str, int | None]:
                         "rows 'ytid,start,label,split', stat.csv rows 'label,count,group' or "
                         "test.csv rows 'ytid_start.mp4,label'"
                     )
-            want = {"vggsound": 4, "stat": 3, "split": 2}[layout]
+                if layout == "vggsound":
+                    break  # the build's own reader parses vggsound.csv (below)
+            want = {"stat": 3, "split": 2}[layout]
             if len(row) != want:
                 raise SourceError(
                     f"{path}:{lineno}: expected {want} columns like the first row, got {len(row)}"
                 )
-            if layout == "vggsound":
-                counts[row[2]] += 1
-            elif layout == "split":
+            if layout == "split":
                 counts[row[1]] += 1
             else:
                 stat[row[0]] = int(row[1])
+    if layout == "vggsound":
+        return dict(vggsound_label_counts(path))
     result = stat if layout == "stat" else dict(counts)
     if not result:
         raise SourceError(f"{path}: no VGGSound labels found")

@@ -31,7 +31,6 @@ Choices (S4 clips are 5 s videos with one frame per second):
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -45,21 +44,15 @@ from typing import Any
 import numpy as np
 
 from avsynth import __version__
+from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import ManifestError, MediaError
-from avsynth.files import atomic_write_bytes, atomic_write_text
-from avsynth.inspection.media import (
-    AUDIO_RATE,
-    MaskLoader,
-    Roots,
-    lvis_labels,
-    media_path,
-    safe_name,
-)
+from avsynth.files import atomic_write_bytes, atomic_write_text, file_sha256
+from avsynth.layout import safe_name
 from avsynth.logmel import MIN_SECONDS
 from avsynth.manifest import iter_manifest, read_manifest
-from avsynth.manifest.schema import SPLITS, Triplet, UnsafePathError, check_split, safe_component
+from avsynth.manifest.schema import Triplet, UnsafePathError, check_split, safe_component
+from avsynth.media import ManifestMedia, Roots, lvis_labels
 from avsynth.outputs import check_out_dir
-from avsynth.sources.media import decode_audio, read_image
 
 FRAMES = 5
 FRAME_SIZE = 224
@@ -104,7 +97,7 @@ def _wav(y: np.ndarray) -> bytes:
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, y, AUDIO_RATE, format="WAV", subtype="PCM_16")
+    sf.write(buf, y, SAMPLE_RATE, format="WAV", subtype="PCM_16")
     return buf.getvalue()
 
 
@@ -156,7 +149,7 @@ def log_mel_examples(y: np.ndarray) -> Any:
     from avsynth.logmel import vggish_examples
 
     try:
-        ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), AUDIO_RATE))
+        ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), SAMPLE_RATE))
     except MediaError as e:
         raise MediaError(f"no VGGish log-mel: {e}") from None
     if ex.ndim != 4 or tuple(ex.shape[1:]) != (1, 96, 64):
@@ -241,17 +234,17 @@ def export_avsbench(
     _check_triplets(triplets)
     root = Path(out) / "Single-source"
     data = root / "s4_data"
-    masks = MaskLoader(path, roots, lvis_labels(triplets))
+    media = ManifestMedia(path, roots, lvis_labels(triplets))
     rows = []
     audio_cache: dict[Path, tuple[bytes, bytes]] = {}
     for t in progress_bar(triplets, desc="export-avsbench", unit="triplets", enabled=progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
         sub = Path(safe_component(t.split)) / safe_component(cat)
-        img = read_image(media_path(path, t.image, roots))
+        img = media.image(t)
         frame = np.asarray(
             Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)
         )
-        m = masks.load(t)
+        m = media.mask(t)
         if m.shape != img.shape[:2]:
             raise ManifestError(
                 f"triplet {t.id}: mask is {m.shape[1]}x{m.shape[0]}, image is "
@@ -264,12 +257,10 @@ def export_avsbench(
         for k in range(1, FRAMES + 1):
             atomic_write_bytes(data / "visual_frames" / sub / name / f"{name}_{k}.png", frame_png)
             atomic_write_bytes(data / "gt_masks" / sub / name / f"{name}_{k}.png", mask_png)
-        audio = media_path(path, t.audio, roots)
+        audio = media.path(t.audio)
         if audio not in audio_cache:
-            seconds = min(float(t.audio.duration), SECONDS)
-            y = decode_audio(audio, sample_rate=AUDIO_RATE, duration=seconds)
-            want = int(round(seconds * AUDIO_RATE))
-            y = np.pad(y[:want], (0, max(0, want - y.size)))  # short source clips: silence
+            # The first 5 s (short clips padded with silence), as the build would write them.
+            y = media.clip(audio, min(float(t.audio.duration), SECONDS))
             audio_cache.clear()  # keep one clip: reused clips usually come in runs
             try:
                 lm = dumps_tensor(log_mel_examples(y))
@@ -293,7 +284,7 @@ def export_avsbench(
     )
     info = {
         "manifest": str(path.resolve()),
-        "manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "manifest_sha256": file_sha256(path),
         "split": split,
         "layout": "AVSBench S4 (OpenNLPLab/AVSBench avs_scripts/avs_s4)",
         "frames": FRAMES,

@@ -32,18 +32,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from avsynth import __version__
+from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
 from avsynth.files import atomic_path
-from avsynth.inspection.media import (
-    AUDIO_RATE,
-    MaskLoader,
-    Roots,
-    lvis_labels,
-    media_path,
-    safe_name,
-)
+from avsynth.layout import safe_name
 from avsynth.manifest import check_split, iter_manifest, read_manifest
 from avsynth.manifest.schema import FILE_MASK_ROOTS, SPLITS, Triplet
+from avsynth.media import ManifestMedia, Roots, lvis_labels, media_path
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -69,20 +64,19 @@ def _fresh(out: Path, *inputs: Path) -> bool:
 
 
 def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
+    from avsynth.audio import decode_audio
     from avsynth.inspection.spectrogram import render_spectrogram
-    from avsynth.sources.media import decode_audio
 
-    y = decode_audio(audio, sample_rate=AUDIO_RATE, duration=duration)
-    render_spectrogram(y, AUDIO_RATE, out, title=title)
+    y = decode_audio(audio, sample_rate=SAMPLE_RATE, duration=duration)
+    render_spectrogram(y, SAMPLE_RATE, out, title=title)
     return out
 
 
 def _preview_job(image: str, mask: str, spec: str, out: str) -> str:
-    from avsynth.inspection.media import read_mask_png
     from avsynth.inspection.spectrogram import render_preview
-    from avsynth.sources.media import read_image
+    from avsynth.media import read_image, read_mask
 
-    render_preview(read_image(Path(image)), read_mask_png(Path(mask)) > 0, spec, out)
+    render_preview(read_image(Path(image)), read_mask(Path(mask)), spec, out)
     return out
 
 
@@ -123,7 +117,7 @@ def _media(
     from avsynth.progress import progress as progress_bar
 
     base = manifest.resolve().parent / MEDIA_DIR
-    loader = MaskLoader(manifest, roots, lvis_labels(triplets))
+    media = ManifestMedia(manifest, roots, lvis_labels(triplets))
     rows: list[dict[str, Path | None]] = []
     spec_jobs: dict[Path, tuple] = {}
     for t in progress_bar(triplets, desc="masks", unit="triplets", enabled=progress):
@@ -136,7 +130,7 @@ def _media(
             key = hashlib.sha1(ref.encode()).hexdigest()[:10]
             mask = base / "masks" / f"{safe_name(t.id)}-{key}.png"
             if not mask.is_file():
-                m = loader.load(t)
+                m = media.mask(t)
                 with atomic_path(mask) as tmp:
                     Image.fromarray(m.astype(np.uint8) * MASK_VALUE).save(tmp, format="PNG")
         row: dict[str, Path | None] = {"image": image, "mask": mask, "audio": audio}

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from avsynth.audio import resample
+from avsynth.constants import SAMPLE_RATE as SR
 from avsynth.files import atomic_path
 
-SR = 16000
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
 N_MELS = 64
@@ -28,8 +29,7 @@ def log_mel(waveform: np.ndarray, sample_rate: int = SR) -> np.ndarray:
     import librosa
 
     y = np.asarray(waveform, dtype=np.float32)
-    if sample_rate != SR:
-        y = librosa.resample(y, orig_sr=sample_rate, target_sr=SR)
+    y = resample(y, sample_rate, SR)  # the one resampler (avsynth.audio)
     mel = librosa.feature.melspectrogram(
         y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=FMIN, fmax=FMAX, power=2.0
     )

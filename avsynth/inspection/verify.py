@@ -29,18 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.constants import MASK_THRESHOLD, SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.inspection.media import (
-    AUDIO_RATE,
-    MaskLoader,
-    Roots,
-    lvis_labels,
-    media_path,
-    read_mask_png,
-)
 from avsynth.manifest import iter_manifest, read_sidecar
 from avsynth.manifest.io import SIDECAR
 from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet, UnsafePathError, safe_relpath
+from avsynth.media import ManifestMedia, Roots, lvis_labels, mask_values, media_path
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
 
@@ -58,7 +52,7 @@ class _Verifier:
         self.roots = roots
         self.inputs = dict(read_sidecar(manifest).get("inputs") or {})
         self.sources_used: set[str] = set()
-        self.masks = MaskLoader(manifest, roots, labels)
+        self.media = ManifestMedia(manifest, roots, labels)
         self.problems: list[str] = []
         self.images: dict[Path, tuple[int, int] | None] = {}
         self.audio: dict[Path, bool] = {}
@@ -132,7 +126,7 @@ class _Verifier:
                 self.report(path, "mask file missing", t, line)
                 return
             try:
-                arr = read_mask_png(path)
+                arr = mask_values(path)
             except AvsynthError as e:
                 self.report(path, str(e).removeprefix(f"{path}: "), t, line)
                 return
@@ -141,13 +135,15 @@ class _Verifier:
                 shown = ", ".join(str(v) for v in values[:6])
                 self.report(path, f"mask is not binary (values {shown})", t, line)
                 return
+            if arr.dtype != bool:  # what every reader sees (avsynth.media.read_mask)
+                arr = arr >= MASK_THRESHOLD
             where = path
         else:
             where = f"{ref.source} mask {ref.source_id}"
             if size is None:  # drawn at its image's size: the image's line says what is wrong
                 return
             try:
-                arr = self.masks.load(t)
+                arr = self.media.mask(t)
             except (AvsynthError, OSError, ValueError) as e:
                 self.report(where, f"mask does not decode ({e})", t, line)
                 return
@@ -171,7 +167,7 @@ class _Verifier:
         if not path.is_file():
             self.report(path, "audio file missing", t, line)
             return
-        want = int(round(ref.duration * AUDIO_RATE))
+        want = int(round(ref.duration * SAMPLE_RATE))
         if ref.root == "manifest":
             import soundfile as sf
 
@@ -183,21 +179,21 @@ class _Verifier:
                 self.report(path, f"audio does not decode ({e})", t, line)
                 return
             bad = []
-            if rate != AUDIO_RATE:
-                bad.append(f"sample rate {rate} Hz (want {AUDIO_RATE})")
+            if rate != SAMPLE_RATE:
+                bad.append(f"sample rate {rate} Hz (want {SAMPLE_RATE})")
             if data.shape[1] != 1:
                 bad.append(f"{data.shape[1]} channels (want mono)")
             if subtype != "PCM_16":
                 bad.append(f"subtype {subtype} (want PCM_16)")
-            if rate == AUDIO_RATE and abs(data.shape[0] - want) > _SAMPLE_TOLERANCE:
+            if rate == SAMPLE_RATE and abs(data.shape[0] - want) > _SAMPLE_TOLERANCE:
                 bad.append(f"{data.shape[0] / rate:.4f} s long, the manifest says {ref.duration} s")
             if bad:
                 self.report(path, "audio is " + ", ".join(bad), t, line)
             return
-        from avsynth.sources.media import decode_audio
+        from avsynth.audio import decode_audio
 
         try:
-            y = decode_audio(path, sample_rate=AUDIO_RATE)
+            y = decode_audio(path, sample_rate=SAMPLE_RATE)
         except (AvsynthError, OSError, RuntimeError, ValueError) as e:
             self.report(path, f"audio does not decode ({e})", t, line)
             return

@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from avsynth.constants import SPLITS
 from avsynth.errors import ManifestError
 
 SCHEMA_VERSION = 1
-SPLITS = ("train", "val", "test")
 ROOTS = ("manifest", "lvis", "openimages", "vggsound", "release")
 #: Roots whose masks are PNG files (a materialised build; an imported AVS-Synthetic release).
 FILE_MASK_ROOTS = ("manifest", "release")

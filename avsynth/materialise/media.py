@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
+from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.logmel import MIN_SAMPLES
 from avsynth.materialise import provenance as prov
 from avsynth.materialise.writes import write_media
-from avsynth.planning.output import SAMPLE_RATE, audio_relpath, image_relpath, mask_relpath
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 #: zlib level of the mask PNGs (PIL's default). Measured on 1024x768 and 640x480 masks:

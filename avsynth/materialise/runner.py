@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from avsynth.errors import AvsynthError, MediaError
+from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.materialise import provenance as prov
 from avsynth.materialise.media import materialise_clip, materialise_image
 from avsynth.materialise.writes import DiskFullError, disk_full, is_disk_full
 from avsynth.planning.keys import image_key
-from avsynth.planning.output import audio_relpath, image_relpath, mask_relpath
 from avsynth.planning.planner import Plan
 
 ON_ERROR = ("raise", "skip")

@@ -4,45 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import SourceError
 from avsynth.files import atomic_write_text
+from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
 from avsynth.planning.planner import Plan, PlannedTriplet
-from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+from avsynth.sources.records import SourceClip
 
-SAMPLE_RATE = 16000
 VGGSOUND_LICENSE = (
     "CC BY 4.0 (VGGSound annotations); audio: YouTube video {ytid}, rights with uploader"
 )
-_SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
-
-
-def _safe_name(name: str, what: str) -> str:
-    if not _SAFE.match(name) or len(name) > 200:
-        raise SourceError(f"{what} {name!r} cannot be used as a file name (unsafe characters)")
-    return name
-
-
-def image_relpath(im: SourceImage) -> str:
-    """Where a materialised image lives below the output folder."""
-    ext = PurePosixPath(im.path).suffix.lower() or ".jpg"
-    return f"images/{im.source}/{_safe_name(im.image_id, f'{im.source} image id')}{ext}"
-
-
-def mask_relpath(m: SourceMask) -> str:
-    """Where a materialised mask PNG lives below the output folder."""
-    return f"masks/{m.source}/{_safe_name(m.mask_id, f'{m.source} mask id')}.png"
-
-
-def audio_relpath(c: SourceClip) -> str:
-    """Where a materialised 16 kHz WAV lives below the output folder."""
-    return f"audio/{_safe_name(c.clip_id, 'VGGSound clip id')}.wav"
 
 
 def clip_source_path(c: SourceClip) -> str:
@@ -186,7 +163,7 @@ def build_info(
         "schema_version": 1,
         "plan_only": plan_only,
         "seed": plan.seed,
-        "split_sizes": dict(zip(("train", "val", "test"), plan.split_sizes, strict=True)),
+        "split_sizes": dict(zip(SPLITS, plan.split_sizes, strict=True)),
         "category_map": {"name": plan.category_map.name, "sha256": plan.category_map.sha256},
         "selection": plan.selection.to_dict(),
         "require_clips": plan.require_clips,
@@ -199,7 +176,7 @@ def build_info(
         "skips": plan.skips,
         "media_skips": dict(media_skips or {}),
         "clips_missing": plan.clips_missing,
-        "clips_used": {s: clips_used.get(s, 0) for s in ("train", "val", "test")},
+        "clips_used": {s: clips_used.get(s, 0) for s in SPLITS},
         "max_clip_reuse": plan.clip_use,
         "left_out": plan.left_out,
     }

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
+from avsynth.constants import SPLITS as SPLITS  # re-exported for the planner
 from avsynth.planning.keys import mask_key, stable_hash
 from avsynth.sources.records import SourceClip, SourceMask
 
-SPLITS = ("train", "val", "test")
 VGG_SUBSET = {"train": "train", "val": "test", "test": "test"}
 
 

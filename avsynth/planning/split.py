@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from avsynth.constants import SPLITS
 from avsynth.errors import PlanError
 from avsynth.planning.keys import image_key, mask_key, stable_hash
 from avsynth.sources.records import SourceMask
@@ -222,7 +223,7 @@ def _refill(
             live = [c for c in spare if pos[c] < len(spare[c])]
             if not live:
                 have = {c: sum(len(x) for x in v) for c, v in chosen.items()}
-                name = ("train", "val", "test")[k] if len(sizes) == 3 else str(k)
+                name = SPLITS[k] if len(sizes) == 3 else str(k)
                 raise PlanError(
                     f"split {name}: {short} instance(s) short after grouping by image; "
                     f"chosen per category: {have}; lower --split-sizes or add sources"

@@ -14,20 +14,27 @@ keeping each ``segmentation`` as raw JSON bytes until its category is known to b
 
 from __future__ import annotations
 
-import difflib
 import mmap
 import os
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import msgspec
 
-from avsynth.errors import SourceError
+from avsynth.errors import SourceError, did_you_mean
 from avsynth.sources._util import gc_paused
 from avsynth.sources.records import SourceImage, SourceMask
 
-__all__ = ["LVIS_SUBSETS", "iter_lvis_masks", "lvis_categories", "lvis_json_path"]
+__all__ = [
+    "LVIS_SUBSETS",
+    "LvisCategory",
+    "iter_lvis_masks",
+    "lvis_categories",
+    "lvis_json_path",
+    "read_lvis_categories",
+]
 
 LVIS_SUBSETS = ("train", "val")
 _NL = b"\n"
@@ -75,8 +82,29 @@ class _LvisFile(msgspec.Struct):
     licenses: list[_License] = []
 
 
+@dataclass(frozen=True, slots=True)
+class LvisCategory:
+    """One LVIS category: stable ``name``, WordNet ``synset`` and (if known) train counts."""
+
+    name: str
+    synset: str
+    synonyms: tuple[str, ...] = ()
+    frequency: str = ""
+    image_count: int | None = None
+    instance_count: int | None = None
+
+
+class _CategoryInfo(msgspec.Struct):
+    name: str
+    synset: str = ""
+    synonyms: list[str] = []
+    frequency: str = ""
+    image_count: int | None = None
+    instance_count: int | None = None
+
+
 class _CategoriesOnly(msgspec.Struct):
-    categories: list[_Category]
+    categories: list[_CategoryInfo]
 
 
 def lvis_json_path(root: str | os.PathLike, subset: str) -> Path:
@@ -132,6 +160,69 @@ def _decode(path: Path, kind: type):
         raise SourceError(f"{path}{line}: malformed JSON: {msg}") from None
 
 
+def read_lvis_categories(path: str | os.PathLike) -> dict[str, LvisCategory]:
+    """The categories of an LVIS json, name -> :class:`LvisCategory`; nothing else is decoded.
+
+    The file is memory-mapped. The official files end with the ``categories`` list, which is
+    then decoded alone (milliseconds for the 1.1 GB train file); otherwise msgspec decodes the
+    whole file into a struct with the single field ``categories``, skipping annotations and
+    images without building Python objects (a 1.17 GB LVIS-shaped file: 3.7 s, versus 113 s and
+    7.3 GB for ``json.load``). A json whose top level is the list of categories itself (e.g.
+    Detic's ``lvis_v1_train_cat_info.json``) is accepted too.
+
+    Raises:
+        SourceError: The file is missing, empty, not JSON, or has no valid ``categories`` list.
+    """
+    path = Path(path)
+    try:
+        f = open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        raise SourceError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a directory; pass the file itself") from None
+    with f:
+        try:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # empty file
+            raise SourceError(f"{path}: empty file; expected an LVIS json") from None
+        try:
+            cats = _categories_at_end(mm)
+            if cats is None:
+                with gc_paused():
+                    doc = msgspec.json.decode(mm, type=_CategoriesOnly | list[_CategoryInfo])
+                cats = doc if isinstance(doc, list) else doc.categories
+        except msgspec.DecodeError as e:
+            raise SourceError(f"{path}: not an LVIS json: {e}") from None
+        finally:
+            mm.close()
+    out = {
+        c.name: LvisCategory(
+            c.name, c.synset, tuple(c.synonyms), c.frequency, c.image_count, c.instance_count
+        )
+        for c in cats
+    }
+    if not out:
+        raise SourceError(f"{path}: the LVIS json has an empty 'categories' list")
+    return out
+
+
+def _categories_at_end(mm: mmap.mmap) -> list[_CategoryInfo] | None:
+    """Fast path: the official LVIS files end with ``"categories": [...]}``; decode just that.
+
+    Returns ``None`` (caller parses the whole file) if the file does not end that way.
+    """
+    start = mm.rfind(b'"categories"', max(0, len(mm) - (64 << 20)))
+    if start < 0:
+        return None
+    tail = bytes(mm[start + len(b'"categories"') :]).strip()
+    if not tail.startswith(b":") or not tail.endswith(b"}"):
+        return None
+    try:
+        return msgspec.json.decode(tail[1:-1], type=list[_CategoryInfo])
+    except msgspec.DecodeError:
+        return None
+
+
 def lvis_categories(root: str | os.PathLike) -> dict[str, str]:
     """LVIS category name -> WordNet synset, from ``lvis_v1_val.json`` (else the train file).
 
@@ -139,9 +230,8 @@ def lvis_categories(root: str | os.PathLike) -> dict[str, str]:
         SourceError: Neither JSON exists, or it is malformed.
     """
     _, path = _existing(root, ("val", "train"))[0]
-    with gc_paused():
-        cats = _decode(path, _CategoriesOnly).categories
-    return {c.name: c.synset for c in sorted(cats, key=lambda c: c.name)}
+    cats = read_lvis_categories(path)
+    return {name: cats[name].synset for name in sorted(cats)}
 
 
 def _url_path(url: str) -> str:
@@ -164,10 +254,7 @@ def _image_path(path: Path, im: _Image) -> str:
 
 
 def _unknown_labels(path: Path, unknown: list[str], known: Collection[str]) -> SourceError:
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, list(known), n=3)
-        hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+    hints = [f"{name!r}{did_you_mean(name, known, n=3)}" for name in unknown]
     return SourceError(
         f"{path}: no LVIS categor{'ies' if len(unknown) > 1 else 'y'} " + ", ".join(hints)
     )

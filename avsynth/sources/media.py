@@ -1,11 +1,11 @@
-"""Decoding of source media: instance masks, audio clips and images.
+"""Decoding of source media files: images, mask PNGs and instance masks.
 
 * Masks: LVIS polygons / RLE through pycocotools (``frPyObjects`` -> ``merge`` -> ``decode``);
   Open Images PNGs read from ``{subset}-masks-{h}.zip`` (``h`` = first hex digit of the
   ``ImageID``) or from extracted ``{subset}-masks/`` / ``{subset}-masks-{h}/`` folders, resized
-  (nearest neighbour) to the image size.
-* Audio: 16 kHz mono float32 by default; ``soundfile`` for wav/flac, PyAV for the audio stream
-  of mp4 (and anything else soundfile cannot open); resampled with soxr (librosa's resampler).
+  (nearest neighbour) to the image size. Every mask PNG (a source's or a manifest's) is
+  binarised by :func:`mask_from_image`: grey level >= :data:`avsynth.constants.MASK_THRESHOLD`.
+* Audio: :mod:`avsynth.audio` (``decode_audio`` is re-exported here).
 * Images: PIL, RGB ``uint8``. EXIF orientation is deliberately NOT applied: COCO/LVIS polygons
   and Open Images masks/boxes are in the stored pixel grid, so transposing the pixels would
   misalign every annotation.
@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.audio import decode_audio
+from avsynth.constants import MASK_THRESHOLD
 from avsynth.errors import MediaError
 from avsynth.sources.records import SourceMask
 
@@ -31,8 +33,10 @@ __all__ = [
     "decode_mask",
     "decode_segmentation",
     "find_openimages_mask",
+    "mask_from_image",
     "read_image",
     "read_image_size",
+    "read_mask",
 ]
 
 
@@ -51,9 +55,9 @@ def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
         with Image.open(path) as im:
             return int(im.size[0]), int(im.size[1])
     except FileNotFoundError:
-        raise MediaError(f"image not found: {path}") from None
+        raise MediaError(f"{path}: image not found") from None
     except (UnidentifiedImageError, OSError) as e:
-        raise MediaError(f"cannot read image {path}: {e}") from None
+        raise MediaError(f"{path}: image does not decode ({e})") from None
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -71,9 +75,36 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     except FileNotFoundError:
-        raise MediaError(f"image not found: {path}") from None
+        raise MediaError(f"{path}: image not found") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise MediaError(f"cannot decode image {path}: {e}") from None
+        raise MediaError(f"{path}: image does not decode ({e})") from None
+
+
+def mask_from_image(im: Any) -> np.ndarray:
+    """Binarise a mask image: ``True`` where its grey level is >= ``MASK_THRESHOLD`` (128).
+
+    Any mode is first converted to 8-bit grey (``L``), as AVSBench's ``convert("1")`` does:
+    0/255 masks (what avsynth writes, AVSBench's), 1-bit masks (Open Images) and palette masks
+    whose foreground colour is light all read as expected. 0/1-valued grey PNGs read as empty.
+    """
+    return np.asarray(im.convert("L")) >= MASK_THRESHOLD
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Decode a mask PNG to ``bool`` ``HxW`` with :func:`mask_from_image`.
+
+    Raises:
+        MediaError: The file is missing or does not decode.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return mask_from_image(im)
+    except FileNotFoundError:
+        raise MediaError(f"{path}: mask not found") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise MediaError(f"{path}: mask does not decode ({e})") from None
 
 
 # ----------------------------------------------------------------------------- masks
@@ -188,9 +219,9 @@ def _read_png_mask(src: Path, member: str | None) -> np.ndarray:
     try:
         if member is not None:
             with _open_zip(src).open(member) as f, Image.open(f) as im:
-                return np.asarray(im.convert("L")) > 0
+                return mask_from_image(im)
         with Image.open(src) as im:
-            return np.asarray(im.convert("L")) > 0
+            return mask_from_image(im)
     except (UnidentifiedImageError, OSError, zipfile.BadZipFile, ValueError) as e:
         raise MediaError(f"cannot decode mask {name}: {e}") from None
 
@@ -241,104 +272,3 @@ def decode_mask(
         height = h if height is None else height
         width = w if width is None else width
     return _resize_nearest(m, int(height), int(width))
-
-
-# ----------------------------------------------------------------------------- audio
-
-
-def _read_soundfile(path: Path, offset: float, duration: float | None):
-    import soundfile as sf
-
-    with sf.SoundFile(str(path)) as f:
-        sr = f.samplerate
-        start = int(round(offset * sr))
-        if start:
-            f.seek(min(start, f.frames))
-        frames = -1 if duration is None else int(round(duration * sr))
-        data = f.read(frames=frames, dtype="float32", always_2d=True)
-    return data.mean(axis=1, dtype=np.float32), sr
-
-
-def _read_pyav(path: Path, offset: float, duration: float | None):
-    import av
-
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            raise ValueError("no audio stream")
-        stream = container.streams.audio[0]
-        sr = int(stream.codec_context.sample_rate or stream.rate)
-        start = int(round(offset * sr))
-        stop = None if duration is None else start + int(round(duration * sr))
-        # Frames are kept as the decoder gives them when already planar float (AAC's native
-        # output) and converted otherwise; channels are mixed once at the end (per-frame
-        # conversion and mixing of ~470 frames per 10 s clip cost more than the decoding).
-        resampler = None
-        chunks: list[np.ndarray] = []
-        total = 0
-        for frame in container.decode(stream):
-            if frame.format.name == "fltp" and frame.sample_rate == sr:
-                outs = (frame,)
-            else:
-                if resampler is None:
-                    resampler = av.AudioResampler(format="fltp", rate=sr)
-                outs = resampler.resample(frame)
-            for out in outs:
-                a = out.to_ndarray()
-                chunks.append(a)
-                total += a.shape[1]
-            if stop is not None and total >= stop:
-                break
-        else:
-            if resampler is not None:
-                chunks.extend(out.to_ndarray() for out in resampler.resample(None))
-        # Encoders pad the last frame: cut to the stream's declared duration when known.
-        n_max = None
-        if stream.duration is not None and stream.time_base is not None:
-            n_max = int(round(float(stream.duration * stream.time_base) * sr))
-    if not chunks:
-        raise ValueError("no decodable audio frames")
-    if len({c.shape[0] for c in chunks}) == 1:
-        data = np.concatenate(chunks, axis=1).mean(axis=0, dtype=np.float32)
-    else:  # the channel layout changed mid-stream: mix each part on its own
-        data = np.concatenate([c.mean(axis=0, dtype=np.float32) for c in chunks])
-    data = data[:n_max]
-    return data[start:stop].astype(np.float32), sr
-
-
-def decode_audio(
-    path: str | os.PathLike,
-    *,
-    sample_rate: int = 16000,
-    duration: float | None = None,
-    offset: float = 0.0,
-) -> np.ndarray:
-    """Decode an audio file (wav/flac/mp4/...) to mono float32 at ``sample_rate``.
-
-    Channels are averaged; the signal is resampled with soxr (high quality) when the file's
-    rate differs. ``offset``/``duration`` are in seconds of the file; a file shorter than
-    requested yields fewer samples (callers pad).
-
-    Raises:
-        MediaError: The file is missing or has no decodable audio.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise MediaError(f"audio file not found: {p}")
-    data = sr = None
-    errors = []
-    if p.suffix.lower() not in (".mp4", ".m4a", ".mkv", ".webm", ".mov", ".aac"):
-        try:
-            data, sr = _read_soundfile(p, offset, duration)
-        except Exception as e:  # soundfile raises RuntimeError/LibsndfileError/TypeError
-            errors.append(str(e))
-    if data is None:
-        try:
-            data, sr = _read_pyav(p, offset, duration)
-        except Exception as e:  # av.error.* and ValueError
-            errors.append(str(e))
-            raise MediaError(f"cannot decode audio {p}: {'; '.join(errors)}") from None
-    if sr != sample_rate and data.size:
-        import soxr
-
-        data = soxr.resample(data, sr, sample_rate, quality="HQ")
-    return np.ascontiguousarray(data, dtype=np.float32)

@@ -33,6 +33,7 @@ __all__ = [
     "iter_openimages_masks",
     "openimages_classes",
     "openimages_csv_path",
+    "read_openimages_classes",
     "read_openimages_masks",
 ]
 
@@ -86,17 +87,48 @@ def openimages_classes(root: str | os.PathLike) -> dict[str, str]:
     path = next((root / n for n in _CLASS_FILES if (root / n).is_file()), None)
     if path is None:
         raise SourceError(f"no {' or '.join(_CLASS_FILES[:2])} in {root}")
+    return dict(sorted(read_openimages_classes(path).items()))
+
+
+def read_openimages_classes(path: str | os.PathLike) -> dict[str, str]:
+    """MID -> display name from an Open Images class-description CSV (header optional).
+
+    Reads V7's ``oidv7-class-descriptions-boxable.csv`` (header ``LabelName,DisplayName``),
+    the header-less V4-V6 files and the full ``oidv6-class-descriptions.csv`` (names with
+    commas are quoted).
+
+    Raises:
+        SourceError: The file is missing, empty, or a row is not ``MID,DisplayName``.
+    """
+    path = Path(path)
     out: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for lineno, row in enumerate(csv.reader(f), start=1):
-            if lineno == 1 and row[:2] == ["LabelName", "DisplayName"]:
-                continue
-            if not row:
-                continue
-            if len(row) != 2 or not row[0].startswith("/"):
-                raise SourceError(f"{path}:{lineno}: expected MID,DisplayName, got {row!r}")
-            out[row[0]] = row[1]
-    return dict(sorted(out.items()))
+    try:
+        f = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+    except FileNotFoundError:
+        raise SourceError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path}: is a directory; pass the file itself") from None
+    with f:
+        try:
+            for lineno, row in enumerate(csv.reader(f), start=1):
+                if not row:
+                    continue
+                if lineno == 1 and [c.strip().lower() for c in row] == [
+                    "labelname",
+                    "displayname",
+                ]:
+                    continue
+                if len(row) != 2 or not row[0].startswith("/"):
+                    raise SourceError(
+                        f"{path}:{lineno}: expected 'MID,DisplayName' (e.g. '/m/0bt9lr,Dog'), "
+                        f"got {','.join(row)[:60]!r}"
+                    )
+                out[row[0]] = row[1]
+        except UnicodeDecodeError as e:
+            raise SourceError(f"{path}: not UTF-8 text: {e}") from None
+    if not out:
+        raise SourceError(f"{path}: no Open Images classes found")
+    return out
 
 
 def _bad_line(path: Path) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "read_vggsound",
     "scan_clips",
     "vggsound_csv_path",
+    "vggsound_label_counts",
 ]
 
 CLIP_EXTENSIONS = ("wav", "flac", "mp4")  # in order of preference
@@ -227,3 +228,15 @@ def read_vggsound(
         labels=all_labels,
         unknown_labels=unknown,
     )
+
+
+def vggsound_label_counts(path: str | os.PathLike) -> dict[str, int]:
+    """Label -> number of rows of a ``vggsound.csv``, read by the parser the build uses.
+
+    Raises:
+        SourceError: A bad row (the message names ``vggsound.csv:LINE``).
+    """
+    counts: dict[str, int] = {}
+    for _, _, label, _, _ in _parse(Path(path)):
+        counts[label] = counts.get(label, 0) + 1
+    return counts

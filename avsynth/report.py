@@ -1,11 +1,44 @@
-"""The text summary printed at the end of ``avsynth build``."""
+"""What :func:`avsynth.build` returns, and the summary ``avsynth build`` prints."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
 
-if TYPE_CHECKING:
-    from avsynth.pipeline import BuildReport
+from avsynth.planning.planner import Plan
+
+__all__ = ["BuildReport", "format_summary"]
+
+
+@dataclass
+class BuildReport:
+    """What :func:`build` wrote.
+
+    Attributes:
+        out: Output folder.
+        manifest: Path of ``manifest.jsonl``.
+        sidecar: Path of ``build_info.json``.
+        plan: The plan.
+        written: Triplets written per split.
+        needed: Paths of the download lists.
+        media_skips: File -> error for media skipped with ``on_error="skip"``.
+        timings: Seconds per stage.
+        silent_clips: Ids of clips whose every sample is zero.
+    """
+
+    out: Path
+    manifest: Path
+    sidecar: Path
+    plan: Plan
+    written: dict[str, int]
+    needed: list[Path] = field(default_factory=list)
+    media_skips: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    silent_clips: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Human-readable multi-line summary (printed by the CLI)."""
+        return format_summary(self)
 
 
 def format_summary(r: BuildReport) -> str:

@@ -1,0 +1,18 @@
+"""Values that several parts of avsynth (and avsmodel) must agree on, defined once.
+
+* :data:`SPLITS`: the manifest's splits, in the order reports list them.
+* :data:`SAMPLE_RATE`: the audio rate of every clip a build writes and of the VGGish front end
+  (16 kHz mono; VGGish was trained on it).
+* :data:`MASK_THRESHOLD`: the 8-bit grey level from which a mask pixel is foreground.
+  Materialised masks are 0/255 PNGs and so are AVSBench's ground-truth masks, which
+  AVSBench's loader turns into bilevel images with PIL's ``convert("1")`` (foreground from 128);
+  the same 128 is used for every grey mask read anywhere. See :func:`avsynth.media.read_mask`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MASK_THRESHOLD", "SAMPLE_RATE", "SPLITS"]
+
+SPLITS = ("train", "val", "test")
+SAMPLE_RATE = 16000
+MASK_THRESHOLD = 128
