@@ -251,8 +251,7 @@ def floor(plan, out: Path, steps: dict[str, float]) -> None:
         t0 = tick("audio demux+decode", t0)
         y = soxr.resample(x, rate, 16000, quality="HQ")[:160000]
         t0 = tick("audio resample", t0)
-        pcm = np.rint(np.clip(y, -1, 1) * 32767).astype(np.int16)
-        sf.write(str(out / "audio" / f"{cid}.wav"), pcm, 16000, subtype="PCM_16")
+        sf.write(str(out / "audio" / f"{cid}.wav"), np.clip(y, -1, 1), 16000, subtype="PCM_16")
         tick("audio WAV write", t0)
 
 

@@ -148,13 +148,17 @@ def materialise_image(
     return int(w), int(h)
 
 
-def encode_wav(pcm: np.ndarray) -> bytes:
-    """16 kHz mono 16-bit PCM WAV bytes of ``int16`` samples."""
+def encode_wav(samples: np.ndarray) -> tuple[bytes, bool]:
+    """16 kHz mono 16-bit PCM WAV bytes of float samples in ``[-1, 1]`` (libsndfile's own
+    float-to-PCM conversion, which other readers reproduce), and whether every written sample
+    is zero."""
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    return buf.getvalue()
+    sf.write(buf, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    wav = buf.getvalue()
+    pcm, _ = sf.read(io.BytesIO(wav), dtype="int16")
+    return wav, not pcm.any()
 
 
 def materialise_clip(
@@ -207,9 +211,7 @@ def materialise_clip(
             f"VGGSound clip {clip.clip_id}: {src} decodes to {frames / SAMPLE_RATE:.3f} s of "
             f"audio, shorter than one VGGish example ({MIN_SAMPLES / SAMPLE_RATE} s)"
         )
-    pcm = np.rint(np.clip(data[:frames], -1.0, 1.0) * 32767.0).astype(np.int16)
-    silent = not pcm.any()
-    wav = encode_wav(pcm)
+    wav, silent = encode_wav(np.clip(data[:frames], -1.0, 1.0))
     prov.append(out, prov.entry(rel, p, wav, frames=int(frames), silent=silent))
     write_media(dest, wav)
     return int(frames), silent

@@ -25,7 +25,7 @@ from avsynth.materialise.writes import disk_full, is_disk_full
 
 LOG_NAME = ".media_provenance.jsonl"
 #: Bumped whenever the bytes written for the same inputs and options change.
-FORMAT = 3
+FORMAT = 4
 
 
 def digest(*parts: Any) -> str:
