@@ -40,7 +40,9 @@ demo: install
 	$(PY) -m avsmodel.demo --out demo_out
 
 bench: install
-	@test -d bench/_data/lvis || $(PY) bench/make_full_metadata.py
+	@test -d bench/_data/lvis || test -n "$(REFERENCE)" || \
+		{ echo "make bench REFERENCE=DIR (upstream label files, layout in scripts/make_vocab.py)"; exit 2; }
+	@test -d bench/_data/lvis || $(PY) bench/make_full_metadata.py --reference "$(REFERENCE)"
 	$(PY) bench/plan_speed.py
 	$(PY) bench/model_speed.py --model sama_avs_tiny --image-size 128
 

@@ -2,8 +2,8 @@
 
 Public names are imported lazily (``import avsmodel`` does not import torch):
 
-- :func:`build_model`, :data:`MODELS`, :func:`list_models`, :class:`ModelConfig`
-  (``avsmodel.registry``).
+- :func:`build_model`, :data:`MODELS`, :func:`list_models`, :class:`ModelConfig`,
+  :class:`RunOptions` (``avsmodel.registry``).
 - :func:`train` / :class:`TrainResult` (``avsmodel.training``), :func:`evaluate`
   (``avsmodel.evaluation``), :func:`predict` (``avsmodel.inference``),
   :class:`ManifestDataset` (``avsmodel.data``).
@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "list_models": "avsmodel.registry",
     "get_config": "avsmodel.registry",
     "ModelConfig": "avsmodel.registry",
+    "RunOptions": "avsmodel.registry",
     "train": "avsmodel.training",
     "TrainResult": "avsmodel.training",
     "evaluate": "avsmodel.evaluation",

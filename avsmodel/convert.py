@@ -125,7 +125,8 @@ def import_checkpoint(
         sam_checkpoint: Official SAM weights (path or name, e.g. ``vit_h``): the frozen
             encoder is then stored by reference where it equals them.
         vggish_checkpoint: VGGish weights (path or ``vggish``), likewise.
-        **overrides: Model config fields (e.g. ``audio_examples=1``); recorded.
+        **overrides: Model options (architecture fields such as ``audio_examples=1``, run
+            options such as ``attention="sdpa"``); recorded apart, as training does.
 
     Returns:
         ``out``.
@@ -146,7 +147,10 @@ def import_checkpoint(
     from avsynth.outputs import check_out_file
 
     check_out_file(out, option="--out", suffixes={".pt", ".pth"})  # before any work
-    cfg = get_config(model, **overrides)
+    from avsmodel.modeling.config import split_options
+
+    arch, _ = split_options(overrides)  # run options (attention, ...) are not architecture
+    cfg = get_config(model, **arch)
     if cfg.family != "sama_avs":
         raise ConfigError(f"{model}: the authors' checkpoints are SAMA-AVS; use a sama_avs_* model")
     src = Path(theirs)
@@ -193,7 +197,8 @@ def import_checkpoint(
         out,
         {
             "model": model,
-            "model_overrides": dict(overrides),
+            "model_overrides": arch,
+            "run_options": net.run.to_dict(),
             "model_config": net.config.to_dict(),
             "train_config": train_config,
             "data": {"kind": "imported", "source": str(src.resolve()), "sha256": file_sha256(src)},

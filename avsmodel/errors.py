@@ -17,5 +17,9 @@ class DataError(AvsmodelError):
     """A manifest/AVSBench input is unusable (missing split, undecodable media, ...)."""
 
 
+class TrainingError(AvsmodelError):
+    """Training cannot go on (e.g. the loss or the weights became NaN/inf)."""
+
+
 class DownloadError(AvsmodelError):
     """A weight file could not be fetched, or its SHA-256 is not the published one."""

@@ -1,12 +1,11 @@
-"""Evaluation of a trained checkpoint: mIoU (J) and F-score on a manifest split or AVSBench.
+"""Evaluation of a trained checkpoint (or the training-free SAM oracle): mIoU (J) and F.
 
-Metrics follow the AVSBench convention (DESIGN section 5): per frame, IoU of
+Metrics follow the AVSBench convention (``docs/metrics.md``): per frame, IoU of
 ``sigmoid(logit) > 0.5`` with the ground truth (a frame with an empty ground truth scores the
 fraction of pixels correctly predicted as background), averaged over frames; F with
-``beta^2 = 0.3`` on 255 thresholds, frames with an empty ground truth skipped. The default F
-is batch-independent: the maximum over thresholds of the dataset-mean F curve.
-``fscore_batch=4`` gives the official code's number instead (max over thresholds per batch of
-4 frames, averaged over batches). ``evaluate`` scores at each image's own resolution;
+``beta^2 = 0.3`` on 255 thresholds, frames with an empty ground truth skipped, under three
+named protocols reported side by side (``avsbench``, ``authors``, ``dataset``: see
+:func:`avsmodel.metrics.f_score`). ``evaluate`` scores at each image's own resolution;
 validation during training scores at the model's mask resolution (faster, same convention).
 
 ``audio="mismatched"`` pairs every image with a clip of another category (deterministic):
@@ -26,18 +25,25 @@ import torch
 class EvalAccumulator:
     """Per-frame scores of frames of any size, on :class:`avsmodel.metrics.MetricAccumulator`.
 
-    Adds per-key (e.g. per-category) mIoU, the official per-batch F next to the
+    Adds per-key (e.g. per-category) mIoU, the batch-dependent F protocols next to the
     batch-independent one, and the sum over DDP ranks.
 
     Args:
-        fscore_batch: Also track the official per-batch F with batches of this many frames.
+        fscore_batch: Also track a per-batch F with batches of this many frames.
+        frames_per_clip: Also track the ``avsbench`` and ``authors`` F protocols, frames
+            arriving in dataset order with this many frames per video.
     """
 
-    def __init__(self, fscore_batch: int | None = None) -> None:
-        from avsmodel.metrics import MetricAccumulator
+    def __init__(self, fscore_batch: int | None = None, frames_per_clip: int | None = None) -> None:
+        from avsmodel.metrics import MetricAccumulator, protocol_accumulator
 
         self.main = MetricAccumulator()
         self.official = MetricAccumulator(batch_size=fscore_batch) if fscore_batch else None
+        self.protocols = (
+            {p: protocol_accumulator(p, frames_per_clip) for p in ("avsbench", "authors")}
+            if frames_per_clip
+            else {}
+        )
         self.by_key: dict[str, list[float]] = {}
 
     def add(self, logits: torch.Tensor, gt: torch.Tensor, key: str | None = None) -> float:
@@ -46,15 +52,17 @@ class EvalAccumulator:
 
         lg, g = logits.detach()[None].float(), gt.detach()[None]
         self.main.update(lg, g)
-        if self.official is not None:
-            self.official.update(lg, g)
+        for acc in ([self.official] if self.official is not None else []) + list(
+            self.protocols.values()
+        ):
+            acc.update(lg, g)
         iou = float(frame_ious(lg, g)[0])
         if key is not None:
             self.by_key.setdefault(key, []).append(iou)
         return iou
 
     def reduce(self, info: Any) -> None:
-        """Sum the batch-independent totals over ranks (official F stays local)."""
+        """Sum the batch-independent totals over ranks (batch-dependent F stays local)."""
         from avsmodel.training.distributed import all_reduce_tensor
 
         if not getattr(info, "distributed", False):
@@ -76,11 +84,19 @@ class EvalAccumulator:
         return self.main.compute()["miou"]
 
     def fscore(self, official: bool = False) -> float:
-        """Batch-independent F, or the official per-batch F (``official=True``)."""
+        """Batch-independent F, or the per-batch F of ``fscore_batch`` (``official=True``)."""
         acc = self.official if official else self.main
         if acc is None:
             raise ValueError("official F was not tracked (pass fscore_batch)")
         return acc.compute()["f_score"]
+
+    def fscores(self) -> dict[str, float]:
+        """``{"avsbench", "authors", "dataset"}`` F (needs ``frames_per_clip``)."""
+        if not self.protocols:
+            raise ValueError("F protocols were not tracked (pass frames_per_clip)")
+        out = {p: acc.compute()["f_score"] for p, acc in self.protocols.items()}
+        out["dataset"] = self.fscore()
+        return dict(sorted(out.items()))
 
 
 def valid_hw(resized: tuple[int, int], image_size: int, mask_size: int) -> tuple[int, int]:
@@ -102,6 +118,8 @@ def run_eval(
     progress: bool = False,
     desc: str = "eval",
     fscore_batch: int | None = None,
+    frames_per_clip: int | None = None,
+    score_size: str = "ground_truth",
 ) -> EvalAccumulator:
     """Score a model over a loader.
 
@@ -116,19 +134,32 @@ def run_eval(
         keys: Per-item key (e.g. category) by dataset index, for per-key mIoU.
         progress: Show progress (:func:`avsynth.progress.progress`).
         desc: Bar label.
-        fscore_batch: Also track the official per-batch F.
+        fscore_batch: Also track a per-batch F of this many frames.
+        frames_per_clip: Also track the ``avsbench`` and ``authors`` F protocols.
+        score_size: With ``full_res``: ``ground_truth`` scores at each image's own size
+            (AVSBench's convention); ``input`` on the model's SxS input grid against the
+            resized mask ``mask_input`` (padding cropped), as the authors score at 1024 px.
     """
     from avsynth.progress import progress as progress_bar
 
     device = getattr(info, "device", "cpu")
-    acc = EvalAccumulator(fscore_batch)
+    acc = EvalAccumulator(fscore_batch, frames_per_clip)
     for batch in progress_bar(loader, desc=desc, unit="batches", enabled=progress, leave=False):
         b = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
         logits = task.logits(b).float().cpu()
         s = logits.shape[-1]
         for i in range(logits.shape[0]):
             key = keys[int(batch["index"][i])] if keys is not None else None
-            if full_res:
+            if full_res and score_size == "input":
+                h, w = (int(v) for v in batch["resized"][i])
+                big = torch.nn.functional.interpolate(
+                    logits[i : i + 1, None],
+                    (image_size, image_size),
+                    mode="bilinear",
+                    align_corners=False,
+                )
+                acc.add(big[0, 0, :h, :w], batch["mask_input"][i, :h, :w].cpu(), key)
+            elif full_res:
                 out = transform.postprocess(
                     logits[i : i + 1, None], tuple(batch["resized"][i]), tuple(batch["size"][i])
                 )
@@ -161,8 +192,10 @@ def _check_split(manifest: Any, avsbench: Any, subset: str | None, split: str) -
 
 
 def evaluate(
-    ckpt: str | os.PathLike[str],
+    ckpt: str | os.PathLike[str] | None = None,
     *,
+    model: str | None = None,
+    oracle: str = "everything",
     manifest: str | os.PathLike[str] | None = None,
     avsbench: str | os.PathLike[str] | None = None,
     subset: str | None = None,
@@ -175,27 +208,40 @@ def evaluate(
     roots: dict[str, str | os.PathLike[str]] | None = None,
     workers: int = 0,
     progress: bool = True,
+    seed: int = 0,
+    score_size: str = "ground_truth",
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint on a manifest split or an AVSBench subset.
+    """Evaluate a checkpoint (or the training-free SAM oracle) on a manifest split or AVSBench.
 
     Args:
-        ckpt: ``best.pt``/``last.pt`` of ``avsmodel train``.
+        ckpt: ``best.pt``/``last.pt`` of ``avsmodel train`` (exclusive with ``model``).
+        model: A ``sam_oracle_*`` model to score without a run checkpoint (its SAM weights
+            from ``sam_checkpoint``; ``sam_oracle_tiny`` is randomly initialised from
+            ``seed``).
+        oracle: SAM oracle variant: ``everything`` (segment-anything's automatic mask
+            generator proposes the image's masks; the one with the highest IoU to the
+            ground truth is kept, as in the paper) or ``multimask`` (the best of SAM's 3
+            no-prompt masks).
         manifest: An avsynth manifest (exclusive with ``avsbench``).
         avsbench: AVSBench root (with ``subset`` ``s4`` or ``ms3``).
         subset: AVSBench subset.
         split: ``train``, ``val`` or ``test``.
         audio: ``matched`` or ``mismatched`` (each image with another category's clip).
         batch_size: Frames per forward pass (default: the run's ``val_batch_size``).
-        fscore_batch: Also report the official per-batch F (e.g. 4) as ``fscore_official``.
-        sam_checkpoint: SAM weights for the frozen encoder (default: the path recorded).
+        fscore_batch: Also report a per-batch F of this many frames as ``fscore_official``.
+        sam_checkpoint: SAM weights (default for a checkpoint: the path recorded).
         vggish_checkpoint: VGGish weights (default: the path recorded).
         roots: Source roots of a plan-only manifest.
         workers: DataLoader workers.
         progress: Show a progress bar.
+        seed: Seed of the mismatched pairing and of a random-init oracle (``model`` only).
+        score_size: ``ground_truth`` (each frame at its own size, AVSBench's convention) or
+            ``input`` (on the model's input grid, e.g. 1024 px, as the authors; with a run
+            trained with ``resize: squash`` this is exactly their scoring).
 
     Returns:
-        ``{"miou", "fscore", "n", "split", "audio", "model", ...}``; for manifests also
-        ``per_category`` mIoU.
+        ``{"miou", "fscore": {"avsbench", "authors", "dataset"}, "n", "split", "audio",
+        "model", ...}``; for manifests also ``per_category`` mIoU.
 
     Raises:
         DataError, CheckpointError, ConfigError: unusable inputs (one-line messages); an
@@ -203,22 +249,34 @@ def evaluate(
             naming the splits the manifest (or AVSBench meta CSV) has.
     """
     from avsmodel.errors import ConfigError
-    from avsmodel.training.checkpoint import build_from_checkpoint
 
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
+    if score_size not in ("ground_truth", "input"):
+        raise ConfigError(f"score_size={score_size!r}: use ground_truth or input")
+    if oracle not in ORACLE_VARIANTS:
+        raise ConfigError(f"oracle={oracle!r}: use one of {', '.join(ORACLE_VARIANTS)}")
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or an AVSBench root")
+    if (ckpt is None) == (model is None):
+        raise ConfigError("give a run checkpoint or --model sam_oracle_* (not both)")
     _check_split(manifest, avsbench, subset, split)  # before loading the (large) model
-    model, meta = build_from_checkpoint(
-        ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
-    )
+    if ckpt is not None:
+        from avsmodel.training.checkpoint import build_from_checkpoint
+
+        net, meta = build_from_checkpoint(
+            ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
+        )
+    else:
+        net, meta = _oracle_without_run(model, sam_checkpoint, vggish_checkpoint, seed)
+    if getattr(net.config, "family", None) == "sam_oracle":
+        net.oracle_mode = oracle
     threads = torch.get_num_threads()
     if int(meta["train_config"].get("threads", 0)) > 0:
         torch.set_num_threads(int(meta["train_config"]["threads"]))
     try:
         return _evaluate(
-            model,
+            net,
             meta,
             ds_args=(manifest, avsbench, subset, split, audio, roots),
             batch_size=batch_size,
@@ -226,9 +284,39 @@ def evaluate(
             workers=workers,
             progress=progress,
             ckpt=ckpt,
+            score_size=score_size,
         )
     finally:
         torch.set_num_threads(threads)
+
+
+ORACLE_VARIANTS = ("everything", "multimask")
+
+
+def _oracle_without_run(
+    model: str | None, sam_checkpoint: Any, vggish_checkpoint: Any, seed: int
+) -> tuple[Any, dict[str, Any]]:
+    """A SAM oracle built from the registry, and the metadata a checkpoint would carry."""
+    from avsmodel import build_model
+    from avsmodel.errors import ConfigError
+    from avsmodel.registry import get_config
+    from avsmodel.training.config import load_config
+
+    cfg = get_config(str(model))
+    if cfg.family != "sam_oracle":
+        raise ConfigError(
+            f"--model {model}: only sam_oracle_* models evaluate without a run checkpoint; "
+            "train the others first (avsmodel train)"
+        )
+    if vggish_checkpoint is not None:
+        raise ConfigError(f"{model} has no audio encoder; drop --vggish-checkpoint")
+    if cfg.variant != "tiny" and sam_checkpoint is None:
+        raise ConfigError(f"{model} needs --sam-checkpoint (official sam_{cfg.variant}_*.pth)")
+    recipe = load_config(cfg.name)
+    torch.manual_seed(seed)
+    net = build_model(cfg.name, sam_checkpoint=sam_checkpoint, **recipe.model)
+    meta = {"model": cfg.name, "train_config": dict(recipe.to_dict(), seed=seed), "epoch": None}
+    return net, meta
 
 
 def _evaluate(
@@ -241,6 +329,7 @@ def _evaluate(
     workers: int,
     progress: bool,
     ckpt: Any,
+    score_size: str = "ground_truth",
 ) -> dict[str, Any]:
     from torch.utils.data import DataLoader
 
@@ -252,6 +341,8 @@ def _evaluate(
     S, N = model.image_size, model.audio_examples
     seed = int(meta["train_config"].get("seed", 0))
     mism = audio == "mismatched"
+    resize = str(meta["train_config"].get("resize", "pad"))
+    extra = dict(resize=resize, input_masks=score_size == "input")
     if manifest is not None:
         ds = ManifestDataset(
             manifest,
@@ -262,6 +353,7 @@ def _evaluate(
             mismatched=mism,
             seed=seed,
             full_masks=True,
+            **extra,
         )
         keys = [t.category for t in ds.records]
     else:
@@ -276,11 +368,14 @@ def _evaluate(
             mismatched=mism,
             seed=seed,
             full_masks=True,
+            **extra,
         )
         keys = None
     bs = batch_size or int(meta["train_config"].get("val_batch_size", 4))
     loader = DataLoader(ds, batch_size=bs, shuffle=False, num_workers=workers, collate_fn=collate)
+    model.eval()
     task = SegmentationTask(model, needs_gt=model.config.family == "sam_oracle")
+    frames_per_clip = int(getattr(ds, "frames_per_clip", 1))
     acc = run_eval(
         task,
         loader,
@@ -291,17 +386,24 @@ def _evaluate(
         progress=progress,
         desc=f"eval {split} ({audio})",
         fscore_batch=fscore_batch,
+        frames_per_clip=frames_per_clip,
+        score_size=score_size,
     )
     result: dict[str, Any] = {
         "miou": acc.miou,
-        "fscore": acc.fscore(),
+        "fscore": acc.fscores(),
+        "frames_per_clip": frames_per_clip,
+        "score_size": score_size,
+        "resize": resize,
         "n": acc.n,
         "split": split,
         "audio": audio,
         "model": meta["model"],
-        "checkpoint": str(Path(ckpt)),
+        "checkpoint": None if ckpt is None else str(Path(ckpt)),
         "epoch": meta.get("epoch"),
     }
+    if model.config.family == "sam_oracle":
+        result["oracle"] = getattr(model, "oracle_mode", "multimask")
     if fscore_batch:
         result["fscore_official"] = acc.fscore(official=True)
         result["fscore_batch"] = fscore_batch

@@ -81,22 +81,25 @@ def _atomic_png(im: Any, path: Path) -> None:
         im.save(tmp)
 
 
-def predict_arrays(model: Any, image: np.ndarray, examples: Any) -> np.ndarray:
+def predict_arrays(model: Any, image: np.ndarray, examples: Any, resize: str = "pad") -> np.ndarray:
     """Mask logits ``float[H, W]`` at the image's size for one image and its log-mel examples.
 
     Args:
         model: An :class:`avsmodel.AvsModel` (not the oracle: it needs ground truth).
         image: ``uint8[H, W, 3]``.
-        examples: ``[M, 1, 96, 64]`` log-mel examples (fitted to the model's count).
+        examples: ``[M, 1, 96, 64]`` log-mel examples (chosen as for a synthetic image:
+            example 1 alone, or the model's count around the middle).
+        resize: ``pad`` or ``squash``, as the model was trained (the run's ``resize``).
     """
     import torch
 
-    from avsmodel.data.dataset import fit_examples
+    from avsmodel.data.selection import frame_audio, synthetic_example_index
     from avsmodel.transforms import SamTransform
 
-    tf = SamTransform(model.image_size)
+    tf = SamTransform(model.image_size, resize)
     x, resized = tf.image(image)
-    audio = fit_examples(examples, model.audio_examples)
+    n = model.audio_examples
+    audio = frame_audio(examples, n, index=synthetic_example_index(n))
     with torch.no_grad():
         logits = model(x[None], audio[None])
     return tf.postprocess(logits.float(), resized, image.shape[:2])[0, 0].numpy()
@@ -153,7 +156,7 @@ def predict(
     )
     if model.config.family == "sam_oracle":
         raise ConfigError("the SAM oracle needs the ground truth; use avsmodel eval for it")
-    logits = predict_arrays(model, img, examples)
+    logits = predict_arrays(model, img, examples, meta["train_config"].get("resize", "pad"))
     mask = logits > 0.0
     out = Path(out)
     _atomic_png(Image.fromarray(mask.astype(np.uint8) * 255), out)

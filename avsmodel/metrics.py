@@ -12,7 +12,14 @@ Semantics follow AVSBench's ``utility.py`` (``mask_iou``, ``Eval_Fmeasure``):
   ``batch_size=None`` (default, batch-independent): mean F curve over all non-empty frames,
   max over thresholds. ``batch_size=k`` (official, k=4 for AVSBench): frames in order are cut
   into batches of k; per batch the mean curve's max (0 when the batch holds no non-empty
-  frame, as in the official code), then the mean over batches.
+  frame, as in the official code), then the mean over batches. ``raw=True`` applies the
+  thresholds to the logits themselves (the paper authors' ``utility.py``, whose sigmoid is
+  commented out).
+
+Three named F protocols (:data:`PROTOCOLS`, see :func:`f_score` and docs/metrics.md):
+``avsbench`` (sigmoid, batches of ``4 * frames_per_clip`` frames: AVSBench's test loader of 4
+videos), ``authors`` (raw logits, batches of ``frames_per_clip`` frames: one video per batch,
+one image on synthetic data) and ``dataset`` (batch-independent).
 
 Ground truths are binarised with ``gt > 0.5`` (bool, {0,1} float, or {0,255} uint8 all work).
 """
@@ -23,6 +30,8 @@ import torch
 
 BETA2 = 0.3
 NUM_THRESHOLDS = 255
+PROTOCOLS = ("avsbench", "authors", "dataset")
+AVSBENCH_TEST_VIDEOS = 4  # AVSBench test.sh: --test_batch_size 4 (videos of 5 frames)
 
 
 def _check(logits: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,8 +61,15 @@ def frame_ious(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     return inter / (union + 1e-7)
 
 
-def frame_f_curves(logits: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def frame_f_curves(
+    logits: torch.Tensor, gt: torch.Tensor, *, raw: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-frame F curves over the 255 thresholds.
+
+    Args:
+        logits: mask logits ``[N,H,W]``.
+        gt: ground truths.
+        raw: threshold the logits themselves instead of ``sigmoid(logits)``.
 
     Returns:
         ``([N,255] float64 curves, [N] bool "ground truth non-empty")``; curves of empty
@@ -61,7 +77,7 @@ def frame_f_curves(logits: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor
     """
     logits, g = _check(logits, gt)
     n = logits.shape[0]
-    probs = torch.sigmoid(logits).reshape(n, -1)
+    probs = (logits if raw else torch.sigmoid(logits)).reshape(n, -1)
     gflat = g.reshape(n, -1)
     dev = logits.device
     th = torch.linspace(0, 1 - 1e-10, NUM_THRESHOLDS, device=dev)  # float32, as AVSBench
@@ -89,16 +105,53 @@ def mask_iou(logits: torch.Tensor, gt: torch.Tensor) -> float:
     return float(frame_ious(logits, gt).mean())
 
 
-def f_score(logits: torch.Tensor, gt: torch.Tensor, batch_size: int | None = None) -> float:
-    """AVSBench F-score over ``[N,H,W]`` frames.
+def protocol_accumulator(protocol: str, frames_per_clip: int = 5) -> MetricAccumulator:
+    """A :class:`MetricAccumulator` computing F under a named protocol.
+
+    Args:
+        protocol: ``avsbench``, ``authors`` or ``dataset`` (see :func:`f_score`).
+        frames_per_clip: Frames of one video in dataset order (5 on AVSBench test/val, 1 on
+            synthetic images and S4 train).
+
+    Raises:
+        ValueError: unknown protocol or ``frames_per_clip < 1``.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown F protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    if frames_per_clip < 1:
+        raise ValueError(f"frames_per_clip must be >= 1, got {frames_per_clip}")
+    if protocol == "avsbench":
+        return MetricAccumulator(batch_size=AVSBENCH_TEST_VIDEOS * frames_per_clip)
+    if protocol == "authors":
+        return MetricAccumulator(batch_size=frames_per_clip, raw=True)
+    return MetricAccumulator()
+
+
+def f_score(
+    logits: torch.Tensor,
+    gt: torch.Tensor,
+    protocol: str = "dataset",
+    frames_per_clip: int = 5,
+    *,
+    batch_size: int | None = None,
+) -> float:
+    """F-score over ``[N,H,W]`` frames in dataset order, under a named protocol.
 
     Args:
         logits: mask logits.
         gt: ground truth masks.
-        batch_size: None for the batch-independent F; k (4 in AVSBench) for the official
-            batch-dependent value.
+        protocol: ``dataset`` (default): the dataset-mean F curve's max, independent of
+            batching; ``avsbench``: AVSBench's test scripts (sigmoid, one batch per
+            ``4 * frames_per_clip`` frames, per-batch max, mean over batches);
+            ``authors``: the paper's ``utility.py`` (thresholds on the raw logits, one batch
+            per video of ``frames_per_clip`` frames).
+        frames_per_clip: Frames per video (5 on AVSBench, 1 for synthetic images).
+        batch_size: Explicit batch of k frames with sigmoid (overrides ``protocol``).
     """
-    acc = MetricAccumulator(batch_size=batch_size)
+    if batch_size is not None:
+        acc = MetricAccumulator(batch_size=batch_size)
+    else:
+        acc = protocol_accumulator(protocol, frames_per_clip)
     acc.update(logits, gt)
     return acc.compute()["f_score"]
 
@@ -108,12 +161,17 @@ class MetricAccumulator:
 
     Results do not depend on how frames are split across ``update`` calls (with
     ``batch_size=k`` frames are grouped by arrival order into batches of k).
+
+    Args:
+        batch_size: None (batch-independent F) or k (per-batch F over k frames).
+        raw: F thresholds on the raw logits (the paper authors' code) instead of sigmoid.
     """
 
-    def __init__(self, batch_size: int | None = None) -> None:
+    def __init__(self, batch_size: int | None = None, *, raw: bool = False) -> None:
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
         self.batch_size = batch_size
+        self.raw = raw
         self.reset()
 
     def reset(self) -> None:
@@ -128,7 +186,7 @@ class MetricAccumulator:
     def update(self, logits: torch.Tensor, gt: torch.Tensor) -> None:
         """Add ``[N,H,W]`` (or ``[N,1,H,W]``) frames."""
         ious = frame_ious(logits, gt).cpu()
-        curves, nonempty = (t.cpu() for t in frame_f_curves(logits, gt))
+        curves, nonempty = (t.cpu() for t in frame_f_curves(logits, gt, raw=self.raw))
         self.iou_sum += float(ious.sum())
         self.frames += ious.numel()
         self.f_sum += curves[nonempty].sum(0)

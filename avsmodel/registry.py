@@ -22,115 +22,35 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 from avsmodel.errors import ConfigError
+from avsmodel.modeling.config import (
+    ATTENTION_CHOICES,
+    AUDIO_ENCODERS,
+    AUTOCAST_CHOICES,
+    FAMILIES,
+    RUN_FIELDS,
+    ModelConfig,
+    RunOptions,
+    split_options,
+)
 
 if TYPE_CHECKING:
     from avsmodel.modeling.base import AvsModel
 
-FAMILIES = ("sama_avs", "ap_sam", "sam_oracle")
-ATTENTION_CHOICES = ("eager", "sdpa")
-AUTOCAST_CHOICES = ("none", "bf16", "auto")
-AUDIO_ENCODERS = ("vggish", "conv")
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything that defines a model's architecture and how it runs.
-
-    The SAM fields mirror ``segment_anything.build_sam._build_sam``; ``vit_*`` configs use
-    exactly the official values so official checkpoints load key-for-key.
-    """
-
-    name: str
-    family: str
-    variant: str
-    # Image encoder (segment_anything.modeling.ImageEncoderViT).
-    image_size: int = 1024
-    patch_size: int = 16
-    encoder_embed_dim: int = 768
-    encoder_depth: int = 12
-    encoder_num_heads: int = 12
-    encoder_global_attn_indexes: tuple[int, ...] = (2, 5, 8, 11)
-    window_size: int = 14
-    # Prompt encoder / mask decoder (PromptEncoder, MaskDecoder, TwoWayTransformer).
-    prompt_embed_dim: int = 256
-    mask_in_chans: int = 16
-    decoder_depth: int = 2
-    decoder_mlp_dim: int = 2048
-    decoder_num_heads: int = 8
-    iou_head_hidden_dim: int = 256
-    # Audio.
-    audio_encoder: str = "vggish"
-    audio_dim: int = 128
-    audio_examples: int = 10
-    adapter_hidden_dim: int = 512
-    audio_prompt_tokens: int = 1
-    # What trains besides the family's own trainable parts (adapters/decoder/prompt tokens).
-    train_image_encoder: bool = False
-    train_audio_encoder: bool = False
-    # Speed / memory.
-    attention: str = "eager"
-    grad_checkpointing: bool = False
-    autocast: str = "none"
-    # AP-SAM only: keep the frozen encoder's embeddings of this many images (0 = off).
-    embedding_cache: int = 0
-
-    @property
-    def mask_size(self) -> int:
-        """Side of the output mask logits (``image_size // 4``)."""
-        return self.image_size // 4
-
-    @property
-    def embedding_size(self) -> int:
-        """Side of the image embedding grid (``image_size // patch_size``)."""
-        return self.image_size // self.patch_size
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON dict of the config (tuples become lists)."""
-        d = dataclasses.asdict(self)
-        d["encoder_global_attn_indexes"] = list(self.encoder_global_attn_indexes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ConfigError`."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown model config field(s) {unknown}; known: {sorted(names)}")
-        d = dict(d)
-        if "encoder_global_attn_indexes" in d:
-            d["encoder_global_attn_indexes"] = tuple(d["encoder_global_attn_indexes"])
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
-
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` for values out of range."""
-        if self.family not in FAMILIES:
-            raise ConfigError(f"model family {self.family!r} unknown; use one of {FAMILIES}")
-        if self.attention not in ATTENTION_CHOICES:
-            raise ConfigError(
-                f"attention={self.attention!r} unknown; use one of {ATTENTION_CHOICES}"
-            )
-        if self.autocast not in AUTOCAST_CHOICES:
-            raise ConfigError(f"autocast={self.autocast!r} unknown; use one of {AUTOCAST_CHOICES}")
-        if self.audio_encoder not in AUDIO_ENCODERS:
-            raise ConfigError(
-                f"audio_encoder={self.audio_encoder!r} unknown; use one of {AUDIO_ENCODERS}"
-            )
-        if self.image_size % self.patch_size or self.image_size % 4:
-            raise ConfigError(
-                f"image_size {self.image_size} must be a multiple of patch_size "
-                f"{self.patch_size} and of 4"
-            )
-        bad = [i for i in self.encoder_global_attn_indexes if not 0 <= i < self.encoder_depth]
-        if bad:
-            raise ConfigError(
-                f"encoder_global_attn_indexes {bad} out of range for depth {self.encoder_depth}"
-            )
-        if self.audio_examples < 1:
-            raise ConfigError(f"audio_examples must be >= 1, got {self.audio_examples}")
-
+__all__ = [
+    "ATTENTION_CHOICES",
+    "AUDIO_ENCODERS",
+    "AUTOCAST_CHOICES",
+    "FAMILIES",
+    "MODELS",
+    "ModelConfig",
+    "ParameterCounts",
+    "RunOptions",
+    "build_model",
+    "get_config",
+    "get_run_options",
+    "list_models",
+    "parameter_counts",
+]
 
 # Official SAM encoders (segment_anything/build_sam.py).
 _VIT = {
@@ -154,8 +74,9 @@ _VIT = {
     ),
 }
 
-# Tiny SAM-style model (DESIGN.md section 4, "Pitfalls"): random init, all parts train,
-# small trainable conv audio encoder instead of VGGish.
+# Tiny SAM-style model (docs/models.md, "The tiny models"): random init, all parts train,
+# small trainable conv audio encoder instead of VGGish (a random VGGish gives nearly
+# constant embeddings, so a tiny model with one could not learn to listen).
 _TINY = dict(
     image_size=128,
     patch_size=8,
@@ -171,8 +92,8 @@ _TINY = dict(
     decoder_num_heads=4,
     iou_head_hidden_dim=64,
     audio_encoder="conv",
-    audio_examples=2,
     adapter_hidden_dim=128,
+    adapter_init="torch",  # the demo's recipe was tuned with it
     train_image_encoder=True,
     train_audio_encoder=True,
 )
@@ -199,8 +120,17 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
+def _unknown_option(key: str, known: set[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ConfigError(f"unknown model option {key!r}{hint}")
+
+
 def get_config(name: str | ModelConfig, **overrides: Any) -> ModelConfig:
-    """Config of a registered model (or a given config) with field overrides applied.
+    """Architecture of a registered model (or a given config) with field overrides applied.
+
+    Run options (``attention``, ``autocast``, ...) are not architecture: see
+    :func:`get_run_options`.
 
     Raises:
         ConfigError: unknown name (with a did-you-mean) or unknown/invalid override.
@@ -214,11 +144,15 @@ def get_config(name: str | ModelConfig, **overrides: Any) -> ModelConfig:
     cfg = name if isinstance(name, ModelConfig) else MODELS[name]
     if overrides:
         fields = {f.name for f in dataclasses.fields(ModelConfig)} - {"name", "family"}
+        run = sorted(set(overrides) & RUN_FIELDS)
+        if run:
+            raise ConfigError(
+                f"{run[0]!r} is a run option, not architecture: pass it to build_model or "
+                "get_run_options"
+            )
         unknown = sorted(set(overrides) - fields)
         if unknown:
-            close = difflib.get_close_matches(unknown[0], fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown model option {unknown[0]!r}{hint}")
+            raise _unknown_option(unknown[0], fields | RUN_FIELDS)
         if "encoder_global_attn_indexes" in overrides:
             overrides["encoder_global_attn_indexes"] = tuple(
                 overrides["encoder_global_attn_indexes"]
@@ -226,6 +160,21 @@ def get_config(name: str | ModelConfig, **overrides: Any) -> ModelConfig:
         cfg = dataclasses.replace(cfg, **overrides)
         cfg.validate()
     return cfg
+
+
+def get_run_options(**options: Any) -> RunOptions:
+    """:class:`RunOptions` from keyword options (defaults for the others).
+
+    Raises:
+        ConfigError: unknown option (with a did-you-mean) or invalid value.
+    """
+    unknown = sorted(set(options) - RUN_FIELDS)
+    if unknown:
+        fields = {f.name for f in dataclasses.fields(ModelConfig)} - {"name", "family"}
+        raise _unknown_option(unknown[0], fields | RUN_FIELDS)
+    run = RunOptions(**options)
+    run.validate()
+    return run
 
 
 def build_model(
@@ -243,8 +192,9 @@ def build_model(
             tensor is loaded (incl. ``no_mask_embed`` and the positional encoding). A name
             (``vit_h``, ``sam_vit_h``, ...) resolves through the cache (``avsmodel.hub``).
         vggish_checkpoint: ``vggish-10086976.pth`` (torchvggish layout), or ``"vggish"``.
-        **overrides: config fields to change, e.g. ``attention="sdpa"``,
-            ``grad_checkpointing=True``, ``autocast="bf16"``, ``audio_examples=5``.
+        **overrides: architecture fields to change (e.g. ``audio_examples=5``) and run
+            options (e.g. ``attention="sdpa"``, ``grad_checkpointing=True``,
+            ``autocast="bf16"``); see :class:`ModelConfig` and :class:`RunOptions`.
 
     Returns:
         The model (an ``nn.Module``) with frozen parts frozen, in train mode.
@@ -259,7 +209,9 @@ def build_model(
 
     sam_checkpoint = resolve_weights(sam_checkpoint, "sam")
     vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
-    cfg = get_config(name, **overrides)
+    arch, run_kw = split_options(overrides)
+    cfg = get_config(name, **arch)
+    run = get_run_options(**run_kw)
     if vggish_checkpoint is not None and cfg.family == "sam_oracle":
         raise ConfigError(f"{cfg.name} has no audio encoder; drop vggish_checkpoint")
     if vggish_checkpoint is not None and cfg.audio_encoder != "vggish":
@@ -268,7 +220,7 @@ def build_model(
             "vggish_checkpoint or pass audio_encoder='vggish'"
         )
     if sam_checkpoint is None:
-        return build_from_config(cfg)
+        return build_from_config(cfg, run)
     # Parts that come from checkpoints are allocated without random init (meta device, then
     # uninitialised CPU memory) and filled by the loaders; the other parts are initialised.
     import torch
@@ -276,7 +228,7 @@ def build_model(
     from avsmodel.weights import SAM_PARTS, load_sam_weights, load_vggish_weights
 
     with torch.device("meta"):
-        model = build_from_config(cfg)
+        model = build_from_config(cfg, run)
     model.to_empty(device="cpu")
     loaded = set(SAM_PARTS) | ({"audio_encoder"} if vggish_checkpoint is not None else set())
     for child_name, child in model.named_children():

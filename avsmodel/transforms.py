@@ -18,25 +18,41 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from avsmodel.modeling.sam_parts import PIXEL_MEAN, PIXEL_STD
 
+RESIZE_MODES = ("pad", "squash")
+
 
 class SamTransform:
-    """SAM input transform for images of side ``image_size`` (S)."""
+    """SAM input transform for images of side ``image_size`` (S).
 
-    def __init__(self, image_size: int) -> None:
+    ``resize="pad"`` (default, SAM's own preprocessing) keeps the aspect ratio and zero-pads;
+    ``"squash"`` resizes to SxS ignoring the aspect ratio (the paper authors' loaders:
+    ``transforms.Resize((S, S))``, masks nearest), so nothing is padded.
+    """
+
+    def __init__(self, image_size: int, resize: str = "pad") -> None:
+        if resize not in RESIZE_MODES:
+            raise ValueError(f"resize={resize!r}: use one of {', '.join(RESIZE_MODES)}")
+        self.resize = resize
         self.image_size = int(image_size)
         self.resizer = ResizeLongestSide(self.image_size)
         self.pixel_mean = torch.tensor(PIXEL_MEAN).view(3, 1, 1)
         self.pixel_std = torch.tensor(PIXEL_STD).view(3, 1, 1)
 
     def resized_size(self, height: int, width: int) -> tuple[int, int]:
-        """``(h, w)`` after resizing the longest side to S."""
+        """``(h, w)`` after resizing (the longest side to S; ``squash``: ``(S, S)``)."""
+        if self.resize == "squash":
+            return self.image_size, self.image_size
         return ResizeLongestSide.get_preprocess_shape(height, width, self.image_size)
 
     def image(self, image: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
         """``uint8 HxWx3`` RGB -> (normalised padded ``3xSxS`` float tensor, resized ``(h, w)``)."""
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"image must be uint8 HxWx3, got {image.dtype} {image.shape}")
-        resized = self.resizer.apply_image(image)
+        if self.resize == "squash":
+            s = self.image_size
+            resized = np.array(Image.fromarray(image).resize((s, s), Image.BILINEAR))
+        else:
+            resized = self.resizer.apply_image(image)
         h, w = resized.shape[:2]
         x = torch.from_numpy(np.ascontiguousarray(resized)).permute(2, 0, 1).float()
         x = (x - self.pixel_mean) / self.pixel_std

@@ -20,7 +20,10 @@ BoxID / Clicks formats; VGGSound's real per-label counts (``stat.csv``) and its 
 
 Usage::
 
-    .venv/bin/python bench/make_full_metadata.py [--out bench/_data] [--seed 0]
+    .venv/bin/python bench/make_full_metadata.py --reference DIR [--out bench/_data] [--seed 0]
+
+``DIR`` holds copies of the upstream label files, laid out as ``scripts/make_vocab.py``
+describes.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-REF = Path("/work/shared/reference")
+REF = Path("reference")  # set from --reference in main()
 HERE = Path(__file__).resolve().parent
 MAP = HERE.parent / "category_maps" / "46.yaml"
 
@@ -227,10 +230,13 @@ def write_vggsound(root: Path, *, rng) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--reference", type=Path, required=True, help="upstream label files")
     ap.add_argument("--out", type=Path, default=HERE / "_data")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["lvis", "openimages", "vggsound"], action="append")
     args = ap.parse_args()
+    global REF
+    REF = args.reference
     rng = np.random.default_rng(args.seed)
     todo = args.only or ["lvis", "openimages", "vggsound"]
     for name in todo:

@@ -275,6 +275,7 @@ def run_timing(args: argparse.Namespace) -> dict[str, Any]:
             "losses": losses[k],
         }
     out["config"] = models["project"].config.to_dict()
+    out["run_options"] = models["project"].run.to_dict()
     out["threads"] = torch.get_num_threads()
     return out
 

@@ -1,7 +1,14 @@
-"""Regenerate the label lists shipped in ``avsynth/data/`` from the reference copies.
+"""Regenerate the label lists shipped in ``avsynth/data/`` from copies of the upstream files.
 
-The reference copies live in ``../shared/reference`` (see its README for the source
-repositories, commits and licences). The outputs are small, sorted, LF-terminated text files,
+``--reference DIR`` is a folder holding copies of the upstream label files (sources and
+licences: ``avsynth/data/ATTRIBUTION.md``)::
+
+    DIR/lvis/lvis_v1_train_cat_info.json
+    DIR/openimages/oidv7-class-descriptions-boxable.csv
+    DIR/vggsound/stat.csv, DIR/vggsound/test.csv
+    DIR/avsbench/s4_meta_data.csv
+
+The outputs are small, sorted, LF-terminated text files,
 so the same inputs always give byte-identical outputs:
 
 - ``lvis_v1_categories.tsv``: name, synset, synonyms (``|``-joined), frequency, train
@@ -13,8 +20,8 @@ so the same inputs always give byte-identical outputs:
 
 Usage::
 
-    .venv/bin/python scripts/make_vocab.py                 # ../shared/reference -> avsynth/data
-    .venv/bin/python scripts/make_vocab.py --reference DIR --out DIR
+    .venv/bin/python scripts/make_vocab.py --reference DIR               # -> avsynth/data
+    .venv/bin/python scripts/make_vocab.py --reference DIR --out OUT
 """
 
 from __future__ import annotations
@@ -92,7 +99,7 @@ def make_s4(ref: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--reference", type=Path, default=REPO.parent / "shared" / "reference")
+    ap.add_argument("--reference", type=Path, required=True, help="copies of the upstream files")
     ap.add_argument("--out", type=Path, default=REPO / "avsynth" / "data")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

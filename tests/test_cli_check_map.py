@@ -84,3 +84,23 @@ def test_console_script_ok():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(": OK")
+
+
+def test_shipped_map_by_name(tmp_path, monkeypatch):
+    # `46` names the map packaged with avsynth, wherever the command runs; a file of that
+    # name in the current folder wins; an unknown name lists the shipped ones.
+    from avsynth.catmap import load_map
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("46", "46.yaml"):
+        result = runner.invoke(app, ["check-map", name])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip().startswith(f"{name}: 46 categories, ")
+        assert load_map(name).sha256 == load_map(MAP46).sha256
+    (tmp_path / "46").write_text("schema_version: 1\n", "utf-8")
+    result = runner.invoke(app, ["check-map", "46"])
+    assert result.exit_code == 1  # the local file, which is not a complete map
+    result = runner.invoke(app, ["check-map", "47"])
+    assert result.exit_code != 0
+    assert "47: category map not found" in str(result.exception) + result.output
+    assert "shipped map's name: 46" in str(result.exception) + result.output

@@ -12,6 +12,8 @@ import torch
 import torch.multiprocessing as mp
 from _train_helpers import make_manifest
 
+pytestmark = pytest.mark.slow  # trains the tiny model in 2 processes and in 1
+
 MODEL = "sama_avs_tiny"
 COMMON = dict(epochs=2, val_batch_size=4, workers=0, threads=1, lr=1e-3, progress=False)
 
@@ -89,3 +91,35 @@ def test_only_rank_zero_writes_and_metrics_agree(runs) -> None:
     from avsmodel.training import load_checkpoint
 
     assert load_checkpoint(root / "ddp" / "last.pt")["world_size"] == 2
+
+
+def _diverging_worker(rank: int, manifest: str, out: str, port: int) -> None:
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE="2",
+    )
+    from avsmodel.errors import TrainingError
+    from avsmodel.training import train
+
+    try:
+        train(manifest, model=MODEL, out=out, batch_size=2, device="cpu", **{**COMMON, "lr": 1e3})
+        message = "finished"
+    except TrainingError as e:
+        message = str(e)
+    (Path(out).parent / f"rank{rank}.txt").write_text(message)
+
+
+def test_non_finite_loss_stops_every_rank_at_the_same_step(tmp_path: Path) -> None:
+    # Under DDP a diverging run ends on every rank with the one-line error, at the same step
+    # (no rank is left waiting in a collective), and nothing is saved.
+    manifest = make_manifest(tmp_path / "m", n={"train": 8, "val": 4})
+    out = tmp_path / "ddp"
+    mp.spawn(_diverging_worker, args=(str(manifest), str(out), _free_port()), nprocs=2, join=True)
+    messages = [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)]
+    for m in messages:
+        assert "the loss is not finite" in m, messages
+    assert messages[0].split(": the loss")[0] == messages[1].split(": the loss")[0]
+    assert not (out / "best.pt").exists() and not (out / "last.pt").exists()

@@ -11,11 +11,17 @@ import pytest
 os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
 
 
-def test_demo_finds_the_shipped_category_map() -> None:
-    from avsmodel.demo import find_category_map
+def test_demo_uses_the_packaged_category_map(tmp_path: Path, monkeypatch) -> None:
+    # Outside the source tree (no category_maps/ folder here) the default map still resolves,
+    # to the copy inside the avsynth package, byte-identical to category_maps/46.yaml.
+    from avsmodel.demo import DEFAULT_MAP
+    from avsynth.catmap import resolve_map_path
 
-    p = find_category_map()
-    assert p.name == "46.yaml" and p.parent.name == "category_maps"
+    monkeypatch.chdir(tmp_path)
+    p = resolve_map_path(DEFAULT_MAP)
+    repo = Path(__file__).resolve().parents[1]
+    assert p.is_file() and "avsynth" in p.parts and "category_maps" in p.parts
+    assert p.read_bytes() == (repo / "category_maps" / "46.yaml").read_bytes()
 
 
 def test_demo_help_is_cheap(capsys: pytest.CaptureFixture[str]) -> None:

@@ -161,3 +161,36 @@ def test_split_and_cli(exported, tmp_path, monkeypatch, capsys):
         monkeypatch, capsys, "export-avsbench", tmp_path / "no.jsonl", "--out", tmp_path / "y"
     )
     assert code == 2 and "manifest not found" in err
+
+
+def test_log_mel_pickle_contract(tmp_path):
+    # The .pkl contract: plain pickle.load gives the tensor back through the public
+    # torch.load; the only globals are torch.serialization.load and _io.BytesIO; and the bytes
+    # depend on the values only (not on memory addresses: another process writes the same).
+    import subprocess
+    import sys
+
+    from avsynth.inspection.export_avsbench import dumps_tensor
+
+    t = torch.linspace(-3, 3, 5 * 96 * 64, dtype=torch.float32).reshape(5, 1, 96, 64)
+    data = dumps_tensor(t)
+    used: list[tuple[str, str]] = []
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module, name):
+            used.append((module, name))
+            return super().find_class(module, name)
+
+    import io
+
+    back = Recording(io.BytesIO(data)).load()
+    assert type(back) is torch.Tensor and torch.equal(back.detach(), t)
+    assert set(used) == {("torch.serialization", "load"), ("_io", "BytesIO")}
+    assert dumps_tensor(t.clone()) == data
+    code = (
+        "import sys, torch; from avsynth.inspection.export_avsbench import dumps_tensor; "
+        "t = torch.linspace(-3, 3, 5 * 96 * 64, dtype=torch.float32).reshape(5, 1, 96, 64); "
+        "sys.stdout.buffer.write(dumps_tensor(t))"
+    )
+    other = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True).stdout
+    assert other == data

@@ -133,7 +133,10 @@ def test_imported_model_computes_their_forward(tmp_path, inputs, wrap):
         other = dict(sd, **{key: torch.randn(sd[key].shape)})
         assert (their_forward(other, images, spec) - ref).abs().max() > 1e-3
     pe = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
-    assert set(meta["frozen_state"]) == {pe}  # the rest is trainable in tiny configs
+    # The rest is trainable in tiny configs, but for SAM's IoU head, which is frozen in every
+    # model (no loss uses it): their values of it are kept as frozen tensors too.
+    head = {k for k in net.state_dict() if k.startswith("mask_decoder.iou_prediction_head.")}
+    assert head and set(meta["frozen_state"]) == {pe} | head
 
 
 def test_frozen_encoder_by_reference_when_sam_weights_given(tmp_path, inputs):
@@ -219,7 +222,7 @@ def test_eval_takes_it_and_cli_errors_are_one_line(tmp_path, capsys):
 @pytest.mark.slow
 def test_vit_b_import_keeps_only_their_pe_with_official_files(tmp_path, monkeypatch):
     """Real dimensions (ViT-B, VGGish): their encoder and VGGish equal the official files, so
-    the output holds the trainable parts and their positional encoding only (~30 s)."""
+    the output holds the trainable parts, their positional encoding and IoU head (~30 s)."""
     from avsmodel.convert import their_key_to_ours
     from avsmodel.testing import save_random_sam_checkpoint, save_random_vggish_checkpoint
 
@@ -247,9 +250,13 @@ def test_vit_b_import_keeps_only_their_pe_with_official_files(tmp_path, monkeypa
                             out=tmp_path / "ours.pt", sam_checkpoint="vit_b",
                             vggish_checkpoint="vggish")  # fmt: skip
     net, meta = build_from_checkpoint(out)
-    assert set(meta["frozen_state"]) == {
-        "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
-    }
+    # Their PE, and their (changed) IoU head, which is frozen in every avsmodel model.
+    head = {k for k in net.state_dict() if k.startswith("mask_decoder.iou_prediction_head.")}
+    assert (
+        head
+        and set(meta["frozen_state"])
+        == {"prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"} | head
+    )
     assert meta["sam_checkpoint"] == str((tmp_path / "sam_vit_b_01ec64.pth").resolve())
     own = net.state_dict()
     assert all(torch.equal(own[their_key_to_ours(k)], v) for k, v in sd.items())

@@ -206,19 +206,8 @@ def test_avsmodel_imports_only_public_avsynth(edges) -> None:
     assert not bad, "avsmodel imports private avsynth modules:\n" + "\n".join(bad)
 
 
-#: The one cycle another open change removes (avsmodel.registry <-> avsmodel.modeling, issue
-#: 15's model side). A component is excused only if all its modules are listed here, so this
-#: test guards everything else meanwhile; empty the set once that change is merged.
-KNOWN_CYCLE = {
-    "avsmodel.modeling",
-    "avsmodel.modeling.ap_sam",
-    "avsmodel.modeling.base",
-    "avsmodel.modeling.oracle",
-    "avsmodel.modeling.sam_parts",
-    "avsmodel.modeling.sama_avs",
-    "avsmodel.registry",
-    "avsmodel.weights",
-}
+#: Cycles tolerated for now: none.
+KNOWN_CYCLE: set[str] = set()
 
 
 def test_no_import_cycles(edges) -> None:

@@ -12,6 +12,7 @@ import os
 
 os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"  # before anything could import fiftyone
 
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
@@ -211,11 +212,11 @@ def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
         return e.code, b""
 
 
-@pytest.fixture(scope="module")
-def app(build, env, loaded, tmp_path_factory):
-    """``avsynth inspect --launch`` in a subprocess; yields (url, process, log path)."""
+@contextlib.contextmanager
+def _launched_app(build: Path, env: dict, log: Path):
+    """``avsynth inspect --launch`` in a subprocess; yields (url, process, log path) and stops
+    the process and the App server it started on exit, whatever state they are in."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
     cmd = [sys.executable, "-c", "from avsynth.cli import main; main()", "inspect", str(build)]
     cmd += ["--name", NAME, "--launch", "--port", str(port), "--quiet"]
     with open(log, "w") as f:
@@ -242,6 +243,38 @@ def app(build, env, loaded, tmp_path_factory):
         for c in children:  # the App server FiftyOne started for this process
             if c.is_running():
                 c.kill()
+
+
+class _AppKeeper:
+    """One running App at a time for this module: a test that stops it (Ctrl-C) does not
+    break the tests after it, which get a fresh one, whatever order the tests run in."""
+
+    def __init__(self, build: Path, env: dict, folder: Path) -> None:
+        self.build, self.env, self.folder = build, env, folder
+        self.stack = contextlib.ExitStack()
+        self.current: tuple | None = None
+        self.launches = 0
+
+    def get(self) -> tuple:
+        if self.current is None or self.current[1].poll() is not None:
+            self.stack.close()  # stop what is left of the previous App
+            self.launches += 1
+            log = self.folder / f"app{self.launches}.log"
+            self.current = self.stack.enter_context(_launched_app(self.build, self.env, log))
+        return self.current
+
+
+@pytest.fixture(scope="module")
+def app_keeper(build, env, loaded, tmp_path_factory):
+    keeper = _AppKeeper(build, env, tmp_path_factory.mktemp("app"))
+    with keeper.stack:
+        yield keeper
+
+
+@pytest.fixture
+def app(app_keeper):
+    """A running App: (url, process, log path)."""
+    return app_keeper.get()
 
 
 @pytest.mark.slow
@@ -301,6 +334,7 @@ def test_app_shows_sample_with_mask_in_chromium(app, loaded, tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_app(app):
+    # Stops the module's App; a test that runs after this one gets a fresh App (_AppKeeper).
     url, proc, log = app
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]

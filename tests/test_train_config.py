@@ -14,7 +14,26 @@ def test_paper_recipe_is_the_default_for_sam_models() -> None:
     cfg = load_config("sama_avs_vit_h")
     assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.min_lr) == (80, 2, 2e-4, 1e-7)
     assert cfg.bce_weight == cfg.iou_weight == 1.0
-    assert cfg.resample_audio_p == 0.0
+    assert cfg.resample_audio_p == 1.0 and cfg.train_fraction == 1.0
+    assert cfg.model["autocast"] == "none"
+
+
+def test_paper_yaml_is_the_one_source_of_the_defaults(tmp_path: Path) -> None:
+    import dataclasses
+
+    import yaml
+
+    from avsmodel.training import config as config_module
+
+    text = (Path(config_module.__file__).parent.parent / "configs" / "paper.yaml").read_text()
+    paper = yaml.safe_load(text)
+    defaults = TrainConfig().to_dict()
+    assert defaults == paper
+    assert defaults["audio_cache"] == 1024  # the value paper.yaml sets (once 4096 here)
+    kinds = {"int": int, "float": float, "str": str, "tuple[float, float]": tuple}
+    kinds["dict[str, Any]"] = dict
+    for f in dataclasses.fields(TrainConfig):  # each YAML value has its field's type
+        assert type(getattr(TrainConfig(), f.name)) is kinds[f.type], f.name
 
 
 def test_tiny_recipe_for_tiny_models() -> None:

@@ -11,7 +11,9 @@ from _train_helpers import make_manifest
 
 from avsmodel.data import ManifestDataset, collate
 from avsmodel.errors import ConfigError
-from avsmodel.training import build_from_checkpoint, load_checkpoint, train
+from avsmodel.training import build_from_checkpoint, load_checkpoint, save_checkpoint, train
+
+pytestmark = pytest.mark.slow  # trains models (~1 min in all on 2 CPU threads)
 
 MODEL = "sama_avs_tiny"
 FAST = dict(batch_size=4, val_batch_size=8, workers=0)
@@ -47,7 +49,15 @@ def test_run_folder_files(run) -> None:
 
 def test_checkpoints_hold_trainable_weights_and_provenance(run, manifest: Path) -> None:
     best, last = load_checkpoint(run.best_path), load_checkpoint(run.last_path)
-    assert "resume" not in best and {"optimizer", "scheduler", "rng"} <= set(last["resume"])
+    # Every RNG is re-seeded from (seed, epoch) at each epoch start: no RNG state is stored.
+    assert "resume" not in best and set(last["resume"]) == {"optimizer", "scheduler"}
+    assert last["run_options"] == {
+        "attention": "sdpa",
+        "grad_checkpointing": False,
+        "autocast": "none",
+        "embedding_cache": 0,
+    }
+    assert "attention" not in last["model_config"] and last["model_overrides"] == {}
     assert set(last["state_dict"]) == set(run.model.trainable_state_dict())
     assert last["model"] == MODEL and last["epoch"] == 2
     assert last["train_config"]["batch_size"] == 4
@@ -69,6 +79,45 @@ def test_checkpoint_round_trip_gives_same_predictions(run, manifest: Path) -> No
         assert torch.equal(model(b["image"], b["audio"]), trained(b["image"], b["audio"]))
     for k, v in model.state_dict().items():
         assert torch.equal(v, trained.state_dict()[k]), k
+
+
+def test_checkpoint_of_an_older_version_still_loads(run, manifest: Path, tmp_path: Path) -> None:
+    # Older checkpoints: run options mixed into the architecture, an unused RNG state, and
+    # SAM's IoU head among the trainable weights.
+    ck = load_checkpoint(run.last_path)
+    head = {
+        n: torch.full_like(p, 0.25)
+        for n, p in run.model.named_parameters()
+        if n.startswith("mask_decoder.iou_prediction_head.")
+    }
+    assert head
+    old = dict(ck, state_dict={**ck["state_dict"], **head})
+    old["model_overrides"] = dict(ck.pop("run_options"))
+    old["model_config"] = {**ck["model_config"], **old["model_overrides"]}
+    old["resume"] = dict(ck["resume"], rng={"torch": torch.get_rng_state()})
+    del old["run_options"]
+    save_checkpoint(tmp_path / "old.pt", old)
+    model, _ = build_from_checkpoint(tmp_path / "old.pt")
+    assert model.run.attention == "sdpa" and model.config == run.model.config
+    params = dict(model.named_parameters())
+    for n in head:
+        assert torch.equal(params[n], head[n]), n
+    for n, v in ck["state_dict"].items():
+        assert torch.equal(params[n], v), n
+
+
+def test_overwrite_starts_over_and_keeps_other_files(run, manifest: Path, tmp_path: Path) -> None:
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(run.out, out)
+    (out / "notes.txt").write_text("mine")
+    res = train(manifest, model=MODEL, out=out, epochs=1, overwrite=True, progress=False, **FAST)
+    assert res.completed_epochs == 1
+    assert [json.loads(x)["epoch"] for x in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+    assert load_checkpoint(out / "last.pt")["epoch"] == 1
+    assert load_checkpoint(out / "best.pt")["epoch"] == 1
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_resume_equals_uninterrupted(run, manifest: Path, tmp_path: Path) -> None:

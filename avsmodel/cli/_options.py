@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+
+class Subset(StrEnum):
+    """AVSBench subset: single-source (S4) or multi-source (MS3)."""
+
+    S4 = "s4"
+    MS3 = "ms3"
+
+
+class Audio(StrEnum):
+    """Evaluation audio: each image's own clip, or a clip of another category."""
+
+    MATCHED = "matched"
+    MISMATCHED = "mismatched"
+
+
+class Oracle(StrEnum):
+    """SAM oracle variant: automatic-mask-generator proposals, or no-prompt best-of-3."""
+
+    EVERYTHING = "everything"
+    MULTIMASK = "multimask"
+
+
+class ScoreSize(StrEnum):
+    """Grid the metrics are computed on: each frame's own size, or the model's input grid."""
+
+    GROUND_TRUTH = "ground_truth"
+    INPUT = "input"
+
+
+AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
 RunSamCheckpoint = Annotated[
     Path | None, typer.Option(help="SAM weights path or name vit_b/l/h (default: the run's).")

@@ -1,16 +1,22 @@
-"""Evaluate a checkpoint: mIoU (J) and F-score on a manifest split or on AVSBench.
+"""Evaluate a checkpoint (or the SAM oracle): mIoU (J) and F on a manifest split or AVSBench.
 
---audio mismatched pairs every image with a clip of another category (deterministic): a
-model that listens drops sharply, one that ignores the sound does not. F is the maximum over
-thresholds of the dataset-mean F curve (batch-independent); --fscore-batch 4 also reports
-the official AVSBench code's per-batch number.
+F is reported under three protocols (docs/metrics.md): avsbench (AVSBench's test scripts:
+sigmoid, batches of 4 videos), authors (the paper's code: thresholds on raw logits, one
+video per batch) and dataset (batch-independent). --audio mismatched pairs every image with
+a clip of another category (deterministic): a model that listens drops sharply, one that
+ignores the sound does not. The SAM oracle needs no training: --model sam_oracle_vit_h with
+--sam-checkpoint and no run checkpoint; --oracle picks the variant (everything: the paper's
+automatic-mask-generator proposals; multimask: SAM's 3 no-prompt masks).
 
 Examples:
     avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl
     avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl \\
         --audio mismatched --json
-    avsmodel eval runs/s4/best.pt --avsbench avsbench_data --subset s4 \\
-        --fscore-batch 4
+    avsmodel eval runs/s4/best.pt --avsbench avsbench_data --subset s4 --json
+    avsmodel eval --model sam_oracle_vit_h --sam-checkpoint sam_vit_h_4b8939.pth \\
+        --avsbench avsbench_data --subset s4
+    avsmodel eval --model sam_oracle_tiny --oracle multimask \\
+        --manifest out/manifest.jsonl
 """
 
 from __future__ import annotations
@@ -20,29 +26,50 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli._options import (
+    Audio,
+    AvsbenchSubset,
+    Oracle,
+    RunVggishCheckpoint,
+    ScoreSize,
+)
+from avsynth.cli.choices import SPLIT_METAVAR, value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
 def main(
-    ckpt: Annotated[Path, typer.Argument(help="best.pt / last.pt of avsmodel train.")],
+    ckpt: Annotated[
+        Path | None, typer.Argument(help="best.pt / last.pt of avsmodel train.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="sam_oracle_* to score without a run checkpoint.")
+    ] = None,
+    oracle: Annotated[Oracle, typer.Option(help="SAM oracle variant.")] = Oracle.EVERYTHING,
     manifest: Annotated[Path | None, typer.Option(help="avsynth manifest.jsonl.")] = None,
     avsbench: Annotated[Path | None, typer.Option(help="AVSBench root.")] = None,
-    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
-    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
-    audio: Annotated[str, typer.Option(help="matched or mismatched.")] = "matched",
+    subset: AvsbenchSubset = None,
+    split: Annotated[str, typer.Option(metavar=SPLIT_METAVAR, help="Split to score.")] = "test",
+    audio: Annotated[
+        Audio, typer.Option(help="Each image's own clip, or one of another category.")
+    ] = Audio.MATCHED,
     batch_size: Annotated[int | None, typer.Option(help="Frames per forward pass.")] = None,
     fscore_batch: Annotated[
-        int | None, typer.Option(help="Also report the official per-batch F (e.g. 4).")
+        int | None, typer.Option(help="Also report a per-batch F of this many frames.")
     ] = None,
-    sam_checkpoint: RunSamCheckpoint = None,
+    sam_checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="SAM weights (default: the run's; needed with --model *_vit_*)."),
+    ] = None,
     vggish_checkpoint: RunVggishCheckpoint = None,
     workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
+    score_size: Annotated[
+        ScoreSize, typer.Option(help="Score at each frame's own size or the model's input grid.")
+    ] = ScoreSize.GROUND_TRUTH,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object (miou, fscore, n, ...).")
+        bool, typer.Option("--json", help="Print one JSON object (miou, fscore{...}, n, ...).")
     ] = False,
 ) -> None:
     """Print mIoU and F of a checkpoint."""
@@ -53,26 +80,31 @@ def main(
     roots = source_roots(lvis, openimages, vggsound)
     r = evaluate(
         ckpt,
+        model=model,
+        oracle=oracle.value,
         manifest=manifest,
         avsbench=avsbench,
-        subset=subset,
+        subset=value(subset),
         split=split,
-        audio=audio,
+        audio=audio.value,
         batch_size=batch_size,
         fscore_batch=fscore_batch,
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         workers=workers,
+        score_size=score_size.value,
         roots=roots,
         progress=not as_json,
     )
     if as_json:
         typer.echo(json.dumps(r, sort_keys=True))
         return
-    typer.echo(f"{r['model']} on {split} ({audio} audio), {r['n']} frames")
+    variant = f", {r['oracle']} oracle" if "oracle" in r else ""
+    typer.echo(f"{r['model']} on {split} ({audio.value} audio{variant}), {r['n']} frames")
     typer.echo(f"mIoU {r['miou']:.4f}")
-    typer.echo(f"F    {r['fscore']:.4f}")
+    for protocol, f in r["fscore"].items():
+        typer.echo(f"F    {f:.4f}  ({protocol} protocol)")
     if "fscore_official" in r:
-        typer.echo(f"F (official, batch {r['fscore_batch']}) {r['fscore_official']:.4f}")
+        typer.echo(f"F    {r['fscore_official']:.4f}  (batches of {r['fscore_batch']} frames)")
     for cat, miou in r.get("per_category", {}).items():
         typer.echo(f"  mIoU {cat:<24} {miou:.4f}")

@@ -3,7 +3,9 @@
 Defaults are the paper's recipe (avsmodel/configs/paper.yaml: BCE + soft IoU, AdamW 2e-4,
 cosine to 1e-7 over 80 epochs, batch 2 per GPU); *_tiny models use configs/tiny.yaml.
 The run folder gets metrics.jsonl, curves.png, config.yaml, best.pt (best val mIoU) and
-last.pt. Under torchrun the same command trains with DistributedDataParallel.
+last.pt. A folder that already holds a run is refused unless --resume (continue it) or
+--overwrite (start over) is given. A loss that stops being finite ends training with an
+error. Under torchrun the same command trains with DistributedDataParallel.
 
 Examples:
     avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny
@@ -22,6 +24,10 @@ Examples:
         --out runs/tiny --resume
     avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
         --sam-checkpoint vit_h --vggish-checkpoint vggish
+    avsmodel train --avsbench avsbench_data --subset s4 \\
+        --model sama_avs_vit_h --out runs/s4_10pct --train-fraction 0.1 \\
+        --sam-checkpoint sam_vit_h_4b8939.pth \\
+        --vggish-checkpoint vggish-10086976.pth
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from typing import Annotated
 
 import typer
 
+from avsmodel.cli._options import AvsbenchSubset
+from avsynth.cli.choices import value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
 
@@ -43,7 +51,7 @@ def main(
     avsbench: Annotated[
         Path | None, typer.Option(help="AVSBench root instead of a manifest.")
     ] = None,
-    subset: Annotated[str | None, typer.Option(help="AVSBench subset: s4 or ms3.")] = None,
+    subset: AvsbenchSubset = None,
     sam_checkpoint: Annotated[
         Path | None, typer.Option(help="SAM weights: sam_vit_*.pth or a name (vit_h).")
     ] = None,
@@ -62,8 +70,16 @@ def main(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue OUT/last.pt to the same result.")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="OUT holds a run: delete its run files, start over."),
+    ] = False,
     workers: Annotated[int | None, typer.Option(help="DataLoader workers per process.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of init, data order, workers.")] = None,
+    train_fraction: Annotated[
+        float | None,
+        typer.Option(help="Few-shot: train on this fraction R (nested: 0.1 inside 0.3)."),
+    ] = None,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
@@ -83,11 +99,12 @@ def main(
         out=out,
         config=config,
         avsbench=avsbench,
-        subset=subset,
+        subset=value(subset),
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         init=init,
         resume=resume,
+        overwrite=overwrite,
         stop_after=stop_after,
         roots=roots,
         device=device,
@@ -96,6 +113,7 @@ def main(
         lr=lr,
         workers=workers,
         seed=seed,
+        train_fraction=train_fraction,
     )
     import os
 

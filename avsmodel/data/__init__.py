@@ -24,6 +24,9 @@ def train_val_datasets(
     seed: int = 0,
     audio_cache: int = 4096,
     resample_audio_p: float = 0.0,
+    train_fraction: float = 1.0,
+    resize: str = "pad",
+    input_masks: bool = False,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The train and val datasets of a run, and a description of the data for checkpoints.
 
@@ -36,10 +39,17 @@ def train_val_datasets(
         roots: Source roots of a plan-only manifest.
         seed: Seed of audio resampling.
         audio_cache: Log-mel arrays kept per process.
-        resample_audio_p: Same-category clip resampling for the train split (manifests).
+        resample_audio_p: Same-category clip resampling for the train split (manifests); an
+            imported release's clip pools (``avsynth import-release``) are drawn from when
+            the manifest has them, else the split's own clips of the category.
+        resize: ``pad`` or ``squash`` (:class:`avsmodel.transforms.SamTransform`).
+        input_masks: Training items also carry ``mask_input`` (loss at the input size).
+        train_fraction: Keep this fraction of the train split
+            (:func:`avsmodel.data.selection.few_shot_ids`: triplet ids or clip names).
 
     Returns:
-        ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``.
+        ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``
+        (plus ``train_fraction`` and ``train_items`` when a fraction is kept).
     """
     from avsmodel.errors import ConfigError
     from avsynth.files import file_sha256
@@ -47,21 +57,31 @@ def train_val_datasets(
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or --avsbench ROOT")
     common: dict[str, Any] = dict(
-        image_size=image_size, audio_examples=audio_examples, audio_cache=audio_cache
+        image_size=image_size, audio_examples=audio_examples, audio_cache=audio_cache, resize=resize
     )
     if manifest is not None:
         common.update(roots=roots, seed=seed)
-        train = ManifestDataset(manifest, "train", resample_audio_p=resample_audio_p, **common)
+        from avsynth.release import read_audio_pools
+
+        pools = read_audio_pools(manifest, roots=roots) if resample_audio_p > 0 else {}
+        train = ManifestDataset(
+            manifest,
+            "train",
+            resample_audio_p=resample_audio_p,
+            input_masks=input_masks,
+            audio_pools=pools,
+            **common,
+        )
         val = ManifestDataset(manifest, "val", **common)
         data = {
             "kind": "manifest",
             "manifest": str(Path(manifest).resolve()),
             "sha256": file_sha256(manifest),
         }
-        return train, val, data
+        return _few_shot(train, train_fraction, data), val, data
     if subset is None:
         raise ConfigError("--avsbench needs --subset s4 or ms3")
-    train = AvsbenchDataset(avsbench, subset, "train", **common)
+    train = AvsbenchDataset(avsbench, subset, "train", input_masks=input_masks, **common)
     val = AvsbenchDataset(avsbench, subset, "val", **common)
     data = {
         "kind": "avsbench",
@@ -69,4 +89,14 @@ def train_val_datasets(
         "subset": subset,
         "sha256": file_sha256(train.meta),
     }
-    return train, val, data
+    return _few_shot(train, train_fraction, data), val, data
+
+
+def _few_shot(train: Any, fraction: float, data: dict[str, Any]) -> Any:
+    """Keep ``fraction`` of ``train`` (nested seeded order, seed 0: fixed per dataset)."""
+    from avsmodel.data.selection import few_shot_ids
+
+    if fraction < 1.0:
+        train.keep_ids(few_shot_ids(train.ids(), fraction, seed=0))
+        data.update(train_fraction=fraction, train_items=len(train))
+    return train

@@ -34,12 +34,12 @@ from torch.utils.data import Dataset
 
 from avsmodel.data.dataset import (
     LogMelCache,
-    fit_examples,
     mask_to_lowres,
     read_mask,
     read_rgb,
     stable_hash,
 )
+from avsmodel.data.selection import frame_audio
 from avsmodel.errors import DataError
 from avsynth.errors import ManifestError
 from avsynth.manifest import UnsafePathError, check_split, safe_component
@@ -120,9 +120,12 @@ def check_meta_split(meta: Path, present: set[str], split: str) -> None:
 
 
 class _TensorUnpickler(pickle.Unpickler):
-    """Unpickler for AVSBench log-mel files: only torch/numpy/collections classes."""
+    """Unpickler for AVSBench log-mel files: only torch/numpy/collections classes (and
+    ``_io.BytesIO``, which avsynth's export wraps ``torch.save`` bytes in)."""
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("_io", "BytesIO"):
+            return super().find_class(module, name)
         if module.split(".")[0] in ("torch", "numpy", "collections", "_codecs"):
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
@@ -149,10 +152,13 @@ class AvsbenchDataset(Dataset):
         subset: ``s4`` or ``ms3``.
         split: ``train``, ``val`` or ``test``.
         image_size: The model's input size S.
-        audio_examples: Log-mel examples the model expects (frame k's example is centred).
+        audio_examples: Log-mel examples the model expects: 1 = frame k hears example k
+            alone (the authors' protocol); N > 1 = N examples centred on it (mean option).
         mismatched: Pair each frame with another clip's audio (S4: of another category).
         seed: Seed of the mismatch pairing.
         full_masks: Also return the mask at frame size as ``mask_full``.
+        resize: ``pad`` or ``squash`` (see :class:`ManifestDataset`).
+        input_masks: Also return the mask on the SxS input grid as ``mask_input``.
     """
 
     def __init__(
@@ -167,6 +173,8 @@ class AvsbenchDataset(Dataset):
         seed: int = 0,
         full_masks: bool = False,
         audio_cache: int = 4096,
+        resize: str = "pad",
+        input_masks: bool = False,
     ) -> None:
         from avsmodel.transforms import SamTransform
 
@@ -177,10 +185,13 @@ class AvsbenchDataset(Dataset):
         if not self.clips:
             check_meta_split(self.meta, {c.split for c in all_clips}, split)
         frames = [1] if (subset == "s4" and split == "train") else list(range(1, FRAMES + 1))
+        self.frames = frames
+        self.frames_per_clip = len(frames)
         self.items = [(ci, k) for ci in range(len(self.clips)) for k in frames]
         self.image_size, self.mask_size = image_size, image_size // 4
         self.audio_examples = audio_examples
-        self.transform = SamTransform(image_size)
+        self.transform = SamTransform(image_size, resize)
+        self.input_masks = input_masks
         self.mismatched, self.seed, self.full_masks = mismatched, seed, full_masks
         self._cache = LogMelCache(audio_cache)
         if mismatched and len(self.clips) < 2:
@@ -191,6 +202,16 @@ class AvsbenchDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """No per-epoch state (present for the training loop's sake)."""
+
+    def ids(self) -> list[str]:
+        """Clip names, in dataset order."""
+        return [c.name for c in self.clips]
+
+    def keep_ids(self, ids: set[str] | list[str]) -> None:
+        """Keep only the clips with these names (dataset order kept; few-shot runs)."""
+        keep = set(ids)
+        self.clips = [c for c in self.clips if c.name in keep]
+        self.items = [(ci, k) for ci in range(len(self.clips)) for k in self.frames]
 
     def _dir(self, kind: str, clip: AvsbenchClip) -> Path:
         if self.subset == "s4":
@@ -239,10 +260,9 @@ class AvsbenchDataset(Dataset):
             raise DataError(f"{self.mask_path(clip, k)}: mask size differs from its frame")
         image, resized = self.transform.image(img)
         mel = self.clip_log_mel(self.audio_clip(ci))
-        centre = min(k - 1, mel.shape[0] - 1)
         item: dict[str, Any] = {
             "image": image,
-            "audio": fit_examples(mel, self.audio_examples, centre=centre),
+            "audio": frame_audio(mel, self.audio_examples, index=k - 1),
             "mask": mask_to_lowres(self.transform.mask(mask), self.mask_size),
             "index": index,
             "image_key": str(frame),
@@ -251,4 +271,6 @@ class AvsbenchDataset(Dataset):
         }
         if self.full_masks:
             item["mask_full"] = torch.from_numpy(mask)
+        if self.input_masks:
+            item["mask_input"] = self.transform.mask(mask) > 0.5
         return item

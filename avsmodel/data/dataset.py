@@ -5,8 +5,9 @@ manifests alike); avsynth's errors come back as :class:`DataError` with the same
 Images go through :class:`avsmodel.transforms.SamTransform` (longest side to the model's
 input size, normalised, padded); masks are resized the same way and pooled to the model's
 mask resolution (the loss resolution); audio is decoded to 16 kHz mono and turned into
-VGGish log-mel examples with :func:`avsmodel.audio.vggish_examples`, cropped (centre) or
-tiled to the number of examples the model expects, and cached per clip in memory.
+VGGish log-mel examples with :func:`avsmodel.audio.vggish_examples` and cached per clip in
+memory; which example(s) an image hears is :func:`avsmodel.data.selection.frame_audio`'s
+choice (example 1 alone, as the paper's authors; N > 1 examples is the mean option).
 """
 
 from __future__ import annotations
@@ -161,6 +162,13 @@ class ManifestDataset(Dataset):
         seed: Seed of mismatching and resampling.
         full_masks: Also return the mask at the image's own size (for evaluation).
         audio_cache: Log-mel arrays kept per process (LRU).
+        resize: ``pad`` (SAM's aspect-keeping resize and padding) or ``squash`` (to SxS,
+            the paper authors' loaders).
+        input_masks: Also return the mask on the model's SxS input grid as ``mask_input``
+            (scoring at the input size, as the authors' 1024 px evaluation).
+        audio_pools: ``{category: [clip path, ...]}`` to draw resampled clips from (an
+            imported release's pools, :func:`avsynth.release.read_audio_pools`) instead of
+            the split's own clips of the category.
 
     Raises:
         DataError: if the split is unknown or holds no triplets (the message lists the
@@ -181,6 +189,9 @@ class ManifestDataset(Dataset):
         seed: int = 0,
         full_masks: bool = False,
         audio_cache: int = 4096,
+        resize: str = "pad",
+        input_masks: bool = False,
+        audio_pools: dict[str, list[Path]] | None = None,
     ) -> None:
         from avsmodel.transforms import SamTransform
         from avsynth.manifest import iter_manifest
@@ -206,7 +217,8 @@ class ManifestDataset(Dataset):
         self.image_size = image_size
         self.mask_size = image_size // 4
         self.audio_examples = audio_examples
-        self.transform = SamTransform(image_size)
+        self.transform = SamTransform(image_size, resize)
+        self.input_masks = input_masks
         self.mismatched = mismatched
         self.resample_audio_p = resample_audio_p
         self.seed = seed
@@ -214,6 +226,7 @@ class ManifestDataset(Dataset):
         self.epoch = 0
         self._cache = LogMelCache(audio_cache)
         self.media = ManifestMedia(self.manifest, roots, lvis_labels(self.records))
+        self.audio_pools = {k: list(v) for k, v in (audio_pools or {}).items() if v}
         self._by_cat: dict[str, list[int]] = {}
         for i, t in enumerate(self.records):
             self._by_cat.setdefault(t.category, []).append(i)
@@ -268,11 +281,48 @@ class ManifestDataset(Dataset):
         except AvsynthError as e:
             raise _data_error(e) from None
 
+    def audio_source(self, index: int) -> tuple[Path, float | None]:
+        """The clip file triplet ``index`` hears on this access (this epoch), and its length.
+
+        With ``audio_pools`` and resampling, a clip of the category's pool (seeded by seed,
+        epoch and index, as :meth:`audio_index`; its length is read from the file);
+        otherwise :meth:`audio_index`'s triplet's clip and its recorded duration.
+        """
+        t = self.records[index]
+        pool = self.audio_pools.get(t.category)
+        if pool and self.resample_audio_p > 0 and not self.mismatched:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            if rng.random() < self.resample_audio_p:
+                return Path(pool[int(rng.integers(len(pool)))]), None
+            return self.path(t.audio), float(t.audio.duration)
+        ref = self.records[self.audio_index(index)].audio
+        return self.path(ref), float(ref.duration)
+
     def load_audio(self, index: int) -> torch.Tensor:
         """``[N, 1, 96, 64]`` examples of triplet ``index``'s clip."""
         ref = self.records[index].audio
-        ex = self._cache.get(self.path(ref), float(ref.duration))
-        return fit_examples(ex, self.audio_examples)
+        return self._examples(self.path(ref), float(ref.duration))
+
+    def _examples(self, path: Path, seconds: float | None = None) -> torch.Tensor:
+        from avsmodel.data.selection import frame_audio, synthetic_example_index
+
+        ex = self._cache.get(path, seconds)
+        n = self.audio_examples
+        return frame_audio(ex, n, index=synthetic_example_index(n))
+
+    frames_per_clip = 1  # one image per "video" (the F protocols' batch unit)
+
+    def ids(self) -> list[str]:
+        """Triplet ids, in dataset order."""
+        return [t.id for t in self.records]
+
+    def keep_ids(self, ids: set[str] | list[str]) -> None:
+        """Keep only the triplets with these ids (dataset order kept; few-shot runs)."""
+        keep = set(ids)
+        self.records = [t for t in self.records if t.id in keep]
+        self._by_cat = {}
+        for i, t in enumerate(self.records):
+            self._by_cat.setdefault(t.category, []).append(i)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         t = self.records[index]
@@ -291,7 +341,7 @@ class ManifestDataset(Dataset):
         padded = self.transform.mask(mask)
         item: dict[str, Any] = {
             "image": image,
-            "audio": self.load_audio(self.audio_index(index)),
+            "audio": self._examples(*self.audio_source(index)),
             "mask": mask_to_lowres(padded, self.mask_size),
             "index": index,
             "image_key": str(image_path),
@@ -300,4 +350,6 @@ class ManifestDataset(Dataset):
         }
         if self.full_masks:
             item["mask_full"] = torch.from_numpy(mask)
+        if self.input_masks:
+            item["mask_input"] = padded > 0.5
         return item

@@ -6,20 +6,40 @@ import torch
 from torch import nn
 
 
+class TruncNormalLinear(nn.Linear):
+    """``nn.Linear`` initialised as the authors' adapters (``AudioPromptGenerator``):
+    weights truncated-normal with std 0.02 (cut at +-2), biases 0. Its ``reset_parameters``
+    does the same, so re-initialising a model keeps this init."""
+
+    def reset_parameters(self) -> None:
+        nn.init.trunc_normal_(self.weight, std=0.02)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+
 class AudioAdapters(nn.Module):
     """SAMA-AVS adapters: per encoder block i ``Linear(128 -> 512) + GELU`` (``blocks.i``),
     then one ``Linear(512 -> C)`` shared by all blocks (``shared``).
 
     Output i is broadcast-added to every spatial token before encoder block i. For ViT-H
     (C=1280, 32 blocks) this is 32*(128*512+512) + 512*1280+1280 = 2,770,176 parameters.
+    ``init``: ``trunc_normal`` (the authors') or ``torch`` (``nn.Linear``'s default).
     """
 
-    def __init__(self, depth: int, width: int, audio_dim: int = 128, hidden_dim: int = 512):
+    def __init__(
+        self,
+        depth: int,
+        width: int,
+        audio_dim: int = 128,
+        hidden_dim: int = 512,
+        init: str = "trunc_normal",
+    ):
         super().__init__()
+        linear = TruncNormalLinear if init == "trunc_normal" else nn.Linear
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.Linear(audio_dim, hidden_dim), nn.GELU()) for _ in range(depth)
+            nn.Sequential(linear(audio_dim, hidden_dim), nn.GELU()) for _ in range(depth)
         )
-        self.shared = nn.Linear(hidden_dim, width)
+        self.shared = linear(hidden_dim, width)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         """``Bx128`` clip embeddings -> ``DepthxBxC`` per-block token offsets."""

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from avsmodel.modeling.adapters import AudioPromptProjector
 from avsmodel.modeling.base import AvsModel
 from avsmodel.modeling.embedding_cache import EmbeddingCache
 
 if TYPE_CHECKING:
-    from avsmodel.registry import ModelConfig
+    from avsmodel.modeling.adapters import AudioPromptProjector
+    from avsmodel.modeling.config import ModelConfig
 
 
 class ApSam(AvsModel):
@@ -22,20 +22,20 @@ class ApSam(AvsModel):
     tokens; the image encoder is frozen and sees no audio. Trains ``audio_prompt``,
     ``mask_decoder`` and ``prompt_encoder.no_mask_embed`` (tiny configs: also the encoders).
 
-    With ``config.embedding_cache = K > 0`` (and a frozen image encoder) the embeddings of the
+    With ``run.embedding_cache = K > 0`` (and a frozen image encoder) the embeddings of the
     last K images seen (by ``image_keys``) are kept and the encoder runs only on new images.
     """
 
     #: The training/evaluation loops pass ``image_keys`` to models that set this.
     accepts_image_keys = True
 
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config)
-        self.audio_prompt = AudioPromptProjector(
-            config.prompt_embed_dim, config.audio_prompt_tokens, config.audio_dim
-        )
+    def __init__(
+        self, config: ModelConfig, *, audio_prompt: AudioPromptProjector, **parts: Any
+    ) -> None:
+        super().__init__(config, **parts)
+        self.audio_prompt = audio_prompt
         self.embedding_cache = EmbeddingCache(
-            0 if config.train_image_encoder else config.embedding_cache
+            0 if config.train_image_encoder else self.run.embedding_cache
         )
 
     def trainable_prefixes(self) -> tuple[str, ...]:

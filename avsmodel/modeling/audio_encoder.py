@@ -15,7 +15,7 @@ from avsmodel.modeling.vggish import VGGish
 class ConvAudioEncoder(nn.Module):
     """Small trainable log-mel encoder used by the tiny configs in place of VGGish.
 
-    A randomly initialised VGGish gives nearly constant embeddings (DESIGN.md section 4), so
+    A randomly initialised VGGish gives nearly constant embeddings (``docs/models.md``), so
     tiny models, which have no pretrained weights, learn their own: three stride-2 3x3 convs
     (16/32/64 channels, ReLU), mean over time, frequency pooled to 8 bands, then
     ``Linear(512 -> 128)``. ``[M,1,96,64] -> [M,128]``.

@@ -17,32 +17,48 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from avsmodel.errors import CheckpointError
-from avsmodel.modeling.audio_encoder import build_audio_encoder, clip_embedding
-from avsmodel.modeling.sam_parts import (
-    build_image_encoder,
-    build_mask_decoder,
-    build_prompt_encoder,
-    decode_masks,
-)
+from avsmodel.modeling.audio_encoder import clip_embedding
+from avsmodel.modeling.sam_parts import decode_masks
 
 if TYPE_CHECKING:
-    from avsmodel.registry import ModelConfig
+    from avsmodel.modeling.config import ModelConfig, RunOptions
+
+#: SAM's IoU-prediction head. No loss here uses the predicted IoU (the oracle picks masks by
+#: the ground truth), so the head would get no gradient: it stays frozen in every family.
+NO_GRAD_PREFIX = "mask_decoder.iou_prediction_head"
 
 
 class AvsModel(nn.Module):
     """Base class: ``image_encoder``, ``prompt_encoder``, ``mask_decoder`` (SAM's modules,
     official key layout) and, for audio families, ``audio_encoder`` (VGGish layout for ViT
     configs). Subclasses define :meth:`forward` and :meth:`trainable_prefixes`.
+
+    Like segment-anything's ``Sam``, a model takes its parts ready-made
+    (:func:`avsmodel.modeling.build_from_config` builds them from the config); ``config`` is
+    the architecture they were built for, ``run`` how the model runs (attention kernel,
+    checkpointing, autocast, embedding cache).
     """
 
-    def __init__(self, config: ModelConfig, *, with_audio: bool = True) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        *,
+        image_encoder: nn.Module,
+        prompt_encoder: nn.Module,
+        mask_decoder: nn.Module,
+        audio_encoder: nn.Module | None = None,
+        run: RunOptions | None = None,
+    ) -> None:
+        from avsmodel.modeling.config import RunOptions
+
         super().__init__()
         self.config = config
+        self.run = run or RunOptions()
         self.name = config.name
-        self.image_encoder = build_image_encoder(config)
-        self.prompt_encoder = build_prompt_encoder(config)
-        self.mask_decoder = build_mask_decoder(config)
-        self.audio_encoder = build_audio_encoder(config.audio_encoder) if with_audio else None
+        self.image_encoder = image_encoder
+        self.prompt_encoder = prompt_encoder
+        self.mask_decoder = mask_decoder
+        self.audio_encoder = audio_encoder
 
     # ------------------------------------------------------------------ properties
     @property
@@ -79,10 +95,14 @@ class AvsModel(nn.Module):
         return tuple(out)
 
     def apply_freeze(self) -> None:
-        """Set ``requires_grad`` from :meth:`trainable_prefixes` (called by the builder)."""
+        """Set ``requires_grad`` from :meth:`trainable_prefixes` (called by the builder).
+
+        SAM's IoU head (:data:`NO_GRAD_PREFIX`) never trains: nothing uses its output.
+        """
         prefixes = self.trainable_prefixes()
         for name, p in self.named_parameters():
-            p.requires_grad_(any(name == q or name.startswith(q + ".") for q in prefixes))
+            train = any(name == q or name.startswith(q + ".") for q in prefixes)
+            p.requires_grad_(train and not name.startswith(NO_GRAD_PREFIX + "."))
 
     def trainable_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
         """``(name, parameter)`` pairs that train."""
@@ -95,11 +115,18 @@ class AvsModel(nn.Module):
     def load_trainable_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Load exactly the trainable parameters (strict: names and shapes must match).
 
+        Checkpoints of older versions also hold the IoU head (:data:`NO_GRAD_PREFIX`), which
+        they listed as trainable (weight decay changed it); its tensors are loaded too.
+
         Raises:
             CheckpointError: naming the first missing, unexpected or mis-shaped key.
         """
         own = dict(self.trainable_parameters())
         missing = sorted(set(own) - set(state_dict))
+        params = dict(self.named_parameters())
+        for n in state_dict:  # an older checkpoint's IoU head: load it as well
+            if n.startswith(NO_GRAD_PREFIX + ".") and n in params:
+                own.setdefault(n, params[n])
         unexpected = sorted(set(state_dict) - set(own))
         if missing:
             raise CheckpointError(
@@ -126,7 +153,7 @@ class AvsModel(nn.Module):
     def autocast_context(self, device: torch.device) -> contextlib.AbstractContextManager:
         """bf16 autocast for ``autocast="bf16"`` (or ``"auto"`` on hardware with native
         bf16: see :func:`native_bf16`), else a no-op."""
-        mode = self.config.autocast
+        mode = self.run.autocast
         if mode == "bf16" or (mode == "auto" and native_bf16(device)):
             return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
@@ -154,7 +181,7 @@ class AvsModel(nn.Module):
             ``Bx(prompt_dim)x(S/p)x(S/p)`` image embeddings.
         """
         enc = self.image_encoder
-        use_ckpt = self.config.grad_checkpointing and torch.is_grad_enabled() and self.training
+        use_ckpt = self.run.grad_checkpointing and torch.is_grad_enabled() and self.training
         x = enc.patch_embed(images)
         if enc.pos_embed is not None:
             x = x + enc.pos_embed

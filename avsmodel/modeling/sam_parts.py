@@ -20,7 +20,7 @@ from segment_anything.modeling import (
 from torch import nn
 
 if TYPE_CHECKING:
-    from avsmodel.registry import ModelConfig
+    from avsmodel.modeling.config import ModelConfig
 
 PIXEL_MEAN = (123.675, 116.28, 103.53)
 PIXEL_STD = (58.395, 57.12, 57.375)

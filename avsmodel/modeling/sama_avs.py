@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from avsmodel.modeling.adapters import AudioAdapters
 from avsmodel.modeling.base import AvsModel
 
 if TYPE_CHECKING:
-    from avsmodel.registry import ModelConfig
+    from avsmodel.modeling.adapters import AudioAdapters
+    from avsmodel.modeling.config import ModelConfig
 
 
 class SamaAvs(AvsModel):
@@ -24,14 +24,9 @@ class SamaAvs(AvsModel):
     also the image and audio encoders).
     """
 
-    def __init__(self, config: ModelConfig) -> None:
-        super().__init__(config)
-        self.adapters = AudioAdapters(
-            depth=config.encoder_depth,
-            width=config.encoder_embed_dim,
-            audio_dim=config.audio_dim,
-            hidden_dim=config.adapter_hidden_dim,
-        )
+    def __init__(self, config: ModelConfig, *, adapters: AudioAdapters, **parts: Any) -> None:
+        super().__init__(config, **parts)
+        self.adapters = adapters
 
     def trainable_prefixes(self) -> tuple[str, ...]:
         return self._audio_model_prefixes("adapters")

@@ -3,14 +3,18 @@
 A checkpoint is a ``torch.save`` dict (loadable with ``weights_only=True``)::
 
     format: "avsmodel-checkpoint", version: 1
-    model: model name, model_overrides: build_model overrides, model_config: dict
+    model: model name, model_overrides: build_model architecture overrides,
+    model_config: the architecture (ModelConfig dict), run_options: RunOptions dict
     train_config: TrainConfig dict, data: {kind, manifest/root, sha256, ...}
     sam_checkpoint / vggish_checkpoint: paths used for the frozen parts (or None)
     epoch: completed epochs, best_miou, metrics: last epoch's metrics
     state_dict: model.trainable_state_dict()
     frozen_state (optional): frozen tensors that replace the rebuilt ones (an imported
         checkpoint's own positional encoding, say; see ``avsmodel.convert``)
-    resume (last.pt only): optimizer, scheduler, rng states
+    resume (last.pt only): optimizer, scheduler states
+
+Checkpoints of older versions mixed run options (``attention``, ``autocast``, ...) into
+``model_overrides``/``model_config`` and stored an unused ``resume.rng``; they still load.
 
 Frozen weights (SAM image encoder, VGGish) are not stored: they come from the official
 checkpoints again (or, for random-init runs, from the same seeded initialisation).
@@ -20,11 +24,9 @@ Writes are atomic (temporary file, then ``os.replace``).
 from __future__ import annotations
 
 import os
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from avsmodel.errors import CheckpointError
@@ -69,30 +71,6 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         if key not in ckpt:
             raise CheckpointError(f"{p}: checkpoint lacks {key!r}")
     return ckpt
-
-
-def rng_state() -> dict[str, Any]:
-    """Python, numpy and torch RNG states in a ``weights_only``-loadable form."""
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` saved."""
-    v, internal, gauss = state["python"]
-    random.setstate((v, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _pick_weights(given: str | None, recorded: str | None, what: str, p: str) -> str | None:
@@ -143,14 +121,13 @@ def build_from_checkpoint(
         "VGGish",
         where,
     )
+    from avsmodel.modeling.config import split_options
+
     seed = int(ckpt["train_config"].get("seed", 0))
     torch.manual_seed(seed)
-    model = build_model(
-        ckpt["model"],
-        sam_checkpoint=sam,
-        vggish_checkpoint=vgg,
-        **dict(ckpt.get("model_overrides") or {}),
-    )
+    arch, run = split_options(dict(ckpt.get("model_overrides") or {}))  # older: both mixed
+    run.update(ckpt.get("run_options") or {})
+    model = build_model(ckpt["model"], sam_checkpoint=sam, vggish_checkpoint=vgg, **arch, **run)
     try:
         model.load_trainable_state_dict(ckpt["state_dict"])
     except CheckpointError as e:

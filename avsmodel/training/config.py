@@ -3,6 +3,9 @@
 The base recipe is ``avsmodel/configs/paper.yaml``, or ``tiny.yaml`` for model names ending
 in ``_tiny``. A user YAML (``--config``) overrides keys of the base; keyword overrides (the
 command-line flags) override both. Unknown keys and wrong types raise :class:`ConfigError`.
+
+``paper.yaml`` is the one source of the paper's values: :class:`TrainConfig`'s defaults are
+read from it, so the two cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,9 +20,21 @@ from typing import Any
 from avsmodel.errors import ConfigError
 
 
+def _paper_recipe() -> dict[str, Any]:
+    import yaml
+
+    text = resources.files("avsmodel.configs").joinpath("paper.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+_PAPER = _paper_recipe()
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that shapes a training run, apart from data and checkpoint paths.
+
+    The defaults are ``avsmodel/configs/paper.yaml``'s values.
 
     Attributes:
         epochs: Length of the cosine schedule and of the run.
@@ -33,7 +48,15 @@ class TrainConfig:
         iou_weight: Weight of the soft IoU loss (mask resolution).
         grad_clip: Max gradient norm, 0 disables clipping.
         resample_audio_p: Probability of replacing a training clip with another clip of
-            the same category (deterministic in seed, epoch and sample).
+            the same category (deterministic in seed, epoch and sample); 1.0 is the authors'
+            fresh draw on every access.
+        train_fraction: Few-shot: train on this fraction of the training set (a seeded
+            order fixed per dataset, so smaller fractions nest in larger ones).
+        resize: ``pad`` (SAM's aspect-keeping resize + zero padding) or ``squash`` (to SxS,
+            the paper authors' loaders); evaluation and prediction use the run's choice.
+        loss_size: ``mask`` (the loss at the mask decoder's S/4 grid, ground truth pooled)
+            or ``input`` (logits upsampled to SxS against the nearest-resized ground truth,
+            as the authors).
         workers: DataLoader worker processes per training process.
         audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
         threads: Torch intra-op threads per process (0: torch's default).
@@ -41,22 +64,25 @@ class TrainConfig:
         model: Overrides passed to :func:`avsmodel.build_model` (e.g. ``attention: sdpa``).
     """
 
-    epochs: int = 80
-    batch_size: int = 2
-    val_batch_size: int = 4
-    lr: float = 2e-4
-    min_lr: float = 1e-7
-    weight_decay: float = 0.01
-    betas: tuple[float, float] = (0.9, 0.999)
-    bce_weight: float = 1.0
-    iou_weight: float = 1.0
-    grad_clip: float = 0.0
-    resample_audio_p: float = 0.0
-    workers: int = 4
-    audio_cache: int = 4096
-    threads: int = 0
-    seed: int = 0
-    model: dict[str, Any] = field(default_factory=dict)
+    epochs: int = _PAPER["epochs"]
+    batch_size: int = _PAPER["batch_size"]
+    val_batch_size: int = _PAPER["val_batch_size"]
+    lr: float = _PAPER["lr"]
+    min_lr: float = _PAPER["min_lr"]
+    weight_decay: float = _PAPER["weight_decay"]
+    betas: tuple[float, float] = tuple(_PAPER["betas"])
+    bce_weight: float = _PAPER["bce_weight"]
+    iou_weight: float = _PAPER["iou_weight"]
+    grad_clip: float = _PAPER["grad_clip"]
+    resample_audio_p: float = _PAPER["resample_audio_p"]
+    train_fraction: float = _PAPER["train_fraction"]
+    resize: str = _PAPER["resize"]
+    loss_size: str = _PAPER["loss_size"]
+    workers: int = _PAPER["workers"]
+    audio_cache: int = _PAPER["audio_cache"]
+    threads: int = _PAPER["threads"]
+    seed: int = _PAPER["seed"]
+    model: dict[str, Any] = field(default_factory=lambda: dict(_PAPER["model"]))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, YAML/JSON-safe dict (``betas`` as a list)."""
@@ -122,6 +148,9 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (cfg.bce_weight + cfg.iou_weight > 0, "at least one loss weight must be > 0"),
         (cfg.grad_clip >= 0, "grad_clip must be >= 0"),
         (0.0 <= cfg.resample_audio_p <= 1.0, "resample_audio_p must be in [0, 1]"),
+        (0.0 < cfg.train_fraction <= 1.0, "train_fraction must be in (0, 1]"),
+        (cfg.resize in ("pad", "squash"), "resize must be pad or squash"),
+        (cfg.loss_size in ("mask", "input"), "loss_size must be mask or input"),
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
         (cfg.threads >= 0, "threads must be >= 0"),

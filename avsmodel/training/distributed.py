@@ -89,10 +89,12 @@ class ShardSampler(Sampler[int]):
     """Deterministic per-epoch order, sharded over ranks without padding.
 
     The order is a permutation seeded by ``(seed, epoch)`` (or the identity when
-    ``shuffle=False``); rank r takes positions r, r + W, r + 2W, ... Training drops the
-    tail so that every rank runs the same number of steps of the same batch size (as the
-    global batch of one process with ``batch * W`` would): each global step t covers
-    positions ``[t*B*W, (t+1)*B*W)`` of the permutation regardless of W.
+    ``shuffle=False``), cut into global batches of ``B*W`` positions; rank r takes the r-th
+    contiguous slice of each: positions ``[k*B*W + r*B, k*B*W + (r+1)*B)`` for its k-th batch
+    (a last, shorter global batch is split into W slices of ``ceil(len/W)``). Training drops
+    the incomplete tail so that every rank runs the same number of steps of the same batch
+    size, as one process with batch ``B*W`` would: each global step t covers positions
+    ``[t*B*W, (t+1)*B*W)`` of the permutation regardless of W.
 
     Args:
         n: Dataset length.

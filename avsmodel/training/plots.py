@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,26 @@ from typing import Any
 from avsynth.files import atomic_path, atomic_write_text
 
 
+def metrics_line(row: dict[str, Any]) -> str:
+    """One epoch as a strict JSON line: NaN/inf floats are written as ``null``."""
+    clean = {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()
+    }
+    return json.dumps(clean, allow_nan=False) + "\n"
+
+
+def _non_finite(v: Any) -> bool:
+    return isinstance(v, float) and not math.isfinite(v)
+
+
+def _series(history: list[dict[str, Any]], key: str) -> list[float]:
+    return [math.nan if h.get(key) is None else float(h[key]) for h in history]
+
+
 def append_metrics(path: Path, row: dict[str, Any]) -> None:
-    """Append one epoch's metrics as a JSON line."""
+    """Append one epoch's metrics as a JSON line (see :func:`metrics_line`)."""
     with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
+        f.write(metrics_line(row))
 
 
 def read_metrics(path: Path, *, upto: int | None = None) -> list[dict[str, Any]]:
@@ -27,7 +44,7 @@ def read_metrics(path: Path, *, upto: int | None = None) -> list[dict[str, Any]]
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     """Rewrite the log atomically (a resumed run drops epochs after its checkpoint)."""
 
-    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(path, "".join(metrics_line(r) for r in rows))
 
 
 def plot_curves(history: list[dict[str, Any]], out: str | os.PathLike[str]) -> Path:
@@ -46,15 +63,15 @@ def plot_curves(history: list[dict[str, Any]], out: str | os.PathLike[str]) -> P
     out = Path(out)
     ep = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    axes[0].plot(ep, [h["train_loss"] for h in history], "o-", color="tab:red")
+    axes[0].plot(ep, _series(history, "train_loss"), "o-", color="tab:red")
     axes[0].set_title("train loss (BCE + soft IoU)")
-    axes[1].plot(ep, [h["val_miou"] for h in history], "o-", label="val mIoU")
-    axes[1].plot(ep, [h["val_fscore"] for h in history], "s-", label="val F")
+    axes[1].plot(ep, _series(history, "val_miou"), "o-", label="val mIoU")
+    axes[1].plot(ep, _series(history, "val_fscore"), "s-", label="val F")
     axes[1].set_ylim(0, 1)
     axes[1].legend(loc="lower right")
     axes[1].set_title("validation")
-    axes[2].plot(ep, [h["lr"] for h in history], "-", color="tab:gray")
-    if all(h["lr"] > 0 for h in history):
+    axes[2].plot(ep, _series(history, "lr"), "-", color="tab:gray")
+    if all(v > 0 for v in _series(history, "lr")):
         axes[2].set_yscale("log")
     axes[2].set_title("learning rate (end of epoch)")
     for ax in axes:

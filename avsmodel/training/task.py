@@ -1,7 +1,9 @@
 """The training task: runs the model on a batch and owns the loss.
 
-Loss (the paper's recipe): BCE-with-logits plus soft IoU, each weighted, both at the model's
-mask resolution (``S/4``) against the pooled ground truth.
+Loss (the paper's recipe): BCE-with-logits plus soft IoU, each weighted, at the model's mask
+resolution (``S/4``) against the pooled ground truth; ``loss_size="input"`` computes both on
+logits upsampled (bilinear) to the SxS input grid against the nearest-resized ground truth
+``mask_input``, as the authors' ``models/sam.py`` does at 1024 px.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class SegmentationTask(nn.Module):
         bce_weight: Weight of the BCE term.
         iou_weight: Weight of the soft IoU term.
         needs_gt: The model takes the ground truth (SAM oracle).
+        loss_size: ``mask`` or ``input`` (batches then need ``mask_input``).
     """
 
     def __init__(
@@ -45,8 +48,10 @@ class SegmentationTask(nn.Module):
         bce_weight: float = 1.0,
         iou_weight: float = 1.0,
         needs_gt: bool = False,
+        loss_size: str = "mask",
     ) -> None:
         super().__init__()
+        self.loss_size = loss_size
         self.model = model
         self.bce_weight, self.iou_weight = bce_weight, iou_weight
         self.needs_gt = needs_gt
@@ -66,6 +71,11 @@ class SegmentationTask(nn.Module):
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         logits = self.logits(batch).float()
         target = batch["mask"].to(logits.dtype)
+        if self.loss_size == "input":
+            target = batch["mask_input"].to(logits.dtype)
+            logits = F.interpolate(
+                logits[:, None], size=target.shape[-2:], mode="bilinear", align_corners=False
+            )[:, 0]
         if target.shape[-2:] != logits.shape[-2:]:
             target = F.interpolate(target[:, None], size=logits.shape[-2:], mode="nearest")[:, 0]
         bce = F.binary_cross_entropy_with_logits(logits, target)

@@ -8,10 +8,19 @@ Quick use::
     problems = check_map("category_maps/46.yaml")  # also every label; [] when valid
 
 The curated map with 46 categories ships as ``category_maps/46.yaml`` (a copy is in the
-package, see :func:`shipped_map_path`); ``docs/categories.md`` explains the choices.
+package, see :func:`shipped_map_path`); everywhere a map path is accepted, the bare name ``46``
+means that packaged copy (:func:`resolve_map_path`). ``docs/categories.md`` explains the
+choices.
 """
 
-from avsynth.catmap.load import ParsedMap, load_map, parse_map, parse_map_file
+from avsynth.catmap.load import (
+    ParsedMap,
+    load_map,
+    parse_map,
+    parse_map_file,
+    resolve_map_path,
+    shipped_maps,
+)
 from avsynth.catmap.schema import (
     MAP_SCHEMA_VERSION,
     Category,
@@ -32,9 +41,9 @@ from avsynth.catmap.vocab import (
 )
 
 
-def shipped_map_path():
-    """Path of the packaged copy of ``category_maps/46.yaml`` (identical bytes)."""
-    return data_path("category_maps/46.yaml")
+def shipped_map_path(name: str = "46"):
+    """Path of a packaged map (default: the copy of ``category_maps/46.yaml``, same bytes)."""
+    return data_path(f"category_maps/{name}.yaml")
 
 
 __all__ = [
@@ -55,8 +64,10 @@ __all__ = [
     "read_lvis_categories",
     "read_openimages_classes",
     "read_vggsound_labels",
+    "resolve_map_path",
     "s4_labels",
     "s4_to_vggsound",
     "shipped_map_path",
+    "shipped_maps",
     "summarize",
 ]

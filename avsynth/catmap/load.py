@@ -280,12 +280,39 @@ def _check_unique(p: ParsedMap, categories: list[tuple[int, Category]]) -> None:
                 )
 
 
+def shipped_maps() -> list[str]:
+    """Names of the category maps shipped in the package (``["46"]``)."""
+    from avsynth.catmap.vocab import data_path
+
+    return sorted(p.stem for p in data_path("category_maps").glob("*.yaml"))
+
+
+def resolve_map_path(path: str | Path) -> Path:
+    """The map file ``path`` stands for: the file itself if it exists, else the shipped map a
+    bare name such as ``46`` (or ``46.yaml``) names, so pip users need no source tree.
+
+    A path that is neither is returned unchanged (reading it then fails with a clear error).
+    """
+    from avsynth.catmap.vocab import data_path
+
+    p = Path(path)
+    if p.exists() or len(p.parts) != 1:
+        return p
+    stem = p.name[: -len(".yaml")] if p.name.endswith(".yaml") else p.name
+    if stem in shipped_maps():
+        return data_path(f"category_maps/{stem}.yaml")
+    return p
+
+
 def _read(path: str | Path) -> bytes:
-    path = Path(path)
+    path = resolve_map_path(path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise MapError(f"{path}: category map not found") from None
+        hint = ""
+        if len(path.parts) == 1:  # a bare name: say which names are shipped
+            hint = f" (give a map file, or a shipped map's name: {', '.join(shipped_maps())})"
+        raise MapError(f"{path}: category map not found{hint}") from None
     except IsADirectoryError:
         raise MapError(f"{path}: is a directory; pass the map's .yaml file") from None
 
@@ -299,7 +326,8 @@ def load_map(path: str | Path) -> CategoryMap:
     """Load a category map, checking its structure (not its labels; see ``check_map``).
 
     Args:
-        path: A YAML map such as ``category_maps/46.yaml``.
+        path: A YAML map such as ``category_maps/46.yaml``, or the name of a shipped map
+            (``46``; see :func:`resolve_map_path`).
 
     Returns:
         The :class:`CategoryMap`, with ``sha256`` of the file's bytes.

@@ -27,6 +27,7 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.choices import Allocation, OnError
 from avsynth.errors import PlanError
 
 
@@ -42,7 +43,8 @@ def _sizes(text: str) -> tuple[int, int, int]:
 
 def main(
     categories: Annotated[
-        Path, typer.Option(help="Category map YAML, e.g. category_maps/46.yaml.")
+        Path,
+        typer.Option(help="Category map YAML, or a shipped map's name: 46 (the curated map)."),
     ],
     vggsound: Annotated[Path, typer.Option(help="VGGSound root: vggsound.csv and clip files.")],
     out: Annotated[Path, typer.Option(help="Output folder (created; re-running resumes).")],
@@ -77,8 +79,8 @@ def main(
         ),
     ] = None,
     on_error: Annotated[
-        str, typer.Option(help="Undecodable media: raise (stop) or skip (drop its triplets).")
-    ] = "raise",
+        OnError, typer.Option(help="Undecodable media: raise (stop) or skip (drop its triplets).")
+    ] = OnError.RAISE,
     min_area: Annotated[float, typer.Option(help="Drop masks below this image fraction.")] = 0.01,
     max_area: Annotated[float, typer.Option(help="Drop masks above this image fraction.")] = 0.9,
     min_predicted_iou: Annotated[
@@ -94,8 +96,9 @@ def main(
         typer.Option("--allow-several", help="Keep images with several instances of a category."),
     ] = False,
     allocation: Annotated[
-        str, typer.Option(help="Instances per category: balanced (equal cap) or proportional.")
-    ] = "balanced",
+        Allocation,
+        typer.Option(help="Instances per category: balanced (equal cap) or proportional."),
+    ] = Allocation.BALANCED,
     silent_audio: Annotated[
         str,
         typer.Option(
@@ -122,7 +125,7 @@ def main(
         require_exhaustive=not keep_not_exhaustive,
         min_predicted_iou=min_predicted_iou,
         single_instance=not allow_several,
-        allocation=allocation,
+        allocation=allocation.value,
     )
     report = build(
         categories,
@@ -137,7 +140,7 @@ def main(
         clip_seconds=clip_seconds,
         selection=selection,
         require_clips=require_clips,
-        on_error=on_error,
+        on_error=on_error.value,
         progress=not quiet,
         silent_audio=silent_audio,
         force=force,

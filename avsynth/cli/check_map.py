@@ -5,7 +5,11 @@ V7 boxable classes, VGGSound); pass your own downloaded files to check against t
 Prints one line per problem (naming the category and the closest real label) and exits 1, or
 prints a one-line summary and exits 0.
 
+A shipped map's name (``46``) stands for the copy packaged with avsynth.
+
 Examples:
+
+    avsynth check-map 46
 
     avsynth check-map category_maps/46.yaml
 
@@ -23,7 +27,7 @@ import typer
 
 
 def main(
-    path: Annotated[Path, typer.Argument(help="Category map YAML, e.g. category_maps/46.yaml.")],
+    path: Annotated[Path, typer.Argument(help="Category map YAML, or a shipped map's name: 46.")],
     lvis_json: Annotated[
         Path | None,
         typer.Option(

@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.choices import SPLIT_METAVAR
 from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
@@ -34,7 +35,7 @@ def main(
     manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to export.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     split: Annotated[
-        str | None, typer.Option("--split", help="Only this split: train, val or test.")
+        str | None, typer.Option("--split", metavar=SPLIT_METAVAR, help="Only this split.")
     ] = None,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,

@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.choices import SPLIT_METAVAR
 from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
@@ -37,7 +38,7 @@ def main(
         str | None, typer.Option("--name", help="Dataset name (default: from the manifest path).")
     ] = None,
     split: Annotated[
-        str | None, typer.Option("--split", help="Only this split: train, val or test.")
+        str | None, typer.Option("--split", metavar=SPLIT_METAVAR, help="Only this split.")
     ] = None,
     launch: Annotated[
         bool, typer.Option("--launch/--no-launch", help="Serve the App after loading.")

@@ -25,7 +25,9 @@ Choices (S4 clips are 5 s videos with one frame per second):
 * ``audio_wav`` holds the first 5 s of the clip (16 kHz mono PCM_16); ``audio_log_mel`` is a
   pickled ``torch.Tensor[5, 1, 96, 64]`` of VGGish log-mel examples of that audio
   (:func:`avsynth.logmel.vggish_examples`), padded by repeating the last example when the clip
-  is shorter, as AVSBench's preprocessing does.
+  is shorter, as AVSBench's preprocessing does. AVSBench's loader reads it with
+  ``pickle.load(f).detach()``; the pickle wraps ``torch.save`` bytes so that the same audio
+  gives the same file (see :class:`_Pickler`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import io
 import json
 import os
 import pickle
-import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,38 +102,30 @@ def _wav(y: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _storage_bytes(storage: Any) -> bytes:
-    """``torch.save`` (legacy format) of a storage with its memory-address key replaced by 0."""
-    import torch
-
-    b = io.BytesIO()
-    torch.save(storage, b, _use_new_zipfile_serialization=False)
-    raw = b.getvalue()
-    key = str(storage._cdata).encode()
-    old = b"X" + struct.pack("<I", len(key)) + key  # pickle BINUNICODE of the key
-    if raw.count(old) != 2:  # the storage header and the key list
-        raise RuntimeError("unexpected torch storage serialisation; cannot make it deterministic")
-    return raw.replace(old, b"X" + struct.pack("<I", 1) + b"0")
-
-
 class _Pickler(pickle.Pickler):
-    """Pickles tensors exactly as ``pickle.dumps`` does, minus the storage's memory address.
+    """Pickles a tensor as ``torch.load(io.BytesIO(<torch.save bytes>))``.
 
-    torch keys a pickled storage by its address, so plain pickles of equal tensors differ
-    between runs; with key ``0`` the same audio always gives the same ``.pkl`` bytes, and
-    ``pickle.load`` (AVSBench's loader) rebuilds the same tensor.
+    The contract (tested): ``pickle.load`` of the file calls the public ``torch.load`` on the
+    embedded bytes and returns the ``torch.Tensor`` (what AVSBench's loader ``.detach()``-es);
+    the only globals in the pickle are ``torch.serialization.load`` and ``_io.BytesIO``; the
+    bytes depend only on the tensor and the installed torch version (``torch.save``'s zip
+    format numbers storages from 0 and writes fixed timestamps). Plain ``pickle.dumps`` of a
+    tensor instead keys its storage by a memory address, so equal tensors give different files,
+    and patching that key out depends on torch's private serialisation code.
     """
 
     def reducer_override(self, obj: Any) -> Any:
         import torch
 
-        if isinstance(obj, torch.storage.TypedStorage):
-            return (torch.storage._load_from_bytes, (_storage_bytes(obj),))
+        if isinstance(obj, torch.Tensor):
+            buf = io.BytesIO()
+            torch.save(obj.detach().cpu().contiguous(), buf)
+            return (torch.load, (io.BytesIO(buf.getvalue()),))
         return NotImplemented
 
 
 def dumps_tensor(tensor: Any) -> bytes:
-    """Deterministic pickle of a CPU tensor (loadable with plain :func:`pickle.load`)."""
+    """Deterministic pickle of a tensor, loadable with plain :func:`pickle.load`."""
     buf = io.BytesIO()
     _Pickler(buf, protocol=4).dump(tensor)
     return buf.getvalue()

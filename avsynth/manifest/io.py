@@ -56,7 +56,8 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def dumps_record(t: Triplet) -> str:
-    """The canonical one-line JSON of a record (stable key order, no spaces, ASCII-safe).
+    """The canonical one-line JSON of a record (stable key order, no spaces, UTF-8: non-ASCII
+    characters are written as themselves, not as ``\\u`` escapes).
 
     The bytes are those of ``json.dumps(t.to_dict(), ensure_ascii=False, separators=(",",
     ":"), allow_nan=False)``. msgspec writes them several times faster; it spells floats below

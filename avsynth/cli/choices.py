@@ -1,0 +1,35 @@
+"""Choice options as Enums, so that ``--help`` lists the accepted values (``<raise|skip>``)
+and Typer refuses anything else.
+
+``--split`` is the exception: it stays a string whose ``--help`` lists the values
+(:data:`SPLIT_METAVAR`), because the library checks it against the data and its one-line
+error also names the splits the manifest (or AVSBench meta CSV) actually holds.
+Commands pass ``.value`` (a plain string) to the library functions. Public: ``avsmodel``'s
+CLI uses it too.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+
+#: ``--help`` shows the splits as the choice options show theirs.
+SPLIT_METAVAR = "<train|val|test>"
+
+
+class OnError(StrEnum):
+    """What ``build`` does with undecodable media: stop, or drop its triplets."""
+
+    RAISE = "raise"
+    SKIP = "skip"
+
+
+class Allocation(StrEnum):
+    """How ``build`` spreads instances over categories."""
+
+    BALANCED = "balanced"
+    PROPORTIONAL = "proportional"
+
+
+def value(choice: Enum | None) -> str | None:
+    """The plain string of a choice (None stays None)."""
+    return None if choice is None else str(choice.value)
