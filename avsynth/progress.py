@@ -2,8 +2,8 @@
 
 When stderr is a terminal, :func:`progress` returns a ``tqdm`` bar (rate and time left). When
 it is a file, a pipe or a CI log, carriage-return updates would pile up into one endless line,
-so it prints a plain line instead at every tenth of the total (or every 30 s when the total is
-unknown or progress is slow), plus one at the end::
+so it prints a plain line instead at every tenth of the total (at most one per 2 s), or every
+30 s when the total is unknown or progress is slow, plus one at the end::
 
     media: 30% (18,783/62,609 triplets) in 2m05s, ~4m52s left
 
@@ -20,6 +20,8 @@ from typing import IO, Any
 
 #: Seconds between plain lines when the tenths come slower than that.
 INTERVAL_S = 30.0
+#: Least seconds between two plain lines (a run of a few seconds prints only its end line).
+MIN_GAP_S = 2.0
 
 
 def _hms(s: float) -> str:
@@ -43,6 +45,7 @@ class PlainProgress:
         file: IO[str],
         interval: float = INTERVAL_S,
         leave: bool = True,
+        min_gap: float = MIN_GAP_S,
     ) -> None:
         self.iterable, self.desc, self.unit, self.file = iterable, desc, unit, file
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
@@ -50,6 +53,7 @@ class PlainProgress:
         self.total, self.n, self.interval = total, 0, interval
         self.postfix = ""
         self.leave = leave
+        self.min_gap = min_gap
         self._t0 = self._last = time.monotonic()
         self._tenth = 0
         self._closed = False
@@ -77,9 +81,8 @@ class PlainProgress:
         self.n += n
         now = time.monotonic()
         tenth = 10 * self.n // self.total if self.total else 0
-        if (self.total and tenth > self._tenth and self.n < self.total) or (
-            now - self._last >= self.interval
-        ):
+        due = self.total and tenth > self._tenth and self.n < self.total
+        if (due and now - self._last >= self.min_gap) or now - self._last >= self.interval:
             self._tenth = max(self._tenth, tenth)
             self._emit(now)
 

@@ -19,8 +19,8 @@ def test_plain_lines_at_each_tenth_and_at_the_end():
     from avsynth.progress import PlainProgress, progress
 
     buf = io.StringIO()
-    bar = progress(total=200, desc="work", unit="items", file=buf)
-    assert isinstance(bar, PlainProgress)
+    assert isinstance(progress(total=200, desc="work", file=buf), PlainProgress)
+    bar = PlainProgress(None, 200, "work", "items", buf, min_gap=0.0)
     for _ in range(200):
         bar.update(1)
     bar.close()
