@@ -45,9 +45,17 @@ class EvalAccumulator:
             else {}
         )
         self.by_key: dict[str, list[float]] = {}
+        self.by_composition: Any = None  # CompositionScores when groups are given
 
-    def add(self, logits: torch.Tensor, gt: torch.Tensor, key: str | None = None) -> float:
-        """Score one frame: ``logits`` and ``gt`` ``[H, W]``. Returns its IoU."""
+    def add(
+        self,
+        logits: torch.Tensor,
+        gt: torch.Tensor,
+        key: str | None = None,
+        group: str | None = None,
+    ) -> float:
+        """Score one frame: ``logits`` and ``gt`` ``[H, W]``; ``group`` is its composition.
+        Returns its IoU."""
         from avsmodel.metrics import frame_ious
 
         lg, g = logits.detach()[None].float(), gt.detach()[None]
@@ -59,6 +67,12 @@ class EvalAccumulator:
         iou = float(frame_ious(lg, g)[0])
         if key is not None:
             self.by_key.setdefault(key, []).append(iou)
+        if group is not None:
+            if self.by_composition is None:
+                from avsmodel.composition import CompositionScores
+
+                self.by_composition = CompositionScores()
+            self.by_composition.add(group, logits.detach(), gt.detach())
         return iou
 
     def reduce(self, info: Any) -> None:
@@ -120,6 +134,7 @@ def run_eval(
     fscore_batch: int | None = None,
     frames_per_clip: int | None = None,
     score_size: str = "ground_truth",
+    groups: list[str] | None = None,
 ) -> EvalAccumulator:
     """Score a model over a loader.
 
@@ -139,6 +154,7 @@ def run_eval(
         score_size: With ``full_res``: ``ground_truth`` scores at each image's own size
             (AVSBench's convention); ``input`` on the model's SxS input grid against the
             resized mask ``mask_input`` (padding cropped), as the authors score at 1024 px.
+        groups: Per-item composition by dataset index (per-composition scores).
     """
     from avsynth.progress import progress as progress_bar
 
@@ -150,6 +166,7 @@ def run_eval(
         s = logits.shape[-1]
         for i in range(logits.shape[0]):
             key = keys[int(batch["index"][i])] if keys is not None else None
+            group = groups[int(batch["index"][i])] if groups is not None else None
             if full_res and score_size == "input":
                 h, w = (int(v) for v in batch["resized"][i])
                 big = torch.nn.functional.interpolate(
@@ -158,15 +175,15 @@ def run_eval(
                     mode="bilinear",
                     align_corners=False,
                 )
-                acc.add(big[0, 0, :h, :w], batch["mask_input"][i, :h, :w].cpu(), key)
+                acc.add(big[0, 0, :h, :w], batch["mask_input"][i, :h, :w].cpu(), key, group)
             elif full_res:
                 out = transform.postprocess(
                     logits[i : i + 1, None], tuple(batch["resized"][i]), tuple(batch["size"][i])
                 )
-                acc.add(out[0, 0], batch["mask_full"][i], key)
+                acc.add(out[0, 0], batch["mask_full"][i], key, group)
             else:
                 vh, vw = valid_hw(tuple(batch["resized"][i]), image_size, s)
-                acc.add(logits[i, :vh, :vw], batch["mask"][i, :vh, :vw].cpu(), key)
+                acc.add(logits[i, :vh, :vw], batch["mask"][i, :vh, :vw].cpu(), key, group)
     acc.reduce(info)
     return acc
 
@@ -241,7 +258,9 @@ def evaluate(
 
     Returns:
         ``{"miou", "fscore": {"avsbench", "authors", "dataset"}, "n", "split", "audio",
-        "model", ...}``; for manifests also ``per_category`` mIoU.
+        "model", ...}``; for manifests also ``per_category`` mIoU, and for composed manifests
+        ``per_composition``: ``{name: {"miou", "fscore", "n", "pred_area"}}`` (F of the
+        ``dataset`` protocol; :mod:`avsmodel.composition`).
 
     Raises:
         DataError, CheckpointError, ConfigError: unusable inputs (one-line messages); an
@@ -356,6 +375,8 @@ def _evaluate(
             **extra,
         )
         keys = [t.category for t in ds.records]
+        comps = [t.composition for t in ds.records]
+        groups = comps if any(c != "single" for c in comps) else None
     else:
         if subset is None:
             raise ConfigError("--avsbench needs --subset s4 or ms3")
@@ -370,7 +391,7 @@ def _evaluate(
             full_masks=True,
             **extra,
         )
-        keys = None
+        keys = groups = None
     bs = batch_size or int(meta["train_config"].get("val_batch_size", 4))
     loader = DataLoader(ds, batch_size=bs, shuffle=False, num_workers=workers, collate_fn=collate)
     model.eval()
@@ -388,6 +409,7 @@ def _evaluate(
         fscore_batch=fscore_batch,
         frames_per_clip=frames_per_clip,
         score_size=score_size,
+        groups=groups,
     )
     result: dict[str, Any] = {
         "miou": acc.miou,
@@ -409,4 +431,6 @@ def _evaluate(
         result["fscore_batch"] = fscore_batch
     if acc.by_key:
         result["per_category"] = {k: sum(v) / len(v) for k, v in sorted(acc.by_key.items())}
+    if acc.by_composition is not None:  # composed manifests (docs/metrics.md)
+        result["per_composition"] = acc.by_composition.summary()
     return result

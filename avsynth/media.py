@@ -88,8 +88,13 @@ def mask_values(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def lvis_labels(triplets: Iterable[Triplet]) -> set[str]:
-    """LVIS category names of the plan-only LVIS masks among ``triplets``."""
-    return {t.mask.source_label for t in triplets if t.mask.root == "lvis"}
+    """LVIS category names of the plan-only LVIS masks among ``triplets`` (the instances of
+    composed records)."""
+    out = set()
+    for t in triplets:
+        refs = t.instances if t.schema_version >= 2 else (t.mask,)
+        out.update(m.source_label for m in refs if m.root == "lvis")
+    return out
 
 
 class ManifestMedia:
@@ -139,8 +144,19 @@ class ManifestMedia:
         return h, w
 
     def mask(self, t: Triplet) -> np.ndarray:
-        """``bool`` ``HxW`` mask of ``t`` (plan-only: drawn at the image's size)."""
+        """``bool`` ``HxW`` mask of ``t`` (plan-only: drawn at the image's size).
+
+        The target of a plan-only composed ``multi``/``offscreen`` record (not drawn until the
+        build materialises) is the OR of its instances' masks (all False for ``offscreen``).
+        """
         ref = t.mask
+        if ref.root not in FILE_MASK_ROOTS and t.composition in ("multi", "offscreen"):
+            import dataclasses
+
+            out = np.zeros(self.image_size(t), bool)
+            for m in t.instances:
+                out |= self.mask(dataclasses.replace(t, mask=m, composition="single"))
+            return out
         if ref.root in FILE_MASK_ROOTS:  # a materialised build, an imported release
             return read_mask(self.path(ref))
         from avsynth.sources.media import decode_mask

@@ -55,6 +55,7 @@ def plan(
     progress: bool = False,
     check_files: bool = False,
     workers: int = 1,
+    compose: str | dict[str, float] | None = None,
 ) -> Plan:
     """Plan a build from metadata only (no media decoded, no media files needed).
 
@@ -73,6 +74,9 @@ def plan(
             and its image's header, so the media must be there); LVIS masks are always
             checked. Masks that fail are replaced (see :mod:`avsynth.planning.content`).
         workers: Processes for those checks.
+        compose: Compositions, e.g. ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``
+            (default ``single=1``: today's plan); others give a
+            :class:`~avsynth.planning.compose.ComposedPlan` (see ``docs/dataset.md``).
 
     Returns:
         The :class:`Plan` (with ``roots``, ``fingerprints`` and per-stage ``timings``).
@@ -96,6 +100,7 @@ def plan(
             progress=progress,
             check_files=check_files,
             workers=workers,
+            compose=compose,
         )
         # Built with the collector paused, the records all sit in its youngest generation:
         # the next collections would scan them all, again and again (2-3 s of the write
@@ -139,13 +144,16 @@ def _plan(
     progress,
     check_files,
     workers,
+    compose=None,
 ) -> Plan:
+    from avsynth.planning.compose import parse_compose, single_only
     from avsynth.planning.fingerprint import start_fingerprints
     from avsynth.planning.mapcheck import check_map_against_sources
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import read_openimages_masks
     from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
+    weights = parse_compose(compose)
     stage = _Stages(progress)
     with stage("map", ""):
         cmap = _load_map(categories)
@@ -196,6 +204,20 @@ def _plan(
                 del oi_masks
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+    if not single_only(weights):  # composed build: its own planner (docs/dataset.md)
+        from avsynth.composed import plan_composed
+
+        with stage("plan", "planning compositions (absences, selection, splits, pairing)"):
+            p = plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
+                              weights=weights, split_sizes=split_sizes, seed=seed,
+                              selection=selection, require_clips=require_clips)  # fmt: skip
+        p.clips_missing = index.rows_without_file
+        p.roots = roots
+        if fut is not None:
+            with stage("fingerprint_wait", ""):
+                p.fingerprints = fut.result()
+        p.timings = stage.timings
+        return p
     with stage("plan", "planning (selection, splits, pairing)") as note:
         from avsynth.planning.content import settle_plan
 
@@ -249,6 +271,7 @@ def build(
     progress: bool = True,
     force: bool = False,
     silent_audio: str = "keep",
+    compose: str | dict[str, float] | None = None,
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
 
@@ -276,6 +299,10 @@ def build(
         silent_audio: Clips whose every sample is zero: ``keep`` (default: the plan keeps
             its exact split sizes; they are counted in the sidecar's ``silent_clips``) or
             ``skip`` (drop their triplets like undecodable media).
+        compose: Compositions and their shares, e.g.
+            ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``; default ``single=1``
+            (today's build, byte-identical). Others write schema 2 records, union masks and
+            mixes (see ``docs/dataset.md``).
 
     Returns:
         :class:`BuildReport`.
@@ -313,6 +340,7 @@ def build(
             on_error=on_error,
             progress=progress,
             silent_audio=silent_audio,
+            compose=compose,
         )
 
 
@@ -333,6 +361,7 @@ def _build_locked(
     on_error,
     progress,
     silent_audio,
+    compose=None,
 ) -> BuildReport:
     from avsynth import __version__
     from avsynth.constants import SAMPLE_RATE
@@ -354,7 +383,17 @@ def _build_locked(
         progress=progress,
         check_files=not plan_only,
         workers=workers,
+        compose=compose,
     )
+    if getattr(p, "compose", None):  # a ComposedPlan: records, lists and media of its own
+        from avsynth.composed import check_composed_paths, finish_composed
+
+        check_composed_paths(p)
+        check_out_folder(outp, force=True)
+        _clear_stale(outp)
+        return BuildReport(**finish_composed(
+            p, outp, plan_only=plan_only, clip_seconds=clip_seconds, workers=workers,
+            on_error=on_error, progress=progress, manifest_name=MANIFEST))  # fmt: skip
     check_source_paths(p)
     check_out_folder(outp, force=True)  # media subfolders still no symlinks after planning
     _clear_stale(outp)

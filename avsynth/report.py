@@ -49,6 +49,8 @@ def format_summary(r: BuildReport) -> str:
         f"(train {r.written['train']}, val {r.written['val']}, test {r.written['test']}) "
         f"over {len(p.counts)} categories, seed {p.seed}",
     ]
+    for comp, n in getattr(p, "composition_counts", {}).items():  # composed builds
+        lines.append(f"  {comp}: train {n['train']}, val {n['val']}, test {n['test']}")
     if p.counts:
         width = max(len(c) for c in p.counts)
         lines.append(f"  {'category':<{width}}  {'avail':>6} {'train':>6} {'val':>5} {'test':>5}")

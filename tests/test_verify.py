@@ -98,10 +98,10 @@ def test_bad_manifests(tmp_path, monkeypatch, capsys):
     assert code == 2 and "manifest not found" in err and len(err.strip().splitlines()) == 1
 
     m = make_build(tmp_path / "b")
-    m.write_text(m.read_text().replace('"schema_version":1', '"schema_version":2', 1))
-    with pytest.raises(ManifestError, match=r"manifest.jsonl:1: unknown schema_version 2"):
+    m.write_text(m.read_text().replace('"schema_version":1', '"schema_version":3', 1))
+    with pytest.raises(ManifestError, match=r"manifest.jsonl:1: unknown schema_version 3"):
         verify(m, progress=False)
-    m.write_text(m.read_text().replace('"schema_version":2', '"schema_version":1', 1))
+    m.write_text(m.read_text().replace('"schema_version":3', '"schema_version":1', 1))
     m.write_text(m.read_text().replace('"path":"masks/dog-00.png"', '"path":"../x/dog.png"'))
     # An unsafe path makes that record unusable: a problem line naming it, not a stop.
     code, out, _ = run_cli(monkeypatch, capsys, "verify", m, "--quiet")

@@ -17,6 +17,9 @@ Examples:
         --avsbench avsbench_data --subset s4
     avsmodel eval --model sam_oracle_tiny --oracle multimask \\
         --manifest out/manifest.jsonl
+
+A composed manifest (avsynth build --compose) is also scored per composition (single,
+multi, offscreen, partial): J, F and the mean predicted area (offscreen: should be ~0).
 """
 
 from __future__ import annotations
@@ -108,3 +111,9 @@ def main(
         typer.echo(f"F    {r['fscore_official']:.4f}  (batches of {r['fscore_batch']} frames)")
     for cat, miou in r.get("per_category", {}).items():
         typer.echo(f"  mIoU {cat:<24} {miou:.4f}")
+    for comp, v in r.get("per_composition", {}).items():
+        f = "-" if v["fscore"] is None else f"{v['fscore']:.4f}"
+        typer.echo(
+            f"  {comp:<10} n {v['n']:<5} mIoU {v['miou']:.4f}  F {f}  "
+            f"predicted area {v['pred_area']:.4f}"
+        )

@@ -130,6 +130,12 @@ class LogMelCache:
         return ex
 
 
+def _pool_key(t: Any) -> str:
+    """Audio pool of a record: its category; composed (non-single) records pool by
+    composition too, so resampling never turns a mix into one clip or back."""
+    return t.category if t.composition == "single" else f"{t.composition}:{t.category}"
+
+
 def mask_to_lowres(mask: torch.Tensor, mask_size: int) -> torch.Tensor:
     """Pool a padded ``[S, S]`` 0/1 mask to a binary ``[s, s]`` mask (majority vote)."""
     import torch.nn.functional as F
@@ -229,7 +235,7 @@ class ManifestDataset(Dataset):
         self.audio_pools = {k: list(v) for k, v in (audio_pools or {}).items() if v}
         self._by_cat: dict[str, list[int]] = {}
         for i, t in enumerate(self.records):
-            self._by_cat.setdefault(t.category, []).append(i)
+            self._by_cat.setdefault(_pool_key(t), []).append(i)
         if mismatched and len(self._by_cat) < 2:
             raise DataError(
                 f"{self.manifest}: split {split!r} has one category only; mismatched audio "
@@ -251,14 +257,14 @@ class ManifestDataset(Dataset):
         """Which triplet's clip is paired with triplet ``index`` (mismatch/resampling)."""
         t = self.records[index]
         if self.mismatched:
-            others = [c for c in sorted(self._by_cat) if c != t.category]
+            others = [c for c in sorted(self._by_cat) if c != _pool_key(t)]
             cat = others[stable_hash(self.seed, "mismatch-cat", t.id) % len(others)]
             pool = self._by_cat[cat]
             return pool[stable_hash(self.seed, "mismatch-clip", t.id) % len(pool)]
         if self.resample_audio_p > 0:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             if rng.random() < self.resample_audio_p:
-                pool = self._by_cat[t.category]
+                pool = self._by_cat[_pool_key(t)]
                 return pool[int(rng.integers(len(pool)))]
         return index
 

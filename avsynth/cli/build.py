@@ -18,6 +18,10 @@ Examples:
 
   avsynth build --categories category_maps/46.yaml --vggsound vgg --lvis lvis \\
       --out tiny --split-sizes 60,10,10 --seed 1 --min-area 0.02
+
+  # multi-source, off-screen and partly off-screen triplets (schema 2 records, mixes)
+  avsynth build --categories category_maps/46.yaml --vggsound vgg --lvis lvis \\
+      --out ms --compose single=0.70,multi=0.20,offscreen=0.05,partial=0.05
 """
 
 from __future__ import annotations
@@ -113,6 +117,13 @@ def main(
             help="Build into an existing non-empty folder that is not an avsynth build folder.",
         ),
     ] = False,
+    compose: Annotated[
+        str,
+        typer.Option(
+            help="Compositions and shares: single, multi (2-3 sounding objects), offscreen "
+            "(sound of a verified-absent category, empty target), partial (visible + absent)."
+        ),
+    ] = "single=1",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
     from avsynth.pipeline import build
@@ -144,6 +155,7 @@ def main(
         progress=not quiet,
         silent_audio=silent_audio,
         force=force,
+        compose=compose,
     )
     if not quiet:
         typer.echo(report.summary())

@@ -28,6 +28,16 @@ Choices (S4 clips are 5 s videos with one frame per second):
   is shorter, as AVSBench's preprocessing does. AVSBench's loader reads it with
   ``pickle.load(f).detach()``; the pickle wraps ``torch.save`` bytes so that the same audio
   gives the same file (see :class:`_Pickler`).
+
+``subset="ms3"`` writes the MS3 (multi-source) layout instead, the one ``avs_scripts/avs_ms3``
+reads; every composition of a composed manifest goes there (``multi`` targets are the union
+of the sounding objects, ``offscreen`` ones are empty)::
+
+    OUT/Multi-sources/ms3_meta_data.csv                   video_id,split
+    OUT/Multi-sources/ms3_data/visual_frames/<name>/<name>.mp4_<k>.png
+    OUT/Multi-sources/ms3_data/gt_masks/<split>/<name>/<name>_<k>.png
+    OUT/Multi-sources/ms3_data/audio_wav/<split>/<name>.wav
+    OUT/Multi-sources/ms3_data/audio_log_mel/<split>/<name>.pkl
 """
 
 from __future__ import annotations
@@ -59,6 +69,27 @@ FRAMES = 5
 FRAME_SIZE = 224
 SECONDS = 5
 META_CSV = "s4_meta_data.csv"
+LAYOUTS = {  # subset -> (folder, meta CSV, data folder, CSV header)
+    "s4": ("Single-source", META_CSV, "s4_data", ["name", "start", "category", "split"]),
+    "ms3": ("Multi-sources", "ms3_meta_data.csv", "ms3_data", ["video_id", "split"]),
+}
+
+
+def _paths(subset: str, data: Path, split: str, cat: str, name: str) -> dict[str, Any]:
+    """Where one video's frames, masks, WAV and log-mel pickle go in the S4 / MS3 layout."""
+    if subset == "s4":
+        return {
+            "frame": lambda k: data / "visual_frames" / split / cat / name / f"{name}_{k}.png",
+            "mask": lambda k: data / "gt_masks" / split / cat / name / f"{name}_{k}.png",
+            "wav": data / "audio_wav" / split / cat / f"{name}.wav",
+            "pkl": data / "audio_log_mel" / split / cat / f"{name}.pkl",
+        }
+    return {
+        "frame": lambda k: data / "visual_frames" / name / f"{name}.mp4_{k}.png",
+        "mask": lambda k: data / "gt_masks" / split / name / f"{name}_{k}.png",
+        "wav": data / "audio_wav" / split / f"{name}.wav",
+        "pkl": data / "audio_log_mel" / split / f"{name}.pkl",
+    }
 
 
 def s4_category(label: str) -> str:
@@ -189,8 +220,9 @@ def export_avsbench(
     split: str | None = None,
     roots: Roots = None,
     progress: bool = True,
+    subset: str = "s4",
 ) -> ExportReport:
-    """Write a manifest's triplets as an AVSBench S4 dataset under ``out``.
+    """Write a manifest's triplets as an AVSBench S4 (or MS3) dataset under ``out``.
 
     Args:
         manifest: ``manifest.jsonl`` (materialised, or plan-only with its source roots).
@@ -198,6 +230,7 @@ def export_avsbench(
         split: Export only this split (``train``, ``val`` or ``test``).
         roots: Source roots for a plan-only manifest.
         progress: Show a progress bar.
+        subset: ``s4`` (``out/Single-source``) or ``ms3`` (``out/Multi-sources``).
 
     Returns:
         An :class:`ExportReport`.
@@ -216,6 +249,8 @@ def export_avsbench(
     from avsynth.progress import progress as progress_bar
 
     path = Path(manifest)
+    if subset not in LAYOUTS:
+        raise ManifestError(f"unknown AVSBench subset {subset!r}; use s4 or ms3")
     if split is not None and split not in SPLITS:
         check_split(split, _splits(path), source=path.name)
     check_out_dir(out)
@@ -225,14 +260,22 @@ def export_avsbench(
             check_split(split, _splits(path), source=path.name)
         raise ManifestError(f"{path}: no triplets")
     _check_triplets(triplets)
-    root = Path(out) / "Single-source"
-    data = root / "s4_data"
+    unmixed = next((t for t in triplets if t.audio.path is None), None)
+    if unmixed is not None:
+        raise ManifestError(
+            f"{path}: triplet {unmixed.id} ({unmixed.composition}) has no mix yet: a plan-only "
+            "composed manifest gets its mixes when the build materialises; build without "
+            "--plan-only, then export"
+        )
+    folder, meta_csv, data_dir, header = LAYOUTS[subset]
+    root = Path(out) / folder
+    data = root / data_dir
     media = ManifestMedia(path, roots, lvis_labels(triplets))
     rows = []
     audio_cache: dict[Path, tuple[bytes, bytes]] = {}
     for t in progress_bar(triplets, desc="export-avsbench", unit="triplets", enabled=progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
-        sub = Path(safe_component(t.split)) / safe_component(cat)
+        dest = _paths(subset, data, safe_component(t.split), safe_component(cat), name)
         img = media.image(t)
         frame = np.asarray(
             Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)
@@ -248,8 +291,8 @@ def export_avsbench(
         )
         frame_png, mask_png = _png(frame), _png(np.asarray(mask))
         for k in range(1, FRAMES + 1):
-            atomic_write_bytes(data / "visual_frames" / sub / name / f"{name}_{k}.png", frame_png)
-            atomic_write_bytes(data / "gt_masks" / sub / name / f"{name}_{k}.png", mask_png)
+            atomic_write_bytes(dest["frame"](k), frame_png)
+            atomic_write_bytes(dest["mask"](k), mask_png)
         audio = media.path(t.audio)
         if audio not in audio_cache:
             # The first 5 s (short clips padded with silence), as the build would write them.
@@ -261,15 +304,15 @@ def export_avsbench(
                 raise MediaError(f"{audio} (triplet {t.id}): {e}") from None
             audio_cache[audio] = (_wav(y), lm)
         wav, lm = audio_cache[audio]
-        atomic_write_bytes(data / "audio_wav" / sub / f"{name}.wav", wav)
-        atomic_write_bytes(data / "audio_log_mel" / sub / f"{name}.pkl", lm)
+        atomic_write_bytes(dest["wav"], wav)
+        atomic_write_bytes(dest["pkl"], lm)
         rows.append((name, 0, cat, t.split))
     rows.sort(key=lambda r: (SPLITS.index(r[3]), r[2], r[0]))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["name", "start", "category", "split"])
-    w.writerows(rows)
-    atomic_write_text(root / META_CSV, buf.getvalue())
+    w.writerow(header)
+    w.writerows(rows if subset == "s4" else [(r[0], r[3]) for r in rows])
+    atomic_write_text(root / meta_csv, buf.getvalue())
     report = ExportReport(
         root=root,
         counts=dict(Counter(r[3] for r in rows)),
@@ -279,7 +322,7 @@ def export_avsbench(
         "manifest": str(path.resolve()),
         "manifest_sha256": file_sha256(path),
         "split": split,
-        "layout": "AVSBench S4 (OpenNLPLab/AVSBench avs_scripts/avs_s4)",
+        "layout": f"AVSBench {subset.upper()} (OpenNLPLab/AVSBench avs_scripts/avs_{subset})",
         "frames": FRAMES,
         "frame_size": FRAME_SIZE,
         "seconds": SECONDS,

@@ -12,7 +12,10 @@ One sample per triplet, keyed by ``triplet_id`` so re-loading updates the datase
   ``_source_id``/``_source_label``, ``area_fraction``, ``audio_subset``/``_license``;
 * ``spectrogram_path``: log-mel spectrogram of the clip, and ``preview_path``: a strip
   ``image | mask overlay | spectrogram`` (both registered as App media fields, so the App's
-  media selector can show the sound next to the mask).
+  media selector can show the sound next to the mask);
+* composed records (``avsynth build --compose``): ``composition``, ``instances`` (one box per
+  target instance), ``components`` (every clip heard: category, visibility, gain) and
+  ``component_audio_paths`` (:mod:`avsynth.inspection.fiftyone_compose`).
 
 Rendered pictures go to ``<manifest folder>/inspect/{spectrograms,masks,previews}/`` and are
 re-used when newer than their inputs. FiftyOne reads its configuration when first imported:
@@ -160,7 +163,9 @@ def _media(
     return rows
 
 
-def _sample(t: Triplet, row: dict[str, Path | None]) -> fo.Sample:
+def _sample(
+    t: Triplet, row: dict[str, Path | None], manifest: Path | None = None, roots: Roots = None
+) -> fo.Sample:
     import fiftyone as fo
 
     img, mask, audio = t.image, t.mask, t.audio
@@ -190,6 +195,10 @@ def _sample(t: Triplet, row: dict[str, Path | None]) -> fo.Sample:
         "spectrogram_path": None if row["spectrogram"] is None else str(row["spectrogram"]),
         "preview_path": None if row["preview"] is None else str(row["preview"]),
     }
+    if t.schema_version >= 2 and manifest is not None:
+        from avsynth.inspection.fiftyone_compose import composed_fields
+
+        fields.update(composed_fields(t, manifest, roots))
     if img.width is not None and img.height is not None:
         fields["metadata"] = fo.ImageMetadata(width=img.width, height=img.height)
     return fo.Sample(filepath=str(row["image"]), tags=[t.split], **fields)
@@ -246,7 +255,7 @@ def load_fiftyone(
     else:
         ds = fo.Dataset(name)
     ds.persistent = True
-    samples = [_sample(t, r) for t, r in zip(triplets, rows, strict=True)]
+    samples = [_sample(t, r, path, roots) for t, r in zip(triplets, rows, strict=True)]
     if ds.has_sample_field("triplet_id"):
         ds.create_index("triplet_id", unique=True)
         ds.merge_samples(

@@ -8,7 +8,10 @@
 * ``mask_area.png``: distribution of mask area (fraction of the image), per split;
 * ``source_mix.png``: LVIS vs Open Images share per category;
 * ``clip_reuse.png``: histogram of how many triplets use each audio clip;
-* ``stats.json``: the numbers behind the summary.
+* ``stats.json``: the numbers behind the summary;
+* composed manifests (``avsynth build --compose``) also: ``compositions.csv`` /
+  ``compositions.png``, triplets per composition x split (``compositions`` in ``stats.json``;
+  clip reuse then counts every component clip).
 
 Plots use matplotlib's Agg backend (no display needed); PNGs carry no timestamp, so the same
 manifest gives byte-identical files.
@@ -43,6 +46,7 @@ class StatsReport:
         clips: Number of distinct audio clips (YouTube id + start).
         clip_uses: ``{uses: number of clips used that many times}``.
         area_quantiles: Mask area fraction at 0, 25, 50, 75 and 100 %.
+        compositions: ``{composition: {split: n}}`` (composed manifests only, else empty).
         files: Paths of the files written, relative to ``out``.
     """
 
@@ -53,6 +57,7 @@ class StatsReport:
     clip_uses: dict[int, int] = field(default_factory=dict)
     area_quantiles: list[float] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    compositions: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def split_totals(self) -> dict[str, int]:
@@ -68,8 +73,17 @@ class StatsReport:
         n = max(self.triplets, 1)
         reuse_max = max(self.clip_uses, default=0)
         q = self.area_quantiles or [0.0] * 5
-        return "\n".join(
+        comp = (
             [
+                "compositions: "
+                + ", ".join(f"{c} {sum(v.values())}" for c, v in self.compositions.items())
+            ]
+            if self.compositions
+            else []
+        )
+        return "\n".join(
+            comp
+            + [
                 f"{self.triplets} triplets, {len(self.counts)} categories; "
                 + ", ".join(f"{s} {tot[s]}" for s in SPLITS),
                 "masks: "
@@ -231,12 +245,15 @@ def stats(
     sources: dict[str, Counter] = defaultdict(Counter)
     clips: Counter = Counter()
     areas: dict[str, list[float]] = {s: [] for s in SPLITS}
+    comps: dict[str, Counter] = defaultdict(Counter)
     n = 0
     for t in progress_bar(iter_manifest(manifest), desc="stats", unit="triplets", enabled=progress):
         n += 1
         counts[t.category][t.split] += 1
         sources[t.category][t.mask.source] += 1
-        clips[(t.audio.youtube_id, t.audio.start_seconds)] += 1
+        comps[t.composition][t.split] += 1
+        for a in [c.audio for c in t.components] or [t.audio]:
+            clips[(a.youtube_id, a.start_seconds)] += 1
         areas[t.split].append(float(t.mask.area_fraction))
     report = StatsReport(
         triplets=n,
@@ -246,6 +263,12 @@ def stats(
         clip_uses=dict(sorted(Counter(clips.values()).items())),
         area_quantiles=_quantiles([a for s in SPLITS for a in areas[s]]),
     )
+    if set(comps) - {"single"}:
+        from avsynth.manifest.schema import COMPOSITIONS
+
+        report.compositions = {
+            c: {s: comps[c][s] for s in SPLITS} for c in COMPOSITIONS if c in comps
+        }
     out.mkdir(parents=True, exist_ok=True)
     counts_csv, counts_md, sources_csv = _tables(report)
     atomic_write_text(out / "counts.csv", counts_csv)
@@ -253,10 +276,16 @@ def stats(
     atomic_write_text(out / "sources.csv", sources_csv)
     files = ["counts.csv", "counts.md", "sources.csv"]
     files += _plots(report, areas, out)
+    if report.compositions:
+        from avsynth.inspection.stats_compose import write_composition_stats
+
+        files += write_composition_stats(report.compositions, out)
     files.append("stats.json")
     report.files = files
     d = asdict(report)
     d["clip_uses"] = {str(k): v for k, v in report.clip_uses.items()}
     d["split_totals"] = report.split_totals
+    if not report.compositions:
+        del d["compositions"]  # a single-source manifest's stats.json is as it was
     atomic_write_text(out / "stats.json", json.dumps(d, indent=2, sort_keys=True) + "\n")
     return report

@@ -15,7 +15,10 @@ Checks per triplet (each file is checked once however many triplets share it):
   short clips with silence);
 * for a plan-only manifest, the source metadata files the build read still have the
   fingerprints recorded in ``build_info.json`` (``inputs``: size and BLAKE2b per file), so
-  the annotation ids in the manifest still mean what they meant.
+  the annotation ids in the manifest still mean what they meant;
+* composed (schema 2) records: each instance mask and component clip as above, the target
+  equals the OR of the instances (empty for ``offscreen``), the mix equals its components
+  mixed with their gains (:mod:`avsynth.inspection.verify_compose`).
 
 Problems come back as one line each, ``<file>: <what is wrong> [triplet <id>, <manifest>:<line>]``.
 """
@@ -147,7 +150,7 @@ class _Verifier:
             except (AvsynthError, OSError, ValueError) as e:
                 self.report(where, f"mask does not decode ({e})", t, line)
                 return
-        if not arr.any():
+        if not arr.any() and t.composition != "offscreen":  # offscreen: empty by design
             self.report(where, "mask is empty", t, line)
         if size is not None and arr.shape != size:
             self.report(
@@ -240,8 +243,14 @@ class _Verifier:
         else:
             self.ids[t.id] = line
         size = self.image(t, line)
-        self.mask(t, line, size)
-        self.audio_file(t, line)
+        if t.mask.root == "manifest" or t.composition not in ("multi", "offscreen"):
+            self.mask(t, line, size)  # a plan-only union: its instances are checked below
+        if t.audio.path is not None:  # null: a plan-only mix, made when materialising
+            self.audio_file(t, line)
+        if t.schema_version >= 2:
+            from avsynth.inspection.verify_compose import check_composed
+
+            check_composed(self, t, line)
 
 
 @dataclass

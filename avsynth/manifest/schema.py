@@ -15,6 +15,12 @@ Strings that tools use as file or folder names (the triplet ``id``, ``category``
 ``label`` and ``youtube_id``, the ``subset`` names and the source ids) are single path
 components: :func:`safe_component` rejects empty strings, ``.``, ``..``, ``/``, ``\\`` and
 control characters. Reading a record checks both (:class:`UnsafePathError`).
+
+Schema version 2 (composed builds, ``avsynth build --compose``) adds ``composition``,
+``instances`` (every target instance's mask) and ``components`` (every clip heard, with its
+category, visibility and gain); ``mask`` is then the target (the union of the instances, empty
+for ``offscreen``) and ``audio`` the waveform heard (the mix). Version 1 records read as
+``composition="single"`` with no instances/components listed.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from avsynth.constants import SPLITS
 from avsynth.errors import ManifestError
 
 SCHEMA_VERSION = 1
+SCHEMA_VERSIONS = (1, 2)  # versions this avsynth reads; 2 = composed records
 ROOTS = ("manifest", "lvis", "openimages", "vggsound", "release")
 #: Roots whose masks are PNG files (a materialised build; an imported AVS-Synthetic release).
 FILE_MASK_ROOTS = ("manifest", "release")
@@ -200,6 +207,18 @@ class AudioRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ComponentRef:
+    """One clip of a composed (schema 2) record: its category, whether the object is in the
+    image (``visible``), the gain applied in the mix (dB, after loudness normalising; 0 for
+    unmixed compositions) and the clip itself."""
+
+    category: str
+    visible: bool
+    gain_db: float
+    audio: AudioRef
+
+
+@dataclass(frozen=True, slots=True)
 class Triplet:
     """One manifest line."""
 
@@ -211,6 +230,9 @@ class Triplet:
     audio: AudioRef
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    composition: str = "single"
+    instances: tuple[MaskRef, ...] = ()
+    components: tuple[ComponentRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict in the on-disk key order (``schema_version`` first)."""
@@ -225,6 +247,18 @@ class Triplet:
             "audio": _plain(self.audio),
         }
         out["mask"]["bbox"] = list(self.mask.bbox)
+        if self.schema_version >= 2:
+            out["composition"] = self.composition
+            out["instances"] = [_plain(m) | {"bbox": list(m.bbox)} for m in self.instances]
+            out["components"] = [
+                {
+                    "category": c.category,
+                    "visible": c.visible,
+                    "gain_db": c.gain_db,
+                    "audio": _plain(c.audio),
+                }  # fmt: skip
+                for c in self.components
+            ]
         if self.extra:
             out["extra"] = copy.deepcopy(self.extra)
         return out
@@ -240,10 +274,11 @@ class Triplet:
         if not isinstance(d, dict):
             raise ManifestError(f"{where}: expected a JSON object")
         version = d.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in SCHEMA_VERSIONS or isinstance(version, bool):
             raise ManifestError(
                 f"{where}: unknown schema_version {version!r} (this avsynth reads "
-                f"{SCHEMA_VERSION}); rebuild the manifest or upgrade avsynth"
+                f"{' and '.join(map(str, SCHEMA_VERSIONS))}); rebuild the manifest or "
+                "upgrade avsynth"
             )
         try:
             image = ImageRef(**d["image"])
@@ -251,6 +286,7 @@ class Triplet:
             m["bbox"] = tuple(m["bbox"])
             mask = MaskRef(**m)
             audio = AudioRef(**d["audio"])
+            v2 = _v2_fields(d) if version == 2 else {}
             t = cls(
                 id=d["id"],
                 split=d["split"],
@@ -260,6 +296,7 @@ class Triplet:
                 audio=audio,
                 schema_version=version,
                 extra=d.get("extra", {}),
+                **v2,
             )
         except KeyError as e:
             raise ManifestError(f"{where}: missing field {e.args[0]!r}") from None
@@ -267,10 +304,39 @@ class Triplet:
             raise ManifestError(f"{where}: malformed record ({e})") from None
         if t.split not in SPLITS:
             raise ManifestError(f"{where}: split {t.split!r} is not one of {', '.join(SPLITS)}")
-        for name, ref in (("image", t.image), ("mask", t.mask), ("audio", t.audio)):
+        refs = [("image", t.image), ("mask", t.mask), ("audio", t.audio)]
+        refs += [(f"instances[{i}]", m) for i, m in enumerate(t.instances)]
+        refs += [(f"components[{i}].audio", c.audio) for i, c in enumerate(t.components)]
+        for name, ref in refs:
             if ref.root not in ROOTS:
                 raise ManifestError(f"{where}: {name}.root {ref.root!r} is not one of {ROOTS}")
             if ref.path is not None:
                 safe_relpath(ref.path, what=f"{where}: {name}.path")
         _check_names(t, where)
+        for i, m in enumerate(t.instances):  # schema 2: the same rule for listed refs
+            safe_component(m.source_id, what=f"{where}: instances[{i}].source_id")
+        for i, c in enumerate(t.components):
+            for key in ("youtube_id", "label", "subset"):
+                safe_component(getattr(c.audio, key), what=f"{where}: components[{i}].audio.{key}")
         return t
+
+
+COMPOSITIONS = ("single", "multi", "offscreen", "partial")
+
+
+def _v2_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """``composition``/``instances``/``components`` of a schema 2 record (KeyError/TypeError
+    on missing or malformed fields, reported by the caller)."""
+    comp = d["composition"]
+    if comp not in COMPOSITIONS:
+        raise TypeError(f"composition {comp!r} is not one of {', '.join(COMPOSITIONS)}")
+    instances = []
+    for m in d["instances"]:
+        m = dict(m)
+        m["bbox"] = tuple(m["bbox"])
+        instances.append(MaskRef(**m))
+    components = tuple(
+        ComponentRef(c["category"], bool(c["visible"]), float(c["gain_db"]), AudioRef(**c["audio"]))
+        for c in d["components"]
+    )
+    return {"composition": comp, "instances": tuple(instances), "components": components}

@@ -58,8 +58,10 @@ class MediaResult:
 
 
 def _run_one(task: tuple) -> tuple[str, str, Any, str | None, bool]:
-    kind, key, args = task
+    kind, key, args = task[:3]
     try:
+        if len(task) > 3:  # (kind, key, args, function): composed builds' union masks / mixes
+            return kind, key, task[3](*args), None, False
         if kind == "image":
             return kind, key, materialise_image(*args), None, False
         return kind, key, materialise_clip(*args), None, False
@@ -68,11 +70,12 @@ def _run_one(task: tuple) -> tuple[str, str, Any, str | None, bool]:
     except AvsynthError as e:
         return kind, key, None, str(e), False
     except OSError as e:
+        what = getattr(args[0], "path", key)
         if is_disk_full(e):
-            return kind, key, None, str(disk_full(Path(args[3 if kind == "image" else 2]), e)), True
-        return kind, key, None, f"cannot materialise {kind} {args[0].path}: {e}", False
+            return kind, key, None, str(disk_full(Path(str(what)), e)), True
+        return kind, key, None, f"cannot materialise {kind} {what}: {e}", False
     except Exception as e:  # a decoder failing in an unforeseen way: still name the file
-        what = args[0].path
+        what = getattr(args[0], "path", key)
         return kind, key, None, f"cannot materialise {kind} {what}: {type(e).__name__}: {e}", False
 
 
@@ -91,6 +94,18 @@ def _die_with_parent(parent: int) -> None:
             pass
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def _with_recorded(task: tuple, recorded: dict[str, dict[str, Any]]) -> tuple:
+    """A plain ``image``/``clip`` task with the provenance entries of its outputs added."""
+    kind, key, args = task[:3]
+    if len(task) > 3 or kind not in ("image", "clip"):
+        return task
+    if kind == "image":
+        rels = [image_relpath(args[0]), *(mask_relpath(m) for m in args[1])]
+    else:
+        rels = [audio_relpath(args[0])]
+    return (kind, key, (*args, {r: recorded[r] for r in rels if r in recorded}))
 
 
 def _remove_stale_tmp(out: str) -> None:
@@ -166,6 +181,7 @@ def run_media(
     silent_audio: str = "keep",
     progress: bool = True,
     hook: Callable[[int], None] | None = None,
+    tasks: list[tuple] | None = None,
 ) -> MediaResult:
     """Materialise every image, mask and clip of ``plan`` below ``out``.
 
@@ -178,6 +194,8 @@ def run_media(
         silent_audio: ``keep`` silent clips (counted in ``silent_clips``) or ``skip`` them.
         progress: Show progress in triplets (see :func:`avsynth.progress.progress`).
         hook: Called with the number of finished tasks after each chunk (used by tests).
+        tasks: Run these instead of :func:`media_tasks` (composed builds); a task is
+            ``(kind, key, args)`` or ``(kind, key, args, function)``.
 
     Raises:
         MediaError: the first failing file, when ``on_error == "raise"``.
@@ -190,17 +208,22 @@ def run_media(
     _remove_stale_tmp(out)
     Path(out).mkdir(parents=True, exist_ok=True)
     recorded = prov.load(out)
-    keep = _outputs(plan)
-    prov.compact(out, recorded, keep)
-    tasks, waiting = media_tasks(plan, out, clip_seconds, recorded)
-    need = [2] * len(plan.triplets)
+    waiting: dict[tuple[str, str], list[int]] | None = None
+    if tasks is None:
+        keep = _outputs(plan)
+        prov.compact(out, recorded, keep)
+        tasks, waiting = media_tasks(plan, out, clip_seconds, recorded)
+        need = [2] * len(plan.triplets)
+        total, unit = len(plan.triplets), "triplets"
+    else:  # composed builds' own tasks: their image/clip tasks get their records too
+        keep = set(recorded)
+        tasks = [_with_recorded(t, recorded) for t in tasks]
+        total, unit = len(tasks), "files"
     size = max(1, min(_MAX_CHUNK, len(tasks) // (4 * max(1, workers))))
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     n_workers = min(workers, len(chunks))
     result = MediaResult(workers=n_workers if n_workers > 1 else 0)
-    bar = progress_bar(
-        total=len(plan.triplets), desc="media", unit="triplets", enabled=progress, leave=True
-    )
+    bar = progress_bar(total=total, desc="media", unit=unit, enabled=progress, leave=True)
     done = 0
 
     def collect(rows: list[tuple]) -> None:
@@ -213,13 +236,16 @@ def run_media(
                 (result.failed_images if kind == "image" else result.failed_clips)[key] = err
             elif kind == "image":
                 result.image_sizes[key] = value
-            else:
+            elif kind == "clip":
                 result.clip_frames[key], silent = value
                 if silent:
                     result.silent_clips.append(key)
                     if silent_audio == "skip":
                         result.failed_clips[key] = "silent: every sample is zero"
-            for i in waiting[kind, key]:
+            if waiting is None:
+                finished += 1
+                continue
+            for i in waiting.get((kind, key), ()):
                 need[i] -= 1
                 finished += need[i] == 0
         done += len(rows)

@@ -43,6 +43,7 @@ __all__ = [
     "write_image",
     "write_lvis",
     "write_openimages",
+    "write_openimages_imagelabels",
     "write_vggsound",
 ]
 
@@ -290,6 +291,26 @@ def write_openimages(
     for iid, arr in sorted((image_arrays or {}).items()):
         write_image(root / subset / f"{iid}.jpg", arr)
     return path
+
+
+def write_openimages_imagelabels(
+    root: str | os.PathLike, subset: str, rows: Sequence[tuple[str, str, str, int]]
+) -> Path:
+    """Write ``root/oidv7-{subset}-annotations-human-imagelabels.csv``.
+
+    Args:
+        root: Open Images root folder (created).
+        subset: ``train``, ``validation`` or ``test``.
+        rows: ``(ImageID, Source, LabelName, Confidence)``; Source e.g. ``verification``,
+            Confidence 1 (present) or 0 (verified absent). Written sorted, header first.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["ImageID", "Source", "LabelName", "Confidence"])
+    for r in sorted(rows):
+        w.writerow([r[0], r[1], r[2], int(r[3])])
+    path = Path(root) / f"oidv7-{subset}-annotations-human-imagelabels.csv"
+    return atomic_write_bytes(path, buf.getvalue().encode())
 
 
 def write_vggsound(

@@ -35,6 +35,7 @@ from avsynth.testing.media import atomic_write_bytes
 from avsynth.testing.sources import (
     write_lvis,
     write_openimages,
+    write_openimages_imagelabels,
     write_vggsound,
 )
 
@@ -204,18 +205,27 @@ def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter, 
 
 
 def _make_openimages(
-    root: Path, cats, n: int, size: int, seed: int, counts: Counter, full: bool
-) -> None:
+    root: Path, cats, n: int, size: int, seed: int, counts: Counter, full: bool,
+    labels: bool = False,
+) -> None:  # fmt: skip
     n_val = round(n * 0.2) if n >= 2 else 0
     classes = {r[0]: r[1] for r in _shipped_rows("openimages_v7_boxable.csv")} if full else {}
     classes.update({c.oi_mid: c.oi_name for c in cats})
     for subset, idxs in (("train", range(n - n_val)), ("validation", range(n - n_val, n))):
-        rows, masks, arrays = [], [], {}
+        rows, masks, arrays, verified = [], [], {}, []
         for i in idxs:
             rng = np.random.default_rng([seed, 2, i])
             img, objs = render_image(rng, _pick(rng, len(cats)), size, size)
             iid = _hex("world", seed, "oi", i, n=16)
             arrays[iid] = img
+            if labels:  # own generator: the default world's bytes do not change
+                lrng = np.random.default_rng([seed, 4, i])
+                shown = {ci for ci, *_ in objs}
+                for ci, c in enumerate(cats):
+                    if ci in shown:
+                        verified.append((iid, "verification", c.oi_mid, 1))
+                    elif lrng.random() < 0.8:  # not every absent class was checked
+                        verified.append((iid, "verification", c.oi_mid, 0))
             scale = (1.0, 1.5, 0.75)[i % 3]  # real OI masks often differ from the image size
             ms = max(8, int(round(size * scale)))
             for ci, _seg, m, (cx, cy, r) in objs:
@@ -232,6 +242,8 @@ def _make_openimages(
                 masks.append(m)
                 counts[cats[ci].name] += 1
         write_openimages(root, subset, rows, masks, classes, image_arrays=arrays, zipped=True)
+        if labels:
+            write_openimages_imagelabels(root, subset, verified)
 
 
 def _make_vggsound(root: Path, cats, per_label: int, missing: int, fmt: str, seconds: float,
@@ -276,6 +288,7 @@ def make_world(
     seed: int = 0,
     full_vocabulary: bool = True,
     reuse: bool = True,
+    image_labels: bool = False,
 ) -> World:
     """Write a world under ``root``: ``lvis/``, ``openimages/``, ``vggsound/`` (real layouts).
 
@@ -297,6 +310,11 @@ def make_world(
             and all 601 boxable classes in the Open Images class CSV, as the real files do, so
             any category map (e.g. ``46.yaml``) reads the world; only the world's categories
             have annotations. False lists the world's categories only.
+        image_labels: Also write Open Images' human-verified image labels
+            (``oidv7-{subset}-annotations-human-imagelabels.csv``): every shown class with
+            Confidence 1 and about 80% of the absent ones with Confidence 0 (what composed
+            builds read for ``offscreen``/``partial``). LVIS images always list the absent
+            world categories in ``neg_category_ids``.
         reuse: If ``root`` already holds a world made with the same arguments (its
             ``world.json`` says so), return it without writing anything. A world made with
             other arguments is replaced; ``lvis/``, ``openimages/``, ``vggsound/`` folders not
@@ -322,6 +340,8 @@ def make_world(
         "seed": seed,
         "full_vocabulary": full_vocabulary,
     }
+    if image_labels:  # only when set: the default world's marker stays as it was
+        params["image_labels"] = True
     marker = root / "world.json"
     old = json.loads(marker.read_text()) if marker.is_file() else None
     if reuse and old is not None and old.get("complete") and old.get("params") == params:
@@ -339,8 +359,9 @@ def make_world(
     lv, oi, rows, files = Counter(), Counter(), Counter(), Counter()
     _make_lvis(root / "lvis", cats, n_lvis_images, image_size, seed, lv, full_vocabulary)
     _make_openimages(
-        root / "openimages", cats, n_openimages_images, image_size, seed, oi, full_vocabulary
-    )
+        root / "openimages", cats, n_openimages_images, image_size, seed, oi, full_vocabulary,
+        image_labels,
+    )  # fmt: skip
     _make_vggsound(root / "vggsound", cats, clips_per_label, missing_clips_per_label,
                    clip_format, clip_seconds, seed, rows, files)  # fmt: skip
     names = [c.name for c in cats]

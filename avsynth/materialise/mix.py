@@ -1,0 +1,195 @@
+"""Mixing clips and drawing union masks for composed builds.
+
+A mix (``multi``, ``partial``) is made from the 16 kHz WAVs the build already wrote for its
+component clips: each component is loudness-normalised to :data:`TARGET_LUFS` (ITU-R BS.1770
+integrated loudness with pyloudnorm; clips shorter than one 400 ms gating block, where BS.1770
+is undefined, by RMS instead), scaled by its seeded gain (:data:`avsynth.planning.compose.GAIN_DB`
+range), summed, and scaled down as a whole when its peak exceeds :data:`PEAK_DBFS` (a
+peak limiter without distortion). Silent components stay silent. The result is a 16 kHz mono
+16-bit WAV of the build's clip length, written once per triplet, atomically.
+
+A union mask (``multi``, ``offscreen``) is the OR of the triplet's instance PNGs (none for
+``offscreen``: an all-zero mask at the image's size), written as a 0/255 PNG.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from avsynth.errors import MediaError
+from avsynth.materialise.media import _png_size, _tmp, _wav_ok, write_mask_png
+from avsynth.planning.output import SAMPLE_RATE, audio_relpath, mask_relpath
+
+TARGET_LUFS = -26.0
+PEAK_DBFS = -1.0
+_MIN_LUFS_SECONDS = 0.4
+
+
+def loudness_db(x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
+    """Integrated loudness (LUFS, BS.1770 via pyloudnorm), or RMS dBFS for clips shorter than
+    400 ms; ``-inf`` for silence."""
+    x = np.asarray(x, np.float64)
+    if not np.any(x):
+        return float("-inf")
+    if x.size >= int(_MIN_LUFS_SECONDS * sample_rate):
+        import pyloudnorm
+
+        return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x))
+    return float(20 * np.log10(np.sqrt(np.mean(x * x))))
+
+
+def mix(
+    components: Sequence[np.ndarray], gains_db: Sequence[float], sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """Loudness-normalise each component, apply its gain, sum and peak-limit.
+
+    Args:
+        components: Mono float waveforms of equal length.
+        gains_db: One gain (dB) per component, applied after normalising to ``TARGET_LUFS``.
+        sample_rate: Their sample rate.
+
+    Returns:
+        float64 mix whose peak is at most ``PEAK_DBFS``.
+    """
+    if len(components) != len(gains_db) or not components:
+        raise ValueError("mix() needs one gain per component and at least one component")
+    n = len(components[0])
+    out = np.zeros(n, np.float64)
+    for x, g in zip(components, gains_db, strict=True):
+        x = np.asarray(x, np.float64)
+        if x.shape != (n,):
+            raise ValueError("mix(): components must be mono and of equal length")
+        lv = loudness_db(x, sample_rate)
+        if np.isfinite(lv):
+            out += x * 10.0 ** ((TARGET_LUFS - lv + float(g)) / 20.0)
+    peak = float(np.max(np.abs(out))) if n else 0.0
+    limit = 10.0 ** (PEAK_DBFS / 20.0)
+    if peak > limit:
+        out *= limit / peak
+    return out
+
+
+def materialise_mix(
+    sources: Sequence[str], gains_db: Sequence[float], dest: str, frames: int
+) -> int:
+    """Write the mix of the component WAVs ``sources`` to ``dest`` (kept if already complete).
+
+    Returns:
+        ``frames``.
+
+    Raises:
+        MediaError: a component WAV is missing or not 16 kHz mono of ``frames`` samples.
+    """
+    import soundfile as sf
+
+    d = Path(dest)
+    if d.is_file() and _wav_ok(d, frames):
+        return frames
+    xs = []
+    for s in sources:
+        try:
+            x, sr = sf.read(s, dtype="float64", always_2d=False)
+        except Exception as e:
+            raise MediaError(f"cannot read component clip {s}: {e}") from None
+        if sr != SAMPLE_RATE or x.ndim != 1 or x.size != frames:
+            raise MediaError(f"component clip {s} is not {SAMPLE_RATE} Hz mono of {frames} samples")
+        xs.append(x)
+    y = mix(xs, gains_db)
+    d.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp(d)
+    sf.write(str(tmp), y, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    os.replace(tmp, d)
+    return frames
+
+
+def union_mask(paths: Sequence[str], width: int, height: int) -> np.ndarray:
+    """OR of the 0/255 PNG masks ``paths`` (all ``width`` x ``height``); all-False if none."""
+    from PIL import Image
+
+    out = np.zeros((height, width), bool)
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                a = np.asarray(im.convert("L")) > 127
+        except Exception as e:
+            raise MediaError(f"cannot read instance mask {p}: {e}") from None
+        if a.shape != out.shape:
+            raise MediaError(
+                f"instance mask {p} is {a.shape[1]}x{a.shape[0]}, not {width}x{height}"
+            )
+        out |= a
+    return out
+
+
+def materialise_union(paths: Sequence[str], dest: str, width: int, height: int) -> tuple[int, int]:
+    """Write the union of ``paths`` to ``dest`` (kept if already at the right size)."""
+    d = Path(dest)
+    if not (d.is_file() and _png_size(d) == (width, height)):
+        write_mask_png(union_mask(paths, width, height), d)
+    return width, height
+
+
+def composed_media_tasks(plan, out: str, clip_seconds: float) -> list[tuple]:
+    """First pass: every image (with its target masks) and every component clip."""
+    images: dict[str, object] = {}
+    masks: dict[str, dict] = {}
+    clips: dict[str, object] = {}
+    for t in plan.triplets:
+        g = f"{t.image.source}:{t.image.image_id}"
+        images[g] = t.image
+        ms = masks.setdefault(g, {})
+        for m in t.targets:
+            ms[m.mask_id] = m
+        for c in t.components:
+            clips[c.clip.clip_id] = c.clip
+    tasks: list[tuple] = []
+    for g in sorted(images):
+        im = images[g]
+        ms = [masks[g][k] for k in sorted(masks[g])]
+        tasks.append(("image", g, (im, ms, plan.roots[im.source], out)))  # type: ignore[attr-defined]
+    for cid in sorted(clips):
+        tasks.append(("clip", cid, (clips[cid], plan.roots["vggsound"], out, clip_seconds)))
+    return tasks
+
+
+def composed_mix_tasks(
+    plan, out: str, clip_seconds: float, sizes: dict[str, tuple[int, int]], skip: set[str]
+) -> list[tuple]:
+    """Second pass: union masks and mixes (triplets whose inputs failed, ``skip``, left out)."""
+    from avsynth.planning.compose_output import MIXED, UNION, mix_relpath, union_relpath
+
+    frames = int(round(clip_seconds * SAMPLE_RATE))
+    base = Path(out)
+    tasks: list[tuple] = []
+    for t in sorted(plan.triplets, key=lambda t: t.id):
+        g = f"{t.image.source}:{t.image.image_id}"
+        if g in skip or any(c.clip.clip_id in skip for c in t.components):
+            continue
+        if t.composition in UNION:
+            w, h = sizes[g]
+            paths = [str(base / mask_relpath(m)) for m in t.targets]
+            tasks.append(("union", t.id, (paths, str(base / union_relpath(t)), w, h),
+                          materialise_union))  # fmt: skip
+        if t.composition in MIXED:
+            srcs = [str(base / audio_relpath(c.clip)) for c in t.components]
+            gains = [c.gain_db for c in t.components]
+            tasks.append(("mix", t.id, (srcs, gains, str(base / mix_relpath(t)), frames),
+                          materialise_mix))  # fmt: skip
+    return tasks
+
+
+__all__ = [
+    "PEAK_DBFS",
+    "TARGET_LUFS",
+    "composed_media_tasks",
+    "composed_mix_tasks",
+    "loudness_db",
+    "materialise_mix",
+    "materialise_union",
+    "mix",
+    "union_mask",
+]
