@@ -147,7 +147,7 @@ def run_eval(
             ``transform``); else at mask resolution on the unpadded region.
         transform: The :class:`SamTransform` (``postprocess``) for ``full_res``.
         keys: Per-item key (e.g. category) by dataset index, for per-key mIoU.
-        progress: Show a tqdm bar.
+        progress: Show progress (:func:`avsynth.progress.progress`).
         desc: Bar label.
         fscore_batch: Also track a per-batch F of this many frames.
         frames_per_clip: Also track the ``avsbench`` and ``authors`` F protocols.
@@ -156,11 +156,11 @@ def run_eval(
             resized mask ``mask_input`` (padding cropped), as the authors score at 1024 px.
         groups: Per-item composition by dataset index (per-composition scores).
     """
-    from tqdm import tqdm
+    from avsynth.progress import progress as progress_bar
 
     device = getattr(info, "device", "cpu")
     acc = EvalAccumulator(fscore_batch, frames_per_clip)
-    for batch in tqdm(loader, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
+    for batch in progress_bar(loader, desc=desc, unit="batches", enabled=progress, leave=False):
         b = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
         logits = task.logits(b).float().cpu()
         s = logits.shape[-1]

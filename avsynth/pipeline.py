@@ -8,15 +8,18 @@ manifest behind.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
+from avsynth.errors import PlanError
 from avsynth.files import atomic_write_text
 from avsynth.manifest.io import SIDECAR, ManifestWriter
 from avsynth.outfolder import OutFolderLock, check_out_folder
@@ -82,8 +85,9 @@ def plan(
         PlanError: too few usable instances, or bad arguments.
         SourceError, MapError: malformed inputs (message names file and entry).
     """
+    gc.unfreeze()  # the records of an earlier plan in this process (see below)
     with gc_paused():  # millions of small, acyclic objects: cyclic GC passes cost ~30 %
-        return _plan(
+        p = _plan(
             categories,
             vggsound=vggsound,
             lvis=lvis,
@@ -98,6 +102,12 @@ def plan(
             workers=workers,
             compose=compose,
         )
+        # Built with the collector paused, the records all sit in its youngest generation:
+        # the next collections would scan them all, again and again (2-3 s of the write
+        # stage at full scale). Frozen, collections skip them; they are still freed by
+        # reference counting (they hold no cycles).
+        gc.freeze()
+    return p
 
 
 class _Stages:
@@ -140,7 +150,7 @@ def _plan(
     from avsynth.planning.fingerprint import start_fingerprints
     from avsynth.planning.mapcheck import check_map_against_sources
     from avsynth.sources.lvis import iter_lvis_masks
-    from avsynth.sources.openimages import iter_openimages_masks
+    from avsynth.sources.openimages import read_openimages_masks
     from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
     weights = parse_compose(compose)
@@ -162,18 +172,38 @@ def _plan(
             vggsound_source=str(vggsound_csv_path(vggsound)),
         )
         fut = start_fingerprints(roots) if fingerprint else None
-    masks = []
-    if lvis is not None:
-        with stage("lvis", "reading LVIS metadata") as note:
-            names = sorted({r.name for c in cmap.categories for r in c.lvis})
-            masks.extend(iter_lvis_masks(lvis, names))
-            note.append(f"{len(masks):,} masks of mapped categories")
-    if openimages is not None:
-        with stage("openimages", "reading Open Images metadata") as note:
-            n = len(masks)
-            mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
-            masks.extend(iter_openimages_masks(openimages, mids))
-            note.append(f"{len(masks) - n:,} masks of mapped classes")
+
+    # The Open Images CSVs are parsed (pyarrow, its own threads, mostly without the GIL) in a
+    # background thread while LVIS decodes here; their records are made afterwards, so the
+    # two readers' Python objects never compete for the GIL nor add up in memory. The
+    # "openimages" stage times the wait plus the records ("openimages_parse": the parse).
+    def timed(fn):
+        t = time.perf_counter()
+        return fn(), time.perf_counter() - t
+
+    mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
+    pool = ThreadPoolExecutor(1, thread_name_prefix="avsynth-read")
+    oi_fut = (
+        pool.submit(timed, lambda: read_openimages_masks(openimages, mids))
+        if openimages is not None
+        else None
+    )
+    try:
+        masks = []
+        if lvis is not None:
+            with stage("lvis", "reading LVIS metadata") as note:
+                names = sorted({r.name for c in cmap.categories for r in c.lvis})
+                masks.extend(iter_lvis_masks(lvis, names))
+                note.append(f"{len(masks):,} masks of mapped categories")
+        if oi_fut is not None:
+            with stage("openimages", "reading Open Images metadata") as note:
+                records, stage.timings["openimages_parse"] = oi_fut.result()
+                oi_masks = records()
+                masks.extend(oi_masks)
+                note.append(f"{len(oi_masks):,} masks of mapped classes")
+                del oi_masks
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     if not single_only(weights):  # composed build: its own planner (docs/dataset.md)
         from avsynth.composed import plan_composed
 
@@ -240,6 +270,7 @@ def build(
     on_error: str = "raise",
     progress: bool = True,
     force: bool = False,
+    silent_audio: str = "keep",
     compose: str | dict[str, float] | None = None,
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
@@ -261,9 +292,13 @@ def build(
             False with ``plan_only``). Materialising needs it.
         on_error: ``raise`` (stop at the first undecodable file) or ``skip`` (drop its
             triplets, record them in the sidecar; the splits then fall short).
-        progress: Show progress bars.
+        progress: Show progress (in triplets, with the time left; plain lines when stderr
+            is not a terminal).
         force: Build into an existing non-empty folder that is not an avsynth build folder
             (one without the ``.avsynth-build`` marker, see :mod:`avsynth.outfolder`).
+        silent_audio: Clips whose every sample is zero: ``keep`` (default: the plan keeps
+            its exact split sizes; they are counted in the sidecar's ``silent_clips``) or
+            ``skip`` (drop their triplets like undecodable media).
         compose: Compositions and their shares, e.g.
             ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``; default ``single=1``
             (today's build, byte-identical). Others write schema 2 records, union masks and
@@ -276,6 +311,10 @@ def build(
         PlanError, SourceError, MapError, MediaError: the message names the cause.
         OutputError: ``out`` is a file, lies below one, or cannot be written.
     """
+    from avsynth.materialise.runner import SILENT_AUDIO
+
+    if silent_audio not in SILENT_AUDIO:
+        raise PlanError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
     require_clips = check_build_options(
         on_error=on_error,
         clip_seconds=clip_seconds,
@@ -300,6 +339,7 @@ def build(
             require_clips=require_clips,
             on_error=on_error,
             progress=progress,
+            silent_audio=silent_audio,
             compose=compose,
         )
 
@@ -320,9 +360,11 @@ def _build_locked(
     require_clips,
     on_error,
     progress,
+    silent_audio,
     compose=None,
 ) -> BuildReport:
     from avsynth import __version__
+    from avsynth.constants import SAMPLE_RATE
     from avsynth.materialise.runner import run_media
     from avsynth.planning.keys import image_key
     from avsynth.planning.output import build_info, check_source_paths, to_triplet, write_needed
@@ -361,6 +403,8 @@ def _build_locked(
     t_lists = time.perf_counter() - t
     media_skips: dict[str, str] = {}
     sizes: dict[str, tuple[int, int]] = {}
+    frames: dict[str, int] = {}
+    silent: list[str] = []
     triplets = p.triplets
     if not plan_only:
         t = time.perf_counter()
@@ -370,10 +414,11 @@ def _build_locked(
             clip_seconds=clip_seconds,
             workers=workers,
             on_error=on_error,
+            silent_audio=silent_audio,
             progress=progress,
         )
         timings["media"] = time.perf_counter() - t
-        sizes = res.image_sizes
+        sizes, frames, silent = res.image_sizes, res.clip_frames, res.silent_clips
         media_skips = {**res.failed_images, **res.failed_clips}
         if media_skips:
             triplets = [
@@ -394,13 +439,17 @@ def _build_locked(
     for x in triplets:
         written[x.split] += 1
     info["written"] = written
+    if not plan_only:
+        info["silent_clips"] = {"count": len(silent), "policy": silent_audio, "ids": silent}
     atomic_write_text(outp / SIDECAR, json.dumps(info, indent=2, sort_keys=False) + "\n")
     with ManifestWriter(outp / MANIFEST) as w:
         for x in triplets:
             w.write(
                 to_triplet(
                     x,
-                    clip_seconds=clip_seconds,
+                    clip_seconds=frames[x.clip.clip_id] / SAMPLE_RATE
+                    if x.clip.clip_id in frames
+                    else clip_seconds,
                     image_size=sizes.get(image_key(x.mask)),
                     materialised=not plan_only,
                 )
@@ -415,4 +464,5 @@ def _build_locked(
         needed=needed,
         media_skips=media_skips,
         timings=timings,
+        silent_clips=silent,
     )

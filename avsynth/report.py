@@ -23,6 +23,7 @@ class BuildReport:
         needed: Paths of the download lists.
         media_skips: File -> error for media skipped with ``on_error="skip"``.
         timings: Seconds per stage.
+        silent_clips: Ids of clips whose every sample is zero.
     """
 
     out: Path
@@ -33,6 +34,7 @@ class BuildReport:
     needed: list[Path] = field(default_factory=list)
     media_skips: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    silent_clips: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Human-readable multi-line summary (printed by the CLI)."""
@@ -69,6 +71,13 @@ def format_summary(r: BuildReport) -> str:
         )
     if r.media_skips:
         lines.append(f"media skipped (undecodable, see build_info.json): {len(r.media_skips)}")
+    if r.silent_clips:
+        lines.append(f"silent clips (all samples zero, see build_info.json): {len(r.silent_clips)}")
+    if "media" in r.timings:
+        secs = r.timings["media"]
+        n = sum(r.written.values())
+        rate = f", {n / secs:,.1f} triplets/s" if secs > 0 else ""
+        lines.append(f"media stage: {secs:,.1f} s for {n:,} triplets{rate}")
     lines.append(f"manifest: {r.manifest}")
     lines.append(f"sidecar:  {r.sidecar}")
     if r.needed:

@@ -1,15 +1,18 @@
-"""Time ``avsynth build --plan-only`` on full-scale metadata (see bench/make_full_metadata.py).
+"""Time ``avsynth build --plan-only`` on full-scale metadata against a bare parse of it.
 
-Runs :func:`avsynth.build` with ``plan_only=True`` on ``bench/_data`` and the shipped category
-map, and reports wall time per stage (map, LVIS parse, Open Images parse, VGGSound parse,
-plan, write, waiting for the input fingerprints), the total, the peak RSS of the process and
-the load average (the CPU may be shared). ``--hash`` also times hashing the metadata files
-alone (sequentially, in the foreground) to show what fingerprinting costs.
+Runs :func:`avsynth.build` with ``plan_only=True`` on ``bench/_data`` (see
+``bench/make_full_metadata.py``) and the shipped category map, and, in the same run, the
+**bare parse**: ``json.load`` of ``lvis_v1_train.json`` and ``lvis_v1_val.json`` plus
+``pandas.read_csv`` of the three Open Images segmentation CSVs, nothing else. Each measurement
+runs in a fresh process (so peak RSS is its own); rounds alternate bare / build. The result
+is the **ratio** of the build's wall time to the bare parse's (median over rounds), which holds
+on a shared machine where absolute times do not, with the build's stages, both peak RSS and
+the load average. ``--hash`` also times hashing the metadata files alone.
 
 Usage::
 
     .venv/bin/python bench/make_full_metadata.py          # once, ~2 GB under bench/_data
-    .venv/bin/python bench/plan_speed.py [--json] [--hash] [--out /tmp/plan46]
+    .venv/bin/python bench/plan_speed.py [--json] [--hash] [--rounds 2] [--out /tmp/plan46]
 """
 
 from __future__ import annotations
@@ -18,22 +21,16 @@ import argparse
 import json
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = (
-    "map",
-    "vggsound",
-    "map_check",
-    "lvis",
-    "openimages",
-    "plan",
-    "fingerprint_wait",
-    "write",
-)
+STAGES = ("map", "vggsound", "map_check", "lvis", "openimages", "openimages_parse", "plan",
+          "fingerprint_wait", "write")  # fmt: skip
 
 
 def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
@@ -79,6 +76,55 @@ def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
     return result
 
 
+def bare_parse(data: Path) -> dict:
+    """``json.load`` of the LVIS JSONs plus ``pandas.read_csv`` of the Open Images CSVs."""
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    n = 0
+    for name in ("lvis_v1_train.json", "lvis_v1_val.json"):
+        with open(data / "lvis" / name, "rb") as f:
+            n += len(json.load(f)["annotations"])
+    for subset in ("train", "validation", "test"):
+        n += len(pd.read_csv(data / "openimages" / f"{subset}-annotations-object-segmentation.csv"))
+    return {
+        "total_s": round(time.perf_counter() - t0, 2),
+        "records": n,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _in_child(what: str, args: argparse.Namespace, out: Path) -> dict:
+    cmd = [sys.executable, __file__, "--child", what, "--data", str(args.data), "--out", str(out),
+           "--categories", str(args.categories)] + (["--hash"] if args.hash else [])  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        sys.exit(f"{what} failed:\n{r.stderr}")
+    return json.loads(r.stdout)
+
+
+def compare(args: argparse.Namespace, out: Path) -> dict:
+    """Rounds of bare parse then build, each in its own process; ratio of the medians."""
+    load_before = os.getloadavg()[0]
+    bare, build = [], []
+    for r in range(args.rounds):
+        pair = [("bare", bare), ("build", build)]
+        for what, acc in pair if r % 2 == 0 else pair[::-1]:
+            acc.append(_in_child(what, args, out))
+    bare_s = statistics.median(x["total_s"] for x in bare)
+    build_s = statistics.median(x["total_s"] for x in build)
+    res = dict(build[-1])
+    res.update(
+        ratio_to_bare_parse=round(build_s / bare_s, 3),
+        build_total_s=[x["total_s"] for x in build],
+        bare_parse_total_s=[x["total_s"] for x in bare],
+        bare_parse_peak_rss_mb=max(x["peak_rss_mb"] for x in bare),
+        peak_rss_mb=max(x["peak_rss_mb"] for x in build),
+        load_avg_1m_before_after=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+    )
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Time avsynth build --plan-only at full scale.")
     ap.add_argument("--data", type=Path, default=HERE / "_data")
@@ -86,11 +132,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: a temp dir)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--hash", action="store_true", help="also time hashing the inputs alone")
+    ap.add_argument("--rounds", type=int, default=2, help="bare/build pairs (median taken)")
+    ap.add_argument("--child", choices=("bare", "build"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if not (args.data / "lvis" / "lvis_v1_train.json").is_file():
         sys.exit(f"no metadata under {args.data}: run bench/make_full_metadata.py first")
+    if args.child == "bare":
+        print(json.dumps(bare_parse(args.data)))
+        return
+    if args.child == "build":
+        print(json.dumps(run(args.data, args.out, args.categories, hash_files=args.hash)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        res = run(args.data, args.out or Path(tmp) / "plan", args.categories, hash_files=args.hash)
+        res = compare(args, args.out or Path(tmp) / "plan")
     if args.json:
         print(json.dumps(res, indent=2))
         return
@@ -98,6 +152,11 @@ def main() -> None:
     for k, v in res["stages_s"].items():
         print(f"{k:<18}{v:>8.2f}")
     print(f"{'total':<18}{res['total_s']:>8.2f}")
+    print(
+        f"ratio to bare parse {res['ratio_to_bare_parse']} (build {res['build_total_s']} s, "
+        f"bare parse {res['bare_parse_total_s']} s, its peak RSS "
+        f"{res['bare_parse_peak_rss_mb']:.0f} MB)"
+    )
     print(
         f"peak RSS {res['peak_rss_mb']:.0f} MB; {res['triplets']} triplets over "
         f"{res['categories']} categories; load avg (1 min) before/after "

@@ -173,10 +173,10 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
         TrainingError: a step's loss is NaN/inf on any rank (all ranks stop together).
     """
     from torch.utils.data import DataLoader
-    from tqdm import tqdm
 
     from avsmodel.data import collate
     from avsmodel.training.distributed import all_reduce_sum
+    from avsynth.progress import progress as progress_bar
 
     cfg, info = run.cfg, run.info
     es = epoch_seed(cfg.seed, epoch)
@@ -195,7 +195,7 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
     run.wrapped.train()
     loss_sum, n_steps = 0.0, 0
     desc = f"epoch {epoch + 1}/{cfg.epochs}"
-    bar = tqdm(loader, desc=desc, disable=not run.show, dynamic_ncols=True, leave=False)
+    bar = progress_bar(loader, desc=desc, unit="batches", enabled=run.show, leave=False)
     for batch in bar:
         b = {k: (v.to(info.device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
         loss, m = run.task(b)

@@ -103,6 +103,13 @@ def main(
         Allocation,
         typer.Option(help="Instances per category: balanced (equal cap) or proportional."),
     ] = Allocation.BALANCED,
+    silent_audio: Annotated[
+        str,
+        typer.Option(
+            help="Clips whose every sample is zero: keep (counted in build_info.json) or skip "
+            "(drop their triplets)."
+        ),
+    ] = "keep",
     force: Annotated[
         bool,
         typer.Option(
@@ -146,6 +153,7 @@ def main(
         require_clips=require_clips,
         on_error=on_error.value,
         progress=not quiet,
+        silent_audio=silent_audio,
         force=force,
         compose=compose,
     )

@@ -245,7 +245,8 @@ def export_avsbench(
     """
     import torch  # noqa: F401  (pickles below hold torch tensors)
     from PIL import Image
-    from tqdm import tqdm
+
+    from avsynth.progress import progress as progress_bar
 
     path = Path(manifest)
     if subset not in LAYOUTS:
@@ -272,7 +273,7 @@ def export_avsbench(
     media = ManifestMedia(path, roots, lvis_labels(triplets))
     rows = []
     audio_cache: dict[Path, tuple[bytes, bytes]] = {}
-    for t in tqdm(triplets, desc="export-avsbench", disable=not progress):
+    for t in progress_bar(triplets, desc="export-avsbench", unit="triplets", enabled=progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
         dest = _paths(subset, data, safe_component(t.split), safe_component(cat), name)
         img = media.image(t)

@@ -84,11 +84,11 @@ def _preview_job(image: str, mask: str, spec: str, out: str) -> str:
 
 
 def _run(jobs: list[tuple[Any, tuple]], workers: int, desc: str, progress: bool) -> None:
-    from tqdm import tqdm
+    from avsynth.progress import progress as progress_bar
 
     if not jobs:
         return
-    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
+    bar = progress_bar(total=len(jobs), desc=desc, enabled=progress)
     if workers <= 1:
         for fn, args in jobs:
             fn(*args)
@@ -116,13 +116,14 @@ def _media(
 ) -> list[dict[str, Path | None]]:
     """Resolve/render the files of each triplet: image, mask PNG, spectrogram, preview."""
     from PIL import Image
-    from tqdm import tqdm
+
+    from avsynth.progress import progress as progress_bar
 
     base = manifest.resolve().parent / MEDIA_DIR
     media = ManifestMedia(manifest, roots, lvis_labels(triplets))
     rows: list[dict[str, Path | None]] = []
     spec_jobs: dict[Path, tuple] = {}
-    for t in tqdm(triplets, desc="masks", disable=not progress):
+    for t in progress_bar(triplets, desc="masks", unit="triplets", enabled=progress):
         image = media_path(manifest, t.image, roots)
         audio = media_path(manifest, t.audio, roots)
         if t.mask.root in FILE_MASK_ROOTS:

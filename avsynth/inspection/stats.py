@@ -235,9 +235,8 @@ def stats(
         ManifestError: if the manifest is missing or malformed.
         OutputError: if ``out`` is a file, lies below one, or cannot be written.
     """
-    from tqdm import tqdm
-
     from avsynth.outputs import check_out_dir
+    from avsynth.progress import progress as progress_bar
 
     if not Path(manifest).is_file():
         raise ManifestError(f"{manifest}: manifest not found")
@@ -248,7 +247,7 @@ def stats(
     areas: dict[str, list[float]] = {s: [] for s in SPLITS}
     comps: dict[str, Counter] = defaultdict(Counter)
     n = 0
-    for t in tqdm(iter_manifest(manifest), desc="stats", unit=" triplets", disable=not progress):
+    for t in progress_bar(iter_manifest(manifest), desc="stats", unit="triplets", enabled=progress):
         n += 1
         counts[t.category][t.split] += 1
         sources[t.category][t.mask.source] += 1

@@ -283,7 +283,7 @@ def verify_report(
     manifest: str | os.PathLike[str], *, roots: Roots = None, progress: bool = True
 ) -> VerifyReport:
     """Like :func:`verify`, also returning what was checked (for the CLI's summary line)."""
-    from tqdm import tqdm
+    from avsynth.progress import progress as progress_bar
 
     path = Path(manifest)
     if not path.is_file():
@@ -298,8 +298,13 @@ def verify_report(
         v.unusable(lineno, record, e)
 
     total = _count_lines(path)
-    records = tqdm(iter_manifest(path, on_unsafe=unusable), total=total, desc="verify",
-                   disable=not progress)  # fmt: skip
+    records = progress_bar(
+        iter_manifest(path, on_unsafe=unusable),
+        total=total,
+        desc="verify",
+        unit="triplets",
+        enabled=progress,
+    )
     for t in records:
         line += 1
         v.triplet(t, line)

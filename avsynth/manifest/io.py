@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
+
 from avsynth.errors import ManifestError
 from avsynth.manifest.schema import Triplet, UnsafePathError
 
@@ -50,10 +52,25 @@ class _GzText:
         self._raw.close()
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
 def dumps_record(t: Triplet) -> str:
     """The canonical one-line JSON of a record (stable key order, no spaces, UTF-8: non-ASCII
-    characters are written as themselves, not as ``\\u`` escapes)."""
-    return json.dumps(t.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    characters are written as themselves, not as ``\\u`` escapes).
+
+    The bytes are those of ``json.dumps(t.to_dict(), ensure_ascii=False, separators=(",",
+    ":"), allow_nan=False)``. msgspec writes them several times faster; it spells floats below
+    1e-4 or from 1e16 up differently (``0.00001`` for ``1e-05``), so records holding such a
+    float, or an ``extra`` dict, take the json module.
+
+    Raises:
+        ValueError: a float is NaN or infinite (not JSON).
+    """
+    floats = (*t.mask.bbox, t.mask.area_fraction, t.audio.duration)
+    if t.extra or not all(v == 0.0 or 1e-4 <= abs(v) < 1e16 for v in floats):
+        return json.dumps(t.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(t.to_dict()).decode()
 
 
 def iter_manifest(

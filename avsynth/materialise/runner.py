@@ -1,8 +1,18 @@
-"""Running the media work of a plan, in-process or on a pool of worker processes."""
+"""Running the media work of a plan, in-process or on a pool of worker processes.
+
+Workers are forked (they share the plan's records without pickling the whole plan), never
+more than there are chunks of work, and on Linux ask the kernel to kill them when the build
+process dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), so a ``kill -9`` of the build leaves no
+worker behind. A full disk stops the build whatever ``on_error`` says, and every ``.tmp`` file
+is removed on the way out.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import sys
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -11,12 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from avsynth.errors import AvsynthError, MediaError
+from avsynth.layout import audio_relpath, image_relpath, mask_relpath
+from avsynth.materialise import provenance as prov
 from avsynth.materialise.media import materialise_clip, materialise_image
+from avsynth.materialise.writes import DiskFullError, disk_full, is_disk_full
 from avsynth.planning.keys import image_key
 from avsynth.planning.planner import Plan
 
 ON_ERROR = ("raise", "skip")
-_CHUNK = 8
+SILENT_AUDIO = ("keep", "skip")
+_MAX_CHUNK = 8
 
 
 @dataclass
@@ -25,32 +39,73 @@ class MediaResult:
 
     Attributes:
         image_sizes: ``(width, height)`` per image key (``{source}:{image_id}``).
+        clip_frames: 16 kHz samples written per clip id (its real length, at most the clip
+            length asked for).
+        silent_clips: Ids of clips whose every sample is zero (kept or skipped per
+            ``silent_audio``).
         failed_images: Image key -> error message (only with ``on_error="skip"``).
-        failed_clips: Clip id -> error message (only with ``on_error="skip"``).
+        failed_clips: Clip id -> error message (``on_error="skip"``, or silent clips with
+            ``silent_audio="skip"``).
+        workers: Worker processes started (0 = in this process).
     """
 
     image_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    clip_frames: dict[str, int] = field(default_factory=dict)
+    silent_clips: list[str] = field(default_factory=list)
     failed_images: dict[str, str] = field(default_factory=dict)
     failed_clips: dict[str, str] = field(default_factory=dict)
+    workers: int = 0
 
 
-def _run_one(task: tuple) -> tuple[str, str, Any, str | None]:
+def _run_one(task: tuple) -> tuple[str, str, Any, str | None, bool]:
     kind, key, args = task[:3]
     try:
         if len(task) > 3:  # (kind, key, args, function): composed builds' union masks / mixes
-            return kind, key, task[3](*args), None
+            return kind, key, task[3](*args), None, False
         if kind == "image":
-            return kind, key, materialise_image(*args), None
-        return kind, key, materialise_clip(*args), None
+            return kind, key, materialise_image(*args), None, False
+        return kind, key, materialise_clip(*args), None, False
+    except DiskFullError as e:
+        return kind, key, None, str(e), True
     except AvsynthError as e:
-        return kind, key, None, str(e)
+        return kind, key, None, str(e), False
+    except OSError as e:
+        what = getattr(args[0], "path", key)
+        if is_disk_full(e):
+            return kind, key, None, str(disk_full(Path(str(what)), e)), True
+        return kind, key, None, f"cannot materialise {kind} {what}: {e}", False
     except Exception as e:  # a decoder failing in an unforeseen way: still name the file
         what = getattr(args[0], "path", key)
-        return kind, key, None, f"cannot materialise {kind} {what}: {type(e).__name__}: {e}"
+        return kind, key, None, f"cannot materialise {kind} {what}: {type(e).__name__}: {e}", False
 
 
-def _run_chunk(tasks: list[tuple]) -> list[tuple[str, str, Any, str | None]]:
+def _run_chunk(tasks: list[tuple]) -> list[tuple[str, str, Any, str | None, bool]]:
     return [_run_one(t) for t in tasks]
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: exit when the build process dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _with_recorded(task: tuple, recorded: dict[str, dict[str, Any]]) -> tuple:
+    """A plain ``image``/``clip`` task with the provenance entries of its outputs added."""
+    kind, key, args = task[:3]
+    if len(task) > 3 or kind not in ("image", "clip"):
+        return task
+    if kind == "image":
+        rels = [image_relpath(args[0]), *(mask_relpath(m) for m in args[1])]
+    else:
+        rels = [audio_relpath(args[0])]
+    return (kind, key, (*args, {r: recorded[r] for r in rels if r in recorded}))
 
 
 def _remove_stale_tmp(out: str) -> None:
@@ -60,26 +115,60 @@ def _remove_stale_tmp(out: str) -> None:
         if base.is_dir():
             for p in base.rglob("*.tmp"):
                 p.unlink(missing_ok=True)
+    for p in Path(out).glob(f"{prov.LOG_NAME}.*.tmp"):
+        p.unlink(missing_ok=True)
 
 
-def media_tasks(plan: Plan, out: str, clip_seconds: float) -> list[tuple]:
-    """One task per distinct image (with its masks) and per distinct clip, in stable order."""
-    images: dict[str, tuple] = {}
+def media_tasks(
+    plan: Plan,
+    out: str,
+    clip_seconds: float,
+    recorded: dict[str, dict[str, Any]] | None = None,
+) -> tuple[list[tuple], dict[tuple[str, str], list[int]]]:
+    """One task per distinct image (with its masks) and per distinct clip.
+
+    Tasks come in the order the plan's triplets first need them, so triplets complete steadily
+    (progress counts triplets). Returns the tasks and, per ``(kind, key)``, the indices of the
+    triplets waiting for it.
+    """
+    recorded = recorded or {}
+    images: dict[str, Any] = {}
     masks: dict[str, dict] = defaultdict(dict)
     clips: dict[str, Any] = {}
-    for t in plan.triplets:
-        g = image_key(t.mask)
-        images[g] = t.mask.image
+    order: list[tuple[str, str]] = []
+    waiting: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, t in enumerate(plan.triplets):
+        g, cid = image_key(t.mask), t.clip.clip_id
+        if g not in images:
+            images[g] = t.mask.image
+            order.append(("image", g))
         masks[g][t.mask.mask_id] = t.mask
-        clips[t.clip.clip_id] = t.clip
+        if cid not in clips:
+            clips[cid] = t.clip
+            order.append(("clip", cid))
+        waiting["image", g].append(i)
+        waiting["clip", cid].append(i)
     tasks: list[tuple] = []
-    for g in sorted(images):
-        im = images[g]
-        ms = [masks[g][k] for k in sorted(masks[g])]
-        tasks.append(("image", g, (im, ms, plan.roots[im.source], out)))
-    for cid in sorted(clips):
-        tasks.append(("clip", cid, (clips[cid], plan.roots["vggsound"], out, clip_seconds)))
-    return tasks
+    for kind, key in order:
+        if kind == "image":
+            im = images[key]
+            ms = [masks[key][k] for k in sorted(masks[key])]
+            rels = [image_relpath(im), *(mask_relpath(m) for m in ms)]
+            rec = {r: recorded[r] for r in rels if r in recorded}
+            tasks.append(("image", key, (im, ms, plan.roots[im.source], out, rec)))
+        else:
+            c = clips[key]
+            rel = audio_relpath(c)
+            rec = {rel: recorded[rel]} if rel in recorded else {}
+            tasks.append(("clip", key, (c, plan.roots["vggsound"], out, clip_seconds, rec)))
+    return tasks, waiting
+
+
+def _outputs(plan: Plan) -> set[str]:
+    out = set()
+    for t in plan.triplets:
+        out.update((image_relpath(t.mask.image), mask_relpath(t.mask), audio_relpath(t.clip)))
+    return out
 
 
 def run_media(
@@ -89,6 +178,7 @@ def run_media(
     clip_seconds: float,
     workers: int = 1,
     on_error: str = "raise",
+    silent_audio: str = "keep",
     progress: bool = True,
     hook: Callable[[int], None] | None = None,
     tasks: list[tuple] | None = None,
@@ -98,48 +188,83 @@ def run_media(
     Args:
         plan: The plan (its ``roots`` name the source folders).
         out: Output folder.
-        clip_seconds: Audio length.
-        workers: Worker processes (1 = in this process).
+        clip_seconds: Longest audio per WAV (shorter clips keep their real length).
+        workers: Worker processes (1 = in this process); never more than chunks of work.
         on_error: ``raise`` (stop at the first failure) or ``skip`` (record and go on).
-        progress: Show a tqdm bar.
+        silent_audio: ``keep`` silent clips (counted in ``silent_clips``) or ``skip`` them.
+        progress: Show progress in triplets (see :func:`avsynth.progress.progress`).
         hook: Called with the number of finished tasks after each chunk (used by tests).
         tasks: Run these instead of :func:`media_tasks` (composed builds); a task is
             ``(kind, key, args)`` or ``(kind, key, args, function)``.
 
     Raises:
         MediaError: the first failing file, when ``on_error == "raise"``.
+        DiskFullError: the output device is full (always; ``.tmp`` files are removed).
     """
-    from tqdm import tqdm
+    from avsynth.progress import progress as progress_bar
 
+    if silent_audio not in SILENT_AUDIO:
+        raise MediaError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
     _remove_stale_tmp(out)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    recorded = prov.load(out)
+    waiting: dict[tuple[str, str], list[int]] | None = None
     if tasks is None:
-        tasks = media_tasks(plan, out, clip_seconds)
-    chunks = [tasks[i : i + _CHUNK] for i in range(0, len(tasks), _CHUNK)]
-    result = MediaResult()
-    bar = tqdm(total=len(tasks), desc="media", unit="file", disable=not progress, leave=False)
+        keep = _outputs(plan)
+        prov.compact(out, recorded, keep)
+        tasks, waiting = media_tasks(plan, out, clip_seconds, recorded)
+        need = [2] * len(plan.triplets)
+        total, unit = len(plan.triplets), "triplets"
+    else:  # composed builds' own tasks: their image/clip tasks get their records too
+        keep = set(recorded)
+        tasks = [_with_recorded(t, recorded) for t in tasks]
+        total, unit = len(tasks), "files"
+    size = max(1, min(_MAX_CHUNK, len(tasks) // (4 * max(1, workers))))
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    n_workers = min(workers, len(chunks))
+    result = MediaResult(workers=n_workers if n_workers > 1 else 0)
+    bar = progress_bar(total=total, desc="media", unit=unit, enabled=progress, leave=True)
     done = 0
 
     def collect(rows: list[tuple]) -> None:
         nonlocal done
-        for kind, key, value, err in rows:
+        finished = 0
+        for kind, key, value, err, fatal in rows:
             if err is not None:
-                if on_error == "raise":
-                    raise MediaError(err)
+                if fatal or on_error == "raise":
+                    raise (DiskFullError if fatal else MediaError)(err)
                 (result.failed_images if kind == "image" else result.failed_clips)[key] = err
             elif kind == "image":
                 result.image_sizes[key] = value
+            elif kind == "clip":
+                result.clip_frames[key], silent = value
+                if silent:
+                    result.silent_clips.append(key)
+                    if silent_audio == "skip":
+                        result.failed_clips[key] = "silent: every sample is zero"
+            if waiting is None:
+                finished += 1
+                continue
+            for i in waiting.get((kind, key), ()):
+                need[i] -= 1
+                finished += need[i] == 0
         done += len(rows)
-        bar.update(len(rows))
+        bar.update(finished)
         if hook is not None:
             hook(done)
 
     try:
-        if workers <= 1:
+        if n_workers <= 1:
             for chunk in chunks:
                 collect(_run_chunk(chunk))
         else:
             ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(
+                max_workers=n_workers,
+                mp_context=ctx,
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            ) as pool:
                 pending = {pool.submit(_run_chunk, c) for c in chunks}
                 try:
                     while pending:
@@ -150,6 +275,11 @@ def run_media(
                     for f in pending:
                         f.cancel()
                     raise
+    except BaseException:
+        _remove_stale_tmp(out)
+        raise
     finally:
         bar.close()
+    result.silent_clips.sort()
+    prov.compact(out, prov.load(out), keep)
     return result

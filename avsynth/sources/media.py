@@ -158,19 +158,28 @@ def _resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(im.resize((width, height), Image.Resampling.NEAREST)) > 127
 
 
-_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
+_ZIPS: dict[tuple[int, str], tuple[tuple[int, int, int], zipfile.ZipFile]] = {}
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
     # One handle per (process, zip): a handle inherited through fork shares its file offset.
+    # The file's identity is part of the key: a zip replaced on disk is opened afresh.
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise MediaError(f"cannot open mask zip {path}: {e}") from None
     key = (os.getpid(), str(path))
-    zf = _ZIPS.get(key)
-    if zf is None:
-        try:
-            zf = zipfile.ZipFile(path)
-        except (OSError, zipfile.BadZipFile) as e:
-            raise MediaError(f"cannot open mask zip {path}: {e}") from None
-        _ZIPS[key] = zf
+    ident = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _ZIPS.get(key)
+    if cached is not None and cached[0] == ident:
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+    try:
+        zf = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise MediaError(f"cannot open mask zip {path}: {e}") from None
+    _ZIPS[key] = (ident, zf)
     return zf
 
 

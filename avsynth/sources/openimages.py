@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from avsynth.errors import SourceError
@@ -34,6 +34,7 @@ __all__ = [
     "openimages_classes",
     "openimages_csv_path",
     "read_openimages_classes",
+    "read_openimages_masks",
 ]
 
 OI_SUBSETS = ("train", "validation", "test")
@@ -183,7 +184,7 @@ def _read_csv(path: Path, mids: set[str]):
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=16 << 20),
+            read_options=pacsv.ReadOptions(block_size=4 << 20),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(_NEEDED),
                 column_types={c: pa.string() for c in _NEEDED},
@@ -237,9 +238,13 @@ def _floats(path: Path, table, col: str, *, optional: bool = False):
 
 
 def _read_subset(root: Path, path: Path, subset: str, mids: set[str]) -> list[SourceMask]:
+    return _masks_of(path, subset, _read_csv(path, mids))
+
+
+def _masks_of(path: Path, subset: str, table) -> list[SourceMask]:
+    """The records of the wanted rows of one subset's CSV (``table`` from :func:`_read_csv`)."""
     import numpy as np
 
-    table = _read_csv(path, mids)
     if table.num_rows == 0:
         return []
     mask_paths = table["MaskPath"].to_pylist()
@@ -307,6 +312,15 @@ def iter_openimages_masks(
     Raises:
         SourceError: No CSV exists, or one is malformed (message names file and line/row).
     """
+    wanted = set(mids)
+    for subset, path in _files(root, subsets):
+        with gc_paused():
+            masks = _read_subset(Path(root), path, subset, wanted)
+        yield from masks
+
+
+def _files(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[str, Path]]:
+    """``(subset, csv path)`` of the subsets whose CSV exists (at least one must)."""
     root = _check_root(root)
     bad = [s for s in subsets if s not in OI_SUBSETS]
     if bad:
@@ -319,8 +333,34 @@ def iter_openimages_masks(
     if not files:
         names = ", ".join(openimages_csv_path(root, s).name for s in subsets)
         raise SourceError(f"no Open Images segmentation CSV ({names}) in {root}")
+    return files
+
+
+def read_openimages_masks(
+    root: str | os.PathLike,
+    mids: Collection[str],
+    *,
+    subsets: Collection[str] = OI_SUBSETS,
+) -> Callable[[], list[SourceMask]]:
+    """The masks of :func:`iter_openimages_masks`, in two steps for running alongside others.
+
+    This call parses the CSVs (pyarrow, in its own threads and mostly without the GIL, so it
+    can run in a thread while other Python code works) and keeps only the wanted rows; the
+    returned function makes the Python records (holding the GIL), when the caller is ready.
+
+    Raises:
+        SourceError: As :func:`iter_openimages_masks` (from this call).
+    """
+    files = list(_files(root, subsets))
     wanted = set(mids)
-    for subset, path in files:
+    tables = [(subset, path, _read_csv(path, wanted)) for subset, path in files]
+
+    def records() -> list[SourceMask]:
+        out: list[SourceMask] = []
         with gc_paused():
-            masks = _read_subset(root, path, subset, wanted)
-        yield from masks
+            for subset, path, table in tables:
+                out.extend(_masks_of(path, subset, table))
+        tables.clear()
+        return out
+
+    return records

@@ -7,7 +7,7 @@ paths are POSIX paths relative to the source root given on the command line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -82,6 +82,8 @@ class SourceClip:
         subset: ``train`` or ``test`` (VGGSound's own split).
         path: Path of the clip file relative to the VGGSound root, ``None`` if not present.
         line: 1-based line number in ``vggsound.csv`` (for error messages).
+        clip_id: File stem used by VGGSound downloads: ``{youtube_id}_{start:06d}`` (computed
+            once: planning reads it ~10 times per clip).
     """
 
     youtube_id: str
@@ -90,8 +92,7 @@ class SourceClip:
     subset: str
     path: str | None
     line: int = 0
+    clip_id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def clip_id(self) -> str:
-        """File stem used by VGGSound downloads: ``{youtube_id}_{start:06d}``."""
-        return f"{self.youtube_id}_{self.start_seconds:06d}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clip_id", f"{self.youtube_id}_{self.start_seconds:06d}")
