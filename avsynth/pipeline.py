@@ -11,11 +11,8 @@ from __future__ import annotations
 import gc
 import json
 import os
-import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
@@ -23,22 +20,15 @@ from avsynth.errors import PlanError
 from avsynth.files import atomic_write_text
 from avsynth.manifest.io import SIDECAR, ManifestWriter
 from avsynth.outfolder import OutFolderLock, check_out_folder
-from avsynth.planning.options import check_build_options, check_roots
-from avsynth.planning.planner import Plan, make_plan
+from avsynth.planning.from_sources import plan_from_sources
+from avsynth.planning.options import check_build_options
+from avsynth.planning.planner import Plan
 from avsynth.planning.select import SelectionConfig
 from avsynth.report import BuildReport
 from avsynth.sources._util import gc_paused
 
 MANIFEST = "manifest.jsonl"
 DEFAULT_SPLIT_SIZES = (52609, 5000, 5000)
-
-
-def _load_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
-    if isinstance(categories, CategoryMap):
-        return categories
-    from avsynth.catmap import load_map
-
-    return load_map(categories)
 
 
 def plan(
@@ -87,7 +77,7 @@ def plan(
     """
     gc.unfreeze()  # the records of an earlier plan in this process (see below)
     with gc_paused():  # millions of small, acyclic objects: cyclic GC passes cost ~30 %
-        p = _plan(
+        p = plan_from_sources(
             categories,
             vggsound=vggsound,
             lvis=lvis,
@@ -107,144 +97,6 @@ def plan(
         # stage at full scale). Frozen, collections skip them; they are still freed by
         # reference counting (they hold no cycles).
         gc.freeze()
-    return p
-
-
-class _Stages:
-    """Times named stages; with ``verbose`` prints one line per stage to stderr."""
-
-    def __init__(self, verbose: bool) -> None:
-        self.verbose = verbose
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str, what: str):
-        if self.verbose and what:
-            print(f"[avsynth] {what} ...", file=sys.stderr, flush=True)
-        t = time.perf_counter()
-        note: list[str] = []
-        yield note
-        self.timings[name] = time.perf_counter() - t
-        if self.verbose and what:
-            extra = f"{note[0]}, " if note else ""
-            print(f"[avsynth]   {extra}{self.timings[name]:.1f} s", file=sys.stderr, flush=True)
-
-
-def _plan(
-    categories,
-    *,
-    vggsound,
-    lvis,
-    openimages,
-    split_sizes,
-    seed,
-    selection,
-    require_clips,
-    fingerprint,
-    progress,
-    check_files,
-    workers,
-    compose=None,
-) -> Plan:
-    from avsynth.planning.compose import parse_compose, single_only
-    from avsynth.planning.fingerprint import start_fingerprints
-    from avsynth.planning.mapcheck import check_map_against_sources
-    from avsynth.sources.lvis import iter_lvis_masks
-    from avsynth.sources.openimages import read_openimages_masks
-    from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
-
-    weights = parse_compose(compose)
-    stage = _Stages(progress)
-    with stage("map", ""):
-        cmap = _load_map(categories)
-        roots = check_roots(vggsound, lvis, openimages)
-    with stage("vggsound", "reading VGGSound metadata") as note:
-        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
-        note.append(f"{len(index.clips):,} rows of mapped labels")
-    with stage("map_check", ""):
-        # Every label of the map must exist in these very inputs (as check-map checks them)
-        # before the expensive mask metadata is read.
-        check_map_against_sources(
-            categories,
-            lvis=lvis,
-            openimages=openimages,
-            vggsound_labels=index.labels,
-            vggsound_source=str(vggsound_csv_path(vggsound)),
-        )
-        fut = start_fingerprints(roots) if fingerprint else None
-
-    # The Open Images CSVs are parsed (pyarrow, its own threads, mostly without the GIL) in a
-    # background thread while LVIS decodes here; their records are made afterwards, so the
-    # two readers' Python objects never compete for the GIL nor add up in memory. The
-    # "openimages" stage times the wait plus the records ("openimages_parse": the parse).
-    def timed(fn):
-        t = time.perf_counter()
-        return fn(), time.perf_counter() - t
-
-    mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
-    pool = ThreadPoolExecutor(1, thread_name_prefix="avsynth-read")
-    oi_fut = (
-        pool.submit(timed, lambda: read_openimages_masks(openimages, mids))
-        if openimages is not None
-        else None
-    )
-    try:
-        masks = []
-        if lvis is not None:
-            with stage("lvis", "reading LVIS metadata") as note:
-                names = sorted({r.name for c in cmap.categories for r in c.lvis})
-                masks.extend(iter_lvis_masks(lvis, names))
-                note.append(f"{len(masks):,} masks of mapped categories")
-        if oi_fut is not None:
-            with stage("openimages", "reading Open Images metadata") as note:
-                records, stage.timings["openimages_parse"] = oi_fut.result()
-                oi_masks = records()
-                masks.extend(oi_masks)
-                note.append(f"{len(oi_masks):,} masks of mapped classes")
-                del oi_masks
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    if not single_only(weights):  # composed build: its own planner (docs/dataset.md)
-        from avsynth.composed import plan_composed
-
-        with stage("plan", "planning compositions (absences, selection, splits, pairing)"):
-            p = plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
-                              weights=weights, split_sizes=split_sizes, seed=seed,
-                              selection=selection, require_clips=require_clips)  # fmt: skip
-        p.clips_missing = index.rows_without_file
-        p.roots = roots
-        if fut is not None:
-            with stage("fingerprint_wait", ""):
-                p.fingerprints = fut.result()
-        p.timings = stage.timings
-        return p
-    with stage("plan", "planning (selection, splits, pairing)") as note:
-        from avsynth.planning.content import settle_plan
-
-        def make(rejected):
-            return make_plan(
-                masks,
-                index.clips,
-                cmap,
-                split_sizes=split_sizes,
-                seed=seed,
-                selection=selection,
-                require_clips=require_clips,
-                rejected=rejected,
-            )
-
-        # Chosen masks are checked for content (empty, wrong size); failures are replaced.
-        files = {"openimages": roots["openimages"]} if check_files and openimages else {}
-        if files and workers > 1 and fut is not None:
-            fut.result()  # no hashing thread running while the check workers are forked
-        p, rejected, checked = settle_plan(make, roots=files, workers=workers)
-        note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
-    p.clips_missing = index.rows_without_file
-    p.roots = roots
-    if fut is not None:
-        with stage("fingerprint_wait", ""):
-            p.fingerprints = fut.result()
-    p.timings = stage.timings
     return p
 
 

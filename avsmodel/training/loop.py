@@ -222,7 +222,7 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
 
 def _validate(run: Run) -> Any:
     """Validation metrics of the current weights (accumulated over all ranks)."""
-    from avsmodel.evaluation import run_eval
+    from avsmodel.scoring import run_eval
 
     run.wrapped.eval()
     return run_eval(
