@@ -151,24 +151,15 @@ def finish_composed(
 
 def check_composed_paths(p: ComposedPlan) -> None:
     """Reject source paths (from metadata) that would leave their source root."""
-    from avsynth.errors import ManifestError, SourceError
-    from avsynth.manifest.schema import safe_relpath
+    from avsynth.planning.output import check_source_path
 
     for t in p.triplets:
         im = t.image  # type: ignore[attr-defined]
-        items = [(f"{im.source} image {im.image_id}", im.path)]
-        items += [(f"{m.source} mask {m.mask_id}", m.mask_file) for m in t.targets]  # type: ignore[attr-defined]
-        items += [(f"VGGSound clip {c.clip.clip_id}", c.clip.path) for c in t.components]  # type: ignore[attr-defined]
-        for what, path in items:
-            if path is None:
-                continue
-            try:
-                safe_relpath(path)
-            except ManifestError:
-                raise SourceError(
-                    f"{what}: path {path!r} from the metadata escapes the source root; "
-                    "fix the metadata file"
-                ) from None
+        check_source_path(f"{im.source} image {im.image_id}", im.path)
+        for m in t.targets:  # type: ignore[attr-defined]
+            check_source_path(f"{m.source} mask {m.mask_id}", m.mask_file)
+        for c in t.components:  # type: ignore[attr-defined]
+            check_source_path(f"VGGSound clip {c.clip.clip_id}", c.clip.path)
 
 
 class _Flat:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from typing import Any
 
@@ -13,6 +11,7 @@ from avsynth.planning.output import (
     SAMPLE_RATE,
     VGGSOUND_LICENSE,
     audio_relpath,
+    download_lists,
     image_relpath,
     to_triplet,
 )
@@ -145,26 +144,10 @@ def _audio_ref(c: Any, clip_seconds: float, materialised: bool) -> AudioRef:
 def composed_needed_lists(plan: ComposedPlan) -> dict[str, str]:
     """Download lists (same files and formats as a single build) with every component clip and
     every image, including offscreen images."""
-    images: dict[str, set[str]] = {}
-    clips: dict[str, Any] = {}
-    for t in plan.triplets:
-        im = t.image  # type: ignore[attr-defined]
-        line = im.path if im.source == "lvis" else f"{im.subset}/{im.image_id}"
-        images.setdefault(im.source, set()).add(line)
-        for c in t.components:  # type: ignore[attr-defined]
-            clips[c.clip.clip_id] = c.clip
-    out = {
-        f"needed_images_{source}.txt": "".join(f"{x}\n" for x in sorted(paths))
-        for source, paths in sorted(images.items())
-        if paths
-    }
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    for cid in sorted(clips):
-        c = clips[cid]
-        w.writerow([c.youtube_id, c.start_seconds, c.label, c.subset])
-    out["needed_clips.csv"] = buf.getvalue()
-    return out
+    return download_lists(
+        (t.image for t in plan.triplets),  # type: ignore[attr-defined]
+        (c.clip for t in plan.triplets for c in t.components),  # type: ignore[attr-defined]
+    )
 
 
 def composed_info(plan: ComposedPlan) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from avsynth.files import atomic_write_text
 from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
 from avsynth.planning.planner import Plan, PlannedTriplet
-from avsynth.sources.records import SourceClip
+from avsynth.sources.records import SourceClip, SourceImage
 
 VGGSOUND_LICENSE = (
     "CC BY 4.0 (VGGSound annotations); audio: YouTube video {ytid}, rights with uploader"
@@ -27,30 +27,36 @@ def clip_source_path(c: SourceClip) -> str:
     return c.path if c.path is not None else f"{c.clip_id}.mp4"
 
 
+def check_source_path(what: str, path: str | None) -> None:
+    """Reject one source path (from metadata) that would leave its source root.
+
+    Raises:
+        SourceError: naming ``what``, for absolute paths or ``..`` components.
+    """
+    from avsynth.errors import ManifestError
+
+    if path is None:
+        return
+    try:
+        safe_relpath(path)
+    except ManifestError:
+        raise SourceError(
+            f"{what}: path {path!r} from the metadata escapes the source root; "
+            "fix the metadata file"
+        ) from None
+
+
 def check_source_paths(plan: Plan) -> None:
     """Reject source paths (from metadata) that would leave their source root.
 
     Raises:
         SourceError: naming the entry, for absolute paths or ``..`` components.
     """
-    from avsynth.errors import ManifestError
-
     for t in plan.triplets:
         im, c = t.mask.image, t.clip
-        for what, path in (
-            (f"{im.source} image {im.image_id}", im.path),
-            (f"{t.mask.source} mask {t.mask.mask_id}", t.mask.mask_file),
-            (f"VGGSound clip {c.clip_id}", c.path),
-        ):
-            if path is None:
-                continue
-            try:
-                safe_relpath(path)
-            except ManifestError:
-                raise SourceError(
-                    f"{what}: path {path!r} from the metadata escapes the source root; "
-                    "fix the metadata file"
-                ) from None
+        check_source_path(f"{im.source} image {im.image_id}", im.path)
+        check_source_path(f"{t.mask.source} mask {t.mask.mask_id}", t.mask.mask_file)
+        check_source_path(f"VGGSound clip {c.clip_id}", c.path)
 
 
 def to_triplet(
@@ -116,22 +122,25 @@ def needed_lists(plan: Plan) -> dict[str, str]:
     Open Images' ``downloader.py``; ``needed_clips.csv`` has the format of ``vggsound.csv``
     (``youtube_id,start_seconds,label,split``, no header) so VGGSound download scripts take it.
     """
-    images: dict[str, set[str]] = {"lvis": set(), "openimages": set()}
-    clips: dict[str, SourceClip] = {}
-    for t in plan.triplets:
-        im = t.mask.image
+    return download_lists((t.mask.image for t in plan.triplets), (t.clip for t in plan.triplets))
+
+
+def download_lists(images: Iterable[SourceImage], clips: Iterable[SourceClip]) -> dict[str, str]:
+    """The download lists (see :func:`needed_lists`) of these images and clips, each once."""
+    lines: dict[str, set[str]] = {"lvis": set(), "openimages": set()}
+    for im in images:
         line = im.path if im.source == "lvis" else f"{im.subset}/{im.image_id}"
-        images.setdefault(im.source, set()).add(line)
-        clips[t.clip.clip_id] = t.clip
+        lines.setdefault(im.source, set()).add(line)
+    by_id = {c.clip_id: c for c in clips}
     out = {
         f"needed_images_{source}.txt": "".join(f"{x}\n" for x in sorted(paths))
-        for source, paths in sorted(images.items())
+        for source, paths in sorted(lines.items())
         if paths
     }
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    for cid in sorted(clips):
-        c = clips[cid]
+    for cid in sorted(by_id):
+        c = by_id[cid]
         w.writerow([c.youtube_id, c.start_seconds, c.label, c.subset])
     out["needed_clips.csv"] = buf.getvalue()
     return out
