@@ -130,13 +130,7 @@ def plan_from_sources(
             p = plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
                               weights=weights, split_sizes=split_sizes, seed=seed,
                               selection=selection, require_clips=require_clips)  # fmt: skip
-        p.clips_missing = index.rows_without_file
-        p.roots = roots
-        if fut is not None:
-            with stage("fingerprint_wait", ""):
-                p.fingerprints = fut.result()
-        p.timings = stage.timings
-        return p
+        return _finish(p, index, roots, fut, stage)
     with stage("plan", "planning (selection, splits, pairing)") as note:
         from avsynth.planning.content import settle_plan
 
@@ -158,6 +152,11 @@ def plan_from_sources(
             fut.result()  # no hashing thread running while the check workers are forked
         p, rejected, checked = settle_plan(make, roots=files, workers=workers)
         note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
+    return _finish(p, index, roots, fut, stage)
+
+
+def _finish(p, index, roots, fut, stage: _Stages):
+    """Attach what every plan carries: missing clip rows, roots, fingerprints, timings."""
     p.clips_missing = index.rows_without_file
     p.roots = roots
     if fut is not None:
