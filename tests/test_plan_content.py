@@ -17,6 +17,7 @@ from avsynth.manifest import read_manifest, read_sidecar
 from avsynth.manifest.io import resolve_media_path
 from avsynth.planning import make_plan
 from avsynth.planning.content import check_mask, settle_plan
+from avsynth.planning.planner import Planner
 from avsynth.sources.openimages import iter_openimages_masks
 from avsynth.sources.records import SourceImage, SourceMask
 from avsynth.testing.sources import write_openimages, write_vggsound
@@ -68,6 +69,36 @@ def test_planner_replaces_empty_lvis_masks_and_counts_them():
         assert plan.skips.get("empty_mask", 0) == len(rejected)
         rejected_total += len(rejected)
     assert rejected_total > 0
+
+
+def _plan_rows(plan):
+    return [(t.id, t.split, t.category, t.mask.mask_id, t.clip.clip_id) for t in plan.triplets]
+
+
+def test_replanning_around_rejections_equals_a_fresh_plan():
+    """The build's planner computes selection and order once and re-plans by dropping the
+    rejected masks; that must give exactly the plan (triplets, skips, counts) a fresh
+    make_plan makes with the same rejections (whose selection applies them itself)."""
+    masks, clips = records(clips_per_label=12)
+    cmap = tiny_map(("dog", "cat"))
+    for seed in range(3):
+        kw = {"split_sizes": (16, 4, 4), "seed": seed}
+        planner = Planner(masks, clips, cmap, **kw)
+        first = planner.plan()
+        chosen = sorted({(t.mask.source, t.mask.mask_id) for t in first.triplets})
+        # reject in two rounds, as settle_plan does: 3 chosen masks, then 2 more
+        round1 = {k: "empty_mask" for k in chosen[:3]}
+        p1 = planner.plan(round1)
+        chosen2 = sorted({(t.mask.source, t.mask.mask_id) for t in p1.triplets} - set(round1))
+        round2 = round1 | {k: "mask_outside_box" for k in chosen2[:2]}
+        p2 = planner.plan(round2)
+        for got, rej in ((p1, round1), (p2, round2)):
+            ref = make_plan(masks, clips, cmap, rejected=rej, **kw)
+            assert _plan_rows(got) == _plan_rows(ref)
+            assert got.skips == ref.skips and got.counts == ref.counts
+            assert got.available == ref.available
+            assert not {t.mask.mask_id for t in got.triplets} & {mid for _, mid in rej}
+        assert p2.skips["mask_outside_box"] == 2 and p2.skips["empty_mask"] == 3
 
 
 # ----------------------------------------------------------------- Open Images

@@ -16,7 +16,7 @@ from avsynth.errors import PlanError
 from avsynth.planning.keys import triplet_id
 from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, pair, split_pools
 from avsynth.planning.select import SelectionConfig, select_masks
-from avsynth.planning.split import allocate, assign, quotas
+from avsynth.planning.split import allocate, assign_ordered, order_candidates, quotas
 from avsynth.sources.records import SourceClip, SourceMask
 
 
@@ -129,62 +129,134 @@ def make_plan(
     Raises:
         PlanError: if fewer usable instances exist than the split sizes ask for.
     """
-    sizes = _check_sizes(split_sizes)
-    cfg = selection or SelectionConfig()
-    candidates, skips = select_masks(masks, category_map, cfg, rejected)
-    pools, missing = clips_by_category(
-        clips, category_map.vggsound_to_category(), require_files=require_clips
-    )
-    min_train, min_test = clip_need(sizes)
-    left_out: dict[str, str] = {}
-    available: dict[str, int] = {}
-    for cat in category_map.names:
-        p = pools.get(cat, {})
-        n_train, n_test = len(p.get("train", [])), len(p.get("test", []))
-        what = "clip files" if require_clips else "VGGSound rows"
-        if not candidates.get(cat):
-            left_out[cat] = "no usable instances"
-        elif n_train < min_train:
-            left_out[cat] = f"no train {what}"
-        elif n_test < min_test:
-            left_out[cat] = f"{n_test} test {what} (val and test need {min_test})"
-        else:
-            available[cat] = len(candidates[cat])
-    total = sum(sizes)
-    if sum(available.values()) < total:
-        raise _shortfall(available, left_out, total)
-    per_cat = allocate(available, total, how=cfg.allocation, seed=seed)
-    quota = quotas(per_cat, sizes, seed=seed)
-    chosen = assign({c: candidates[c] for c in available}, quota, sizes, seed=seed)
-
-    triplets: list[PlannedTriplet] = []
-    clip_use: dict[str, int] = {}
-    for cat in sorted(chosen):
-        want = [len(x) for x in chosen[cat]]
-        split_clips = split_pools(pools[cat], want, seed=seed, category=cat)
-        for k, split in enumerate(SPLITS):
-            if not chosen[cat][k]:
-                continue
-            if not split_clips[k]:
-                raise PlanError(f"category {cat}: no {split} clips left after dividing test clips")
-            pairs = pair(chosen[cat][k], split_clips[k], seed=seed)
-            uses = Counter(c.clip_id for _, c in pairs)
-            clip_use[split] = max(clip_use.get(split, 0), max(uses.values()))
-            triplets.extend(PlannedTriplet(triplet_id(m, c), split, cat, m, c) for m, c in pairs)
-    order = {s: i for i, s in enumerate(SPLITS)}
-    triplets.sort(key=lambda t: (order[t.split], t.category, t.id))
-    counts = {cat: {s: len(chosen[cat][k]) for k, s in enumerate(SPLITS)} for cat in sorted(chosen)}
-    return Plan(
-        triplets=triplets,
-        split_sizes=sizes,
+    return Planner(
+        masks,
+        clips,
+        category_map,
+        split_sizes=split_sizes,
         seed=seed,
-        category_map=category_map,
-        selection=cfg,
+        selection=selection,
         require_clips=require_clips,
-        counts=counts,
-        available=dict(sorted(available.items())),
-        skips={r: skips[r] for r in sorted(skips)},
-        left_out=dict(sorted(left_out.items())),
-        clips_missing=missing,
-        clip_use=clip_use,
-    )
+        rejected=rejected,
+    ).plan()
+
+
+class Planner:
+    """:func:`make_plan` that can plan again around masks rejected later, cheaply.
+
+    The selection, the clip pools and the seeded order of the candidates are computed once;
+    :meth:`plan` with more ``rejected`` masks only drops those from the ordered candidates
+    and redoes the allocation, the split assignment and the pairing. The result is the plan
+    :func:`make_plan` makes with the same ``rejected`` (every rejected mask is a candidate of
+    the first selection: only masks a plan chose are ever rejected).
+
+    Args:
+        masks, clips, category_map, split_sizes, seed, selection, require_clips, rejected:
+            As :func:`make_plan` (``rejected``: those known before the first plan).
+    """
+
+    def __init__(
+        self,
+        masks: Iterable[SourceMask],
+        clips: Iterable[SourceClip],
+        category_map: CategoryMap,
+        *,
+        split_sizes: Sequence[int] = (52609, 5000, 5000),
+        seed: int = 0,
+        selection: SelectionConfig | None = None,
+        require_clips: bool = False,
+        rejected: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.sizes = _check_sizes(split_sizes)
+        self.cfg = selection or SelectionConfig()
+        self.category_map = category_map
+        self.seed = seed
+        self.require_clips = require_clips
+        self._rejected = dict(rejected or {})
+        candidates, self._skips = select_masks(masks, category_map, self.cfg, rejected)
+        self._order = order_candidates(candidates, seed=seed)
+        self._pools, self._missing = clips_by_category(
+            clips, category_map.vggsound_to_category(), require_files=require_clips
+        )
+
+    def plan(self, rejected: Mapping[tuple[str, str], str] | None = None) -> Plan:
+        """The plan without the masks of ``rejected`` (``(source, mask_id) -> reason``,
+        added to those given so far; a mask already rejected stays rejected)."""
+        new = {k: r for k, r in (rejected or {}).items() if k not in self._rejected}
+        if new:
+            gone = {f"{src}:{mid}" for src, mid in new}
+            dropped: Counter[str] = Counter()
+            for cat, rows in self._order.items():
+                keep = [r for r in rows if r[1] not in gone]
+                for r in rows:
+                    if r[1] in gone:
+                        dropped[new[(r[3].source, r[3].mask_id)]] += 1
+                self._order[cat] = keep
+            self._skips = self._skips + dropped
+            self._rejected.update(new)
+        return self._plan()
+
+    def _plan(self) -> Plan:
+        sizes, cfg, seed, category_map = self.sizes, self.cfg, self.seed, self.category_map
+        require_clips, pools, skips = self.require_clips, self._pools, self._skips
+        candidates = {c: rows for c, rows in self._order.items() if rows}
+        min_train, min_test = clip_need(sizes)
+        left_out: dict[str, str] = {}
+        available: dict[str, int] = {}
+        for cat in category_map.names:
+            p = pools.get(cat, {})
+            n_train, n_test = len(p.get("train", [])), len(p.get("test", []))
+            what = "clip files" if require_clips else "VGGSound rows"
+            if not candidates.get(cat):
+                left_out[cat] = "no usable instances"
+            elif n_train < min_train:
+                left_out[cat] = f"no train {what}"
+            elif n_test < min_test:
+                left_out[cat] = f"{n_test} test {what} (val and test need {min_test})"
+            else:
+                available[cat] = len(candidates[cat])
+        total = sum(sizes)
+        if sum(available.values()) < total:
+            raise _shortfall(available, left_out, total)
+        per_cat = allocate(available, total, how=cfg.allocation, seed=seed)
+        quota = quotas(per_cat, sizes, seed=seed)
+        chosen = assign_ordered({c: candidates[c] for c in available}, quota, sizes)
+
+        triplets: list[PlannedTriplet] = []
+        clip_use: dict[str, int] = {}
+        for cat in sorted(chosen):
+            want = [len(x) for x in chosen[cat]]
+            split_clips = split_pools(pools[cat], want, seed=seed, category=cat)
+            for k, split in enumerate(SPLITS):
+                if not chosen[cat][k]:
+                    continue
+                if not split_clips[k]:
+                    raise PlanError(
+                        f"category {cat}: no {split} clips left after dividing test clips"
+                    )
+                pairs = pair(chosen[cat][k], split_clips[k], seed=seed)
+                uses = Counter(c.clip_id for _, c in pairs)
+                clip_use[split] = max(clip_use.get(split, 0), max(uses.values()))
+                triplets.extend(
+                    PlannedTriplet(triplet_id(m, c), split, cat, m, c) for m, c in pairs
+                )
+        missing = self._missing
+        order = {s: i for i, s in enumerate(SPLITS)}
+        triplets.sort(key=lambda t: (order[t.split], t.category, t.id))
+        counts = {
+            cat: {s: len(chosen[cat][k]) for k, s in enumerate(SPLITS)} for cat in sorted(chosen)
+        }
+        return Plan(
+            triplets=triplets,
+            split_sizes=sizes,
+            seed=seed,
+            category_map=category_map,
+            selection=cfg,
+            require_clips=require_clips,
+            counts=counts,
+            available=dict(sorted(available.items())),
+            skips={r: skips[r] for r in sorted(skips)},
+            left_out=dict(sorted(left_out.items())),
+            clips_missing=missing,
+            clip_use=clip_use,
+        )

@@ -156,7 +156,14 @@ def assign(
     Raises:
         PlanError: if grouping by image makes the sizes impossible to meet.
     """
-    nsplit = len(sizes)
+    return assign_ordered(order_candidates(candidates, seed=seed), quota, sizes)
+
+
+def order_candidates(
+    candidates: Mapping[str, Sequence[SourceMask]], *, seed: int
+) -> dict[str, list[tuple[int, str, str, SourceMask]]]:
+    """Each category's masks in the seeded order :func:`assign` considers them:
+    ``(hash, mask key, image key, mask)`` rows sorted by hash, then mask key."""
     order: dict[str, list[tuple[int, str, str, SourceMask]]] = {}
     for c, ms in candidates.items():
         rows = []
@@ -165,8 +172,19 @@ def assign(
             rows.append((stable_hash(seed, "select", mk), mk, image_key(m), m))
         rows.sort(key=lambda r: (r[0], r[1]))
         order[c] = rows
+    return order
+
+
+def assign_ordered(
+    order: Mapping[str, Sequence[tuple[int, str, str, SourceMask]]],
+    quota: Mapping[str, list[int]],
+    sizes: Sequence[int],
+) -> dict[str, list[list[SourceMask]]]:
+    """:func:`assign` on candidates already ordered by :func:`order_candidates` (the
+    planner orders them once and reuses the order when it re-plans around rejected masks)."""
+    nsplit = len(sizes)
     image_split: dict[str, int] = {}
-    chosen: dict[str, list[list[SourceMask]]] = {c: [[] for _ in sizes] for c in candidates}
+    chosen: dict[str, list[list[SourceMask]]] = {c: [[] for _ in sizes] for c in order}
     taken: set[str] = set()
     slack = {c: len(order[c]) - sum(quota.get(c, [0])) for c in order}
     for c in sorted(order, key=lambda c: (slack[c], c)):
