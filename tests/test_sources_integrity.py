@@ -125,3 +125,63 @@ def test_openimages_class_list_that_is_a_folder_is_an_error(tmp_path):
             vggsound_labels=["dog barking", "dog howling"],
             vggsound_source="vggsound.csv",
         )
+
+
+def test_background_worker_parses_like_the_reader_and_reraises_errors(tmp_path):
+    """Planning parses the Open Images CSVs in a forked worker (BackgroundJobs): the records
+    equal the in-process reader's, the results come in job order, and a malformed CSV is
+    the reader's one-line error, raised by next() in the parent."""
+    import os
+
+    from avsynth.planning.background import BackgroundJobs
+    from avsynth.sources.openimages import (
+        openimages_files,
+        openimages_records,
+        parse_openimages_tables,
+    )
+
+    _oi(tmp_path)
+    files = openimages_files(tmp_path)
+    jobs = BackgroundJobs([lambda: parse_openimages_tables(files, [DOG]), os.getpid])
+    assert jobs.in_process
+    tables, secs = jobs.next()
+    masks = openimages_records(tables)
+    assert masks == list(iter_openimages_masks(tmp_path, [DOG])) and len(masks) == 14
+    assert secs > 0
+    assert jobs.next() != os.getpid()  # the second job ran in the worker
+    path = tmp_path / "train-annotations-object-segmentation.csv"
+    lines = path.read_text().split("\n")
+    lines[3] += '"12 34 1'
+    path.write_text("\n".join(lines))
+    jobs = BackgroundJobs([lambda: parse_openimages_tables(files, [DOG]), os.getpid])
+    with pytest.raises(SourceError, match=r"segmentation\.csv:4: unclosed double quote"):
+        jobs.next()
+
+
+def test_failed_lvis_read_leaves_no_openimages_worker(tmp_path, monkeypatch):
+    """plan() starts the Open Images worker before decoding LVIS; when LVIS fails the error
+    is LVIS's and the worker is gone (here a worker that would parse for a minute)."""
+    import multiprocessing
+    import time
+
+    import avsynth.sources.openimages as oi
+
+    monkeypatch.setattr(oi, "parse_openimages_tables", lambda *a: time.sleep(60))  # forked too
+
+    import avsynth
+    from avsynth.testing.world import make_world
+
+    w = make_world(tmp_path / "w", n_lvis_images=6, n_openimages_images=6, clips_per_label=5,
+                   image_size=32, clip_seconds=1.0)  # fmt: skip
+    cmap = w.write_category_map(tmp_path / "map.yaml")
+    train = w.lvis_root / "lvis_v1_train.json"
+    text = train.read_text()
+    # corrupt an annotation (the categories at the end stay readable for the map check)
+    assert '"annotations":[{"id":1,' in text
+    train.write_text(text.replace('"annotations":[{"id":1,', '"annotations":[{"id":"x",', 1))
+    t0 = time.perf_counter()
+    with pytest.raises(SourceError, match=r"lvis_v1_train\.json"):
+        avsynth.plan(cmap, vggsound=w.vggsound_root, lvis=w.lvis_root,
+                     openimages=w.openimages_root, split_sizes=(4, 1, 1))  # fmt: skip
+    assert multiprocessing.active_children() == []
+    assert time.perf_counter() - t0 < 30

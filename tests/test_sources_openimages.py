@@ -139,3 +139,28 @@ def test_real_rows_verbatim(tmp_path):
     assert ms[0].bbox == pytest.approx((0.8875, 0.454167, 0.073438, 0.266666), abs=1e-6)
     assert ms[1].predicted_iou == pytest.approx(0.5585)
     assert ms[1].image.path == "train/96e7ee70b428a54e.jpg"
+
+
+def test_quoted_file_reads_like_unquoted(tmp_path):
+    """Files without a double quote (every real one) take pyarrow.dataset's filtered scan;
+    files with quotes the streamed, row-counted path. Quoting every field (valid CSV) must
+    not change a single record, and the unquoted file must really have no quote."""
+    import csv
+
+    plain = _dataset(tmp_path / "plain")
+    csv_path = plain / "train-annotations-object-segmentation.csv"
+    assert b'"' not in csv_path.read_bytes()
+    quoted = tmp_path / "quoted"
+    import shutil
+
+    shutil.copytree(plain, quoted)
+    with open(csv_path, newline="") as f:
+        rows = list(csv.reader(f))
+    with open(quoted / csv_path.name, "w", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows(rows)
+    assert (quoted / csv_path.name).read_bytes().count(b'"') == 2 * sum(len(r) for r in rows)
+    a = list(iter_openimages_masks(plain, [DOG, CAT, CAR]))
+    b = list(iter_openimages_masks(quoted, [DOG, CAT, CAR]))
+    assert len(a) == 3
+    # the records' fields (the image paths are relative, so the two roots do not show)
+    assert a == b

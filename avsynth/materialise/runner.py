@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
-import sys
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -27,6 +25,7 @@ from avsynth.materialise.media import materialise_clip, materialise_image
 from avsynth.materialise.writes import DiskFullError, disk_full, is_disk_full
 from avsynth.planning.keys import image_key
 from avsynth.planning.planner import Plan
+from avsynth.sources._util import die_with_parent
 
 ON_ERROR = ("raise", "skip")
 SILENT_AUDIO = ("keep", "skip")
@@ -81,19 +80,6 @@ def _run_one(task: tuple) -> tuple[str, str, Any, str | None, bool]:
 
 def _run_chunk(tasks: list[tuple]) -> list[tuple[str, str, Any, str | None, bool]]:
     return [_run_one(t) for t in tasks]
-
-
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: exit when the build process dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _with_recorded(task: tuple, recorded: dict[str, dict[str, Any]]) -> tuple:
@@ -262,7 +248,7 @@ def run_media(
             with ProcessPoolExecutor(
                 max_workers=n_workers,
                 mp_context=ctx,
-                initializer=_die_with_parent,
+                initializer=die_with_parent,
                 initargs=(os.getpid(),),
             ) as pool:
                 pending = {pool.submit(_run_chunk, c) for c in chunks}

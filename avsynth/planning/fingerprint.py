@@ -1,16 +1,16 @@
 """Content fingerprints of the metadata files a plan read (recorded in ``build_info.json``).
 
 Whole-file BLAKE2b-256 (not size + mtime, which change on copy): streaming in 8 MiB blocks it
-runs at about 1 GB/s per core and hashlib releases the GIL, so :func:`start_fingerprints`
-hashes in a background thread while the readers parse (the 1.1 GB LVIS train file then costs
-no extra wall time on a machine with two cores; see ``docs/performance.md``).
+runs at about 1 GB/s per core. Planning hashes in its worker process
+(:mod:`avsynth.planning.background`), after that worker parsed the Open Images CSVs and while
+this process decodes LVIS and plans, so on a machine with two cores the hashes cost no wall
+time (see ``docs/performance.md``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +48,9 @@ def metadata_files(roots: dict[str, str]) -> dict[str, list[Path]]:
     return out
 
 
-def start_fingerprints(roots: dict[str, str]) -> Future[dict[str, Any]]:
-    """Hash the metadata files of ``roots`` in a background thread.
-
-    Returns:
-        A future of ``{source: {file name: {"bytes", "blake2b"}}}``.
-    """
-
-    def run() -> dict[str, Any]:
-        return {
-            source: {p.name: file_fingerprint(p) for p in files}
-            for source, files in metadata_files(roots).items()
-        }
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avsynth-fingerprint")
-    fut = pool.submit(run)
-    pool.shutdown(wait=False)
-    return fut
+def fingerprint_files(roots: dict[str, str]) -> dict[str, Any]:
+    """``{source: {file name: {"bytes", "blake2b"}}}`` of the metadata files of ``roots``."""
+    return {
+        source: {p.name: file_fingerprint(p) for p in files}
+        for source, files in metadata_files(roots).items()
+    }

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 
 from avsynth.catmap.schema import CategoryMap
 from avsynth.planning.options import check_roots
-from avsynth.planning.planner import Plan, make_plan
+from avsynth.planning.planner import Plan
 
 
 def load_category_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
@@ -65,11 +65,11 @@ def plan_from_sources(
 ) -> Plan:
     """The body of :func:`avsynth.plan`: read the sources' metadata, check the map against
     them, plan (single or composed), with per-stage timings (arguments as there)."""
-    from avsynth.planning.compose import parse_compose, single_only
-    from avsynth.planning.fingerprint import start_fingerprints
+    from avsynth.planning.background import BackgroundJobs
+    from avsynth.planning.compose import parse_compose
+    from avsynth.planning.fingerprint import fingerprint_files
     from avsynth.planning.mapcheck import check_map_against_sources
-    from avsynth.sources.lvis import iter_lvis_masks
-    from avsynth.sources.openimages import read_openimages_masks
+    from avsynth.sources.openimages import openimages_files, parse_openimages_tables
     from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
     weights = parse_compose(compose)
@@ -90,77 +90,85 @@ def plan_from_sources(
             vggsound_labels=index.labels,
             vggsound_source=str(vggsound_csv_path(vggsound)),
         )
-        fut = start_fingerprints(roots) if fingerprint else None
 
-    # The Open Images CSVs are parsed (pyarrow, its own threads, mostly without the GIL) in a
-    # background thread while LVIS decodes here; their records are made afterwards, so the
-    # two readers' Python objects never compete for the GIL nor add up in memory. The
-    # "openimages" stage times the wait plus the records ("openimages_parse": the parse).
-    def timed(fn):
-        t = time.perf_counter()
-        return fn(), time.perf_counter() - t
-
+    # A worker process parses the Open Images CSVs (pyarrow), then hashes the metadata
+    # files, while LVIS decodes here (msgspec holds the GIL for seconds: a thread could not
+    # run alongside it). The Open Images rows come back as Arrow tables, made into records
+    # here after LVIS; the fingerprints are collected after planning. "openimages" times the
+    # wait plus the records ("openimages_parse": the parse, in the worker).
     mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
-    pool = ThreadPoolExecutor(1, thread_name_prefix="avsynth-read")
-    oi_fut = (
-        pool.submit(timed, lambda: read_openimages_masks(openimages, mids))
-        if openimages is not None
-        else None
-    )
+    oi_files = openimages_files(openimages) if openimages is not None else []
+    jobs = [partial(parse_openimages_tables, oi_files, mids)] if oi_files else []
+    if fingerprint:
+        jobs.append(partial(fingerprint_files, roots))
+    worker = BackgroundJobs(jobs, name="avsynth-plan-reader")
     try:
-        masks = []
-        if lvis is not None:
-            with stage("lvis", "reading LVIS metadata") as note:
-                names = sorted({r.name for c in cmap.categories for r in c.lvis})
-                masks.extend(iter_lvis_masks(lvis, names))
-                note.append(f"{len(masks):,} masks of mapped categories")
-        if oi_fut is not None:
-            with stage("openimages", "reading Open Images metadata") as note:
-                records, stage.timings["openimages_parse"] = oi_fut.result()
-                oi_masks = records()
-                masks.extend(oi_masks)
-                note.append(f"{len(oi_masks):,} masks of mapped classes")
-                del oi_masks
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        masks = _read_masks(stage, cmap, lvis, worker if oi_files else None)
+        p = _plan(stage, masks, index, cmap, lvis=lvis, openimages=openimages, roots=roots,
+                  weights=weights, split_sizes=split_sizes, seed=seed, selection=selection,
+                  require_clips=require_clips, check_files=check_files,
+                  workers=workers)  # fmt: skip
+        p.clips_missing = index.rows_without_file
+        p.roots = roots
+        if fingerprint:
+            with stage("fingerprint_wait", ""):
+                p.fingerprints = worker.next()
+    except BaseException:
+        worker.cancel()  # a failure leaves no worker behind
+        raise
+    p.timings = stage.timings
+    return p
+
+
+def _read_masks(stage: _Stages, cmap, lvis, worker) -> list:
+    """LVIS's masks (decoded here) and Open Images' (``worker``'s next result, if any)."""
+    from avsynth.sources.lvis import iter_lvis_masks
+    from avsynth.sources.openimages import openimages_records
+
+    masks = []
+    if lvis is not None:
+        with stage("lvis", "reading LVIS metadata") as note:
+            names = sorted({r.name for c in cmap.categories for r in c.lvis})
+            masks.extend(iter_lvis_masks(lvis, names))
+            note.append(f"{len(masks):,} masks of mapped categories")
+    if worker is not None:
+        with stage("openimages", "reading Open Images metadata") as note:
+            tables, stage.timings["openimages_parse"] = worker.next()
+            oi_masks = openimages_records(tables)
+            masks.extend(oi_masks)
+            note.append(f"{len(oi_masks):,} masks of mapped classes")
+    return masks
+
+
+def _plan(stage: _Stages, masks, index, cmap, *, lvis, openimages, roots, weights,
+          split_sizes, seed, selection, require_clips, check_files, workers) -> Plan:  # fmt: skip
+    """The single plan (content checks settled) or, with compositions, the composed one."""
+    from avsynth.planning.compose import single_only
+
     if not single_only(weights):  # composed build: its own planner (docs/dataset.md)
         from avsynth.composed import plan_composed
 
         with stage("plan", "planning compositions (absences, selection, splits, pairing)"):
-            p = plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
-                              weights=weights, split_sizes=split_sizes, seed=seed,
-                              selection=selection, require_clips=require_clips)  # fmt: skip
-        return _finish(p, index, roots, fut, stage)
+            return plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
+                                 weights=weights, split_sizes=split_sizes, seed=seed,
+                                 selection=selection, require_clips=require_clips)  # fmt: skip
     with stage("plan", "planning (selection, splits, pairing)") as note:
         from avsynth.planning.content import settle_plan
+        from avsynth.planning.planner import Planner
 
-        def make(rejected):
-            return make_plan(
-                masks,
-                index.clips,
-                cmap,
-                split_sizes=split_sizes,
-                seed=seed,
-                selection=selection,
-                require_clips=require_clips,
-                rejected=rejected,
-            )
-
+        # Selection and the seeded candidate order are computed once; re-planning around
+        # rejected masks redoes only the allocation, split assignment and pairing.
+        planner = Planner(
+            masks,
+            index.clips,
+            cmap,
+            split_sizes=split_sizes,
+            seed=seed,
+            selection=selection,
+            require_clips=require_clips,
+        )
         # Chosen masks are checked for content (empty, wrong size); failures are replaced.
         files = {"openimages": roots["openimages"]} if check_files and openimages else {}
-        if files and workers > 1 and fut is not None:
-            fut.result()  # no hashing thread running while the check workers are forked
-        p, rejected, checked = settle_plan(make, roots=files, workers=workers)
+        p, rejected, checked = settle_plan(planner.plan, roots=files, workers=workers)
         note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
-    return _finish(p, index, roots, fut, stage)
-
-
-def _finish(p, index, roots, fut, stage: _Stages):
-    """Attach what every plan carries: missing clip rows, roots, fingerprints, timings."""
-    p.clips_missing = index.rows_without_file
-    p.roots = roots
-    if fut is not None:
-        with stage("fingerprint_wait", ""):
-            p.fingerprints = fut.result()
-    p.timings = stage.timings
     return p

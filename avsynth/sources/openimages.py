@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
@@ -35,6 +36,9 @@ __all__ = [
     "openimages_csv_path",
     "read_openimages_classes",
     "read_openimages_masks",
+    "openimages_files",
+    "openimages_records",
+    "parse_openimages_tables",
 ]
 
 OI_SUBSETS = ("train", "validation", "test")
@@ -166,17 +170,66 @@ def _row_span_error(path: Path) -> str | None:
     return None
 
 
+def _has_quote(path: Path) -> bool:
+    """Whether the file holds a double quote anywhere (one fast byte scan).
+
+    The segmentation CSVs hold none (ids, MIDs, numbers, clicks): without a quote no row
+    can span lines, so the row-versus-line check of :func:`_read_csv_checked` is needed only
+    when this is true."""
+    with open(path, "rb") as f:
+        while chunk := f.read(16 << 20):
+            if b'"' in chunk:
+                return True
+    return False
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = next(csv.reader([f.readline().strip().lstrip("\ufeff")]), [])
+    missing = [c for c in _NEEDED if c not in header]
+    if missing:
+        raise SourceError(f"{path}:1: header lacks {missing}; expected {','.join(OI_COLUMNS)}")
+    return header
+
+
 def _read_csv(path: Path, mids: set[str]):
-    """The wanted rows as a pyarrow table sorted by MaskPath (all columns strings)."""
+    """The wanted rows as a pyarrow table sorted by MaskPath (all columns strings).
+
+    A file without double quotes (every real one) is scanned by pyarrow.dataset with the
+    MID filter pushed down: one call that parses in pyarrow's threads without holding the
+    GIL (so it runs fully alongside the LVIS decoding) and keeps only the wanted rows of
+    each block, so memory stays bounded by the selection. A file with quotes takes the
+    checked path (:func:`_read_csv_checked`), which catches a stray quote merging rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+    from pyarrow import csv as pacsv
+
+    header = _header(path)
+    if _has_quote(path):
+        return _read_csv_checked(path, mids)
+    fmt = ds.CsvFileFormat(
+        read_options=pacsv.ReadOptions(block_size=4 << 20),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in header}, strings_can_be_null=False
+        ),
+    )
+    try:
+        table = ds.dataset(path, format=fmt).to_table(
+            columns=list(_NEEDED), filter=pc.field("LabelName").isin(sorted(mids))
+        )
+    except pa.ArrowInvalid:
+        raise SourceError(_bad_line(path)) from None
+    return table.sort_by("MaskPath")
+
+
+def _read_csv_checked(path: Path, mids: set[str]):
+    """:func:`_read_csv` for a file holding double quotes: streamed block by block, with the
+    number of rows compared to the number of lines."""
     import pyarrow as pa
     import pyarrow.compute as pc
     from pyarrow import csv as pacsv
 
-    with open(path, encoding="utf-8", errors="replace") as f:
-        header = f.readline().strip().lstrip("\ufeff").split(",")
-    missing = [c for c in _NEEDED if c not in header]
-    if missing:
-        raise SourceError(f"{path}:1: header lacks {missing}; expected {','.join(OI_COLUMNS)}")
     # Stream in blocks and keep only the wanted MIDs: memory stays bounded by the selection,
     # not by the ~2.7 M-row file.
     value_set = pa.array(sorted(mids), type=pa.string())
@@ -356,11 +409,48 @@ def read_openimages_masks(
     tables = [(subset, path, _read_csv(path, wanted)) for subset, path in files]
 
     def records() -> list[SourceMask]:
-        out: list[SourceMask] = []
-        with gc_paused():
-            for subset, path, table in tables:
-                out.extend(_masks_of(path, subset, table))
-        tables.clear()
-        return out
+        return _records(tables)
 
     return records
+
+
+def parse_openimages_tables(
+    files: list[tuple[str, Path]], mids: Collection[str]
+) -> tuple[list, float]:
+    """The wanted rows of each ``(subset, csv path)`` of :func:`openimages_files`, as Arrow
+    tables (the slow, GIL-free part of reading; run it in a worker process), and the
+    seconds it took. :func:`openimages_records` makes the records.
+
+    Raises:
+        SourceError: A CSV is malformed (message names file and line).
+    """
+    t = time.perf_counter()
+    wanted = set(mids)
+    tables = [(subset, path, _read_csv(path, wanted)) for subset, path in files]
+    return tables, time.perf_counter() - t
+
+
+def openimages_files(
+    root: str | os.PathLike, subsets: Collection[str] = OI_SUBSETS
+) -> list[tuple[str, Path]]:
+    """``(subset, csv path)`` of the subsets whose segmentation CSV exists under ``root``.
+
+    Raises:
+        SourceError: ``root`` is not a folder, a subset is unknown, a CSV path is a folder,
+            or no CSV exists.
+    """
+    return _files(root, subsets)
+
+
+def openimages_records(tables: list) -> list[SourceMask]:
+    """The masks of the tables of :func:`parse_openimages_tables` (emptied on the way)."""
+    return _records(tables)
+
+
+def _records(tables: list) -> list[SourceMask]:
+    out: list[SourceMask] = []
+    with gc_paused():
+        for subset, path, table in tables:
+            out.extend(_masks_of(path, subset, table))
+    tables.clear()
+    return out

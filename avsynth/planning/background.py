@@ -1,0 +1,109 @@
+"""Jobs run one after another in a forked worker process, their results read in order.
+
+Planning reads LVIS with msgspec, which holds the GIL for seconds at a time: a thread cannot
+run alongside it, a process can. :class:`BackgroundJobs` forks a worker that runs its jobs
+in order (parse the Open Images CSVs, then hash the metadata files) and sends each result as
+soon as it is ready, so the caller can use the first while the worker computes the next.
+The worker exits with its parent (``PR_SET_PDEATHSIG``) and :meth:`BackgroundJobs.cancel`
+stops it. On a one-core machine, or where processes cannot be forked, the jobs run in this
+process, each when its result is asked for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from avsynth.errors import AvsynthError
+
+__all__ = ["BackgroundJobs"]
+
+
+class BackgroundJobs:
+    """Run ``jobs`` (functions of no argument) in a worker process, in order.
+
+    Fork it while the process is small and runs no thread of its own (the child gets a
+    copy of everything, including the jobs' arguments).
+
+    Args:
+        jobs: The jobs; their results must pickle (Arrow tables, dicts...).
+        name: Worker process name (shows in ``ps``).
+    """
+
+    def __init__(self, jobs: Sequence[Callable[[], Any]], *, name: str = "avsynth-worker"):
+        self._jobs = list(jobs)
+        self._next = 0
+        self._proc = None
+        if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(
+            target=_worker, args=(child, self._jobs, os.getpid()), name=name, daemon=True
+        )
+        self._proc.start()
+        child.close()
+
+    @property
+    def in_process(self) -> bool:
+        """Whether a worker process runs the jobs (False: they run here)."""
+        return self._proc is not None
+
+    def next(self) -> Any:
+        """The result of the next job (waiting for it).
+
+        Raises:
+            AvsynthError: The job raised one (re-raised here), or failed otherwise, or the
+                worker died (one line naming what happened).
+        """
+        if self._next >= len(self._jobs):
+            raise IndexError("no job left")
+        self._next += 1
+        if self._proc is None:
+            return self._jobs[self._next - 1]()
+        try:
+            status, payload = self._conn.recv()
+        except EOFError:
+            self._proc.join()
+            code = self._proc.exitcode
+            self._close()
+            raise AvsynthError(f"the background worker process died (exit code {code})") from None
+        if self._next == len(self._jobs) or status != "ok":
+            self._close()
+        if status != "ok":
+            raise payload
+        return payload
+
+    def cancel(self) -> None:
+        """Stop the worker if it still runs (its unread results are dropped)."""
+        if self._proc is not None:
+            self._proc.terminate()
+            self._close()
+
+    def _close(self) -> None:
+        if self._proc is not None:
+            self._proc.join()
+            self._conn.close()
+            self._proc = None
+
+
+def _worker(conn, jobs: list[Callable[[], Any]], parent: int) -> None:
+    from avsynth.sources._util import die_with_parent
+
+    die_with_parent(parent)
+    for job in jobs:
+        try:
+            msg = ("ok", job())
+        except AvsynthError as e:
+            msg = ("error", e)
+        except Exception as e:  # noqa: BLE001 - re-raised in the parent as one line
+            msg = ("error", AvsynthError(f"{type(e).__name__}: {e}"))
+        try:
+            conn.send(msg)
+        except Exception as e:  # noqa: BLE001 - e.g. an exception that does not pickle
+            conn.send(("error", AvsynthError(f"background job result: {type(e).__name__}: {e}")))
+        if msg[0] != "ok":
+            break
+    conn.close()
