@@ -70,6 +70,11 @@ def dumps_record(t: Triplet) -> str:
     floats = (*t.mask.bbox, t.mask.area_fraction, t.audio.duration)
     if t.extra or not all(v == 0.0 or 1e-4 <= abs(v) < 1e16 for v in floats):
         return json.dumps(t.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if t.schema_version == 1:
+        # msgspec encodes the (slotted) dataclass refs itself, fields in declaration order:
+        # the keys and values of to_dict(), without building its nested dicts.
+        head = {"schema_version": 1, "id": t.id, "split": t.split, "category": t.category}
+        return _ENCODER.encode(head | {"image": t.image, "mask": t.mask, "audio": t.audio}).decode()
     return _ENCODER.encode(t.to_dict()).decode()
 
 

@@ -53,10 +53,31 @@ def check_source_paths(plan: Plan) -> None:
         SourceError: naming the entry, for absolute paths or ``..`` components.
     """
     for t in plan.triplets:
-        im, c = t.mask.image, t.clip
-        check_source_path(f"{im.source} image {im.image_id}", im.path)
-        check_source_path(f"{t.mask.source} mask {t.mask.mask_id}", t.mask.mask_file)
-        check_source_path(f"VGGSound clip {c.clip_id}", c.path)
+        im, m, c = t.mask.image, t.mask, t.clip
+        # Fast test first; the message (naming the entry) is made only for a bad path.
+        for path in (im.path, m.mask_file, c.path):
+            if path is not None and not _plain_relpath(path):
+                check_source_path(f"{im.source} image {im.image_id}", im.path)
+                check_source_path(f"{m.source} mask {m.mask_id}", m.mask_file)
+                check_source_path(f"VGGSound clip {c.clip_id}", c.path)
+
+
+def _plain_relpath(path: str) -> bool:
+    """True when ``path`` surely passes :func:`safe_relpath` (the common case, tested
+    cheaply); False means "check it properly"."""
+    return (
+        isinstance(path, str)
+        and path != ""
+        and not path.startswith("/")
+        and "\\" not in path
+        and "\x00" not in path
+        and ".." not in path
+    )
+
+
+def _round_box(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    x, y, w, h = b
+    return (round(float(x), 6), round(float(y), 6), round(float(w), 6), round(float(h), 6))
 
 
 def to_triplet(
@@ -80,9 +101,12 @@ def to_triplet(
         ipath, mpath, apath = image_relpath(im), mask_relpath(m), audio_relpath(c)
         iroot = mroot = aroot = "manifest"
     else:
-        ipath = safe_relpath(im.path, what=f"{im.source} image {im.image_id} path")
+        ipath, apath = im.path, clip_source_path(c)
+        if not _plain_relpath(ipath):
+            safe_relpath(ipath, what=f"{im.source} image {im.image_id} path")
+        if not _plain_relpath(apath):
+            safe_relpath(apath, what=f"VGGSound clip {c.clip_id} path")
         mpath = m.mask_file if m.source == "openimages" else None
-        apath = safe_relpath(clip_source_path(c), what=f"VGGSound clip {c.clip_id} path")
         iroot = mroot = im.source
         aroot = "vggsound"
     return Triplet(
@@ -96,7 +120,7 @@ def to_triplet(
             m.source,
             m.mask_id,
             m.label,
-            tuple(round(float(v), 6) for v in m.bbox),
+            _round_box(m.bbox),
             round(float(m.area_fraction), 6),
         ),
         audio=AudioRef(
