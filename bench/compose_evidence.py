@@ -1,9 +1,9 @@
 """Does pretraining on composed triplets help on multi-source / off-screen data?
 
-On a generated world whose images hold 2-3 objects of different categories
-(:func:`avsynth.testing.world.make_world`, with Open Images' human-verified image labels),
-train the tiny SAMA-AVS twice, same seed, same number of steps (same train size, batch and
-epochs):
+On a generated world (:func:`avsynth.testing.world.make_world`, with Open Images'
+human-verified image labels) whose images hold one object (half of them, by default, as in
+most real photos) or 2-3 objects of different categories, train the tiny SAMA-AVS twice,
+same seed, same number of steps (same train size, batch and epochs):
 
 * ``single``: on an ``avsynth build`` with ``--compose single=1`` (today's build);
 * ``composed``: on a build of the same world with ``--compose COMPOSE``;
@@ -16,7 +16,7 @@ build time of the composed vs the single build.
 
 Examples::
 
-    .venv/bin/python bench/compose_evidence.py --out /tmp/compose_ev --json
+    .venv/bin/python bench/compose_evidence.py --out /tmp/compose_ev --seeds 0,1,2
     .venv/bin/python bench/compose_evidence.py --out /tmp/ev --train 400 --epochs 6 \\
         --compose single=0.6,multi=0.25,offscreen=0.1,partial=0.05
 """
@@ -36,6 +36,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 COMPOSE = "single=0.5,multi=0.3,offscreen=0.1,partial=0.1"
+# Share of the worlds' images holding one object (the rest hold 2-3): in most real photos of
+# a mapped category it is the only mapped object in view.
+ONE_OBJECT_FRACTION = 0.5
 EVAL_COMPOSE = "single=0.25,multi=0.25,offscreen=0.25,partial=0.25"
 
 
@@ -53,11 +56,13 @@ def run(
     progress: bool = False,
     image_size: int | None = None,
     image_side: int = 128,
+    one_object_fraction: float = ONE_OBJECT_FRACTION,
 ) -> dict[str, Any]:
     """Build, train both models, evaluate per composition; returns the numbers.
 
     ``image_size`` overrides the tiny model's input size (default 128; the slow test uses 64
-    to stay fast); ``image_side`` is the generated images' side in pixels.
+    to stay fast); ``image_side`` is the generated images' side in pixels;
+    ``one_object_fraction`` the share of the worlds' images holding a single object.
     """
     import avsynth
     from avsmodel.evaluation import evaluate
@@ -66,7 +71,8 @@ def run(
 
     out = Path(out)
     kw = {"n_lvis_images": n_images, "n_openimages_images": n_images, "image_labels": True,
-          "full_vocabulary": False, "clip_seconds": 4.0, "image_size": image_side}  # fmt: skip
+          "full_vocabulary": False, "clip_seconds": 4.0, "image_size": image_side,
+          "one_object_fraction": one_object_fraction}  # fmt: skip
     wa = make_world(out / "world_train", seed=seed, **kw)
     wb = make_world(out / "world_test", seed=seed + 1000, **kw)
     cmap = wa.write_category_map(out / "map.yaml")
@@ -95,6 +101,7 @@ def run(
             "epochs": epochs,
             "compose": compose,
             "seed": seed,
+            "one_object_fraction": one_object_fraction,
         },  # fmt: skip
         "seconds": times,
     }
@@ -113,18 +120,43 @@ def run(
     return results
 
 
-def table(r: dict[str, Any]) -> str:
-    """Markdown table: mIoU (and offscreen predicted area) per composition for both models."""
-    comps = ("single", "multi", "offscreen", "partial")
-    lines = [
-        "| trained on | " + " | ".join(f"{c} mIoU" for c in comps) + " | offscreen area |",
-        "|---|" + "---:|" * (len(comps) + 1),
-    ]
+COMPS = ("single", "multi", "offscreen", "partial")
+
+
+def run_seeds(out: str | os.PathLike[str], seeds: list[int], **kw: Any) -> dict[str, Any]:
+    """:func:`run` once per seed (worlds, builds and training all follow the seed) under
+    ``out/seed{N}``, and the mean per model and composition over the seeds."""
+    runs = {s: run(Path(out) / f"seed{s}", seed=s, **kw) for s in seeds}
+    mean: dict[str, Any] = {}
     for name in ("single", "composed"):
-        pc = r[name]["per_composition"]
-        cells = [f"{pc[c]['miou']:.3f}" for c in comps]
+        mean[name] = {
+            c: {k: sum(r[name]["per_composition"][c][k] for r in runs.values()) / len(runs)
+                for k in ("miou", "fscore", "pred_area")}
+            for c in COMPS
+        }  # fmt: skip
+    return {"seeds": runs, "mean": mean}
+
+
+def table(r: dict[str, Any]) -> str:
+    """Markdown table: mIoU (and offscreen predicted area) per composition for both models;
+    with several seeds, the mean and each seed's value."""
+    runs = r["seeds"] if "seeds" in r else {r["config"]["seed"]: r}
+    lines = [
+        "| trained on | " + " | ".join(f"{c} mIoU" for c in COMPS) + " | offscreen area |",
+        "|---|" + "---:|" * (len(COMPS) + 1),
+    ]
+
+    def cell(name: str, c: str, k: str) -> str:
+        vals = [x[name]["per_composition"][c][k] for x in runs.values()]
+        mean = sum(vals) / len(vals)
+        return f"{mean:.3f}" + (
+            f" ({', '.join(f'{v:.2f}' for v in vals)})" if len(vals) > 1 else ""
+        )
+
+    for name in ("single", "composed"):
+        cells = [cell(name, c, "miou") for c in COMPS]
         lines.append(
-            f"| {name} | " + " | ".join(cells) + f" | {pc['offscreen']['pred_area']:.3f} |"
+            f"| {name} | " + " | ".join(cells) + f" | {cell(name, 'offscreen', 'pred_area')} |"
         )
     return "\n".join(lines)
 
@@ -138,13 +170,18 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=200, help="test triplets (a quarter each)")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--compose", default=COMPOSE, help="the composed model's mix")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds (mean reported)")
+    ap.add_argument("--one-object-fraction", type=float, default=ONE_OBJECT_FRACTION,
+                    help="share of the worlds' images holding one object")  # fmt: skip
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     ap.add_argument("--json", action="store_true", help="print the numbers as JSON")
     a = ap.parse_args()
-    r = run(a.out, n_images=a.n_images, train=a.train, val=a.val, test=a.test, epochs=a.epochs,
-            compose=a.compose, seed=a.seed, device=a.device, progress=not a.json)  # fmt: skip
-    print(json.dumps(r, indent=2) if a.json else table(r) + "\n" + json.dumps(r["seconds"]))
+    seeds = [int(x) for x in a.seeds.split(",")]
+    r = run_seeds(a.out, seeds, n_images=a.n_images, train=a.train, val=a.val, test=a.test,
+                  epochs=a.epochs, compose=a.compose, device=a.device, progress=not a.json,
+                  one_object_fraction=a.one_object_fraction)  # fmt: skip
+    secs = {s: x["seconds"] for s, x in r["seeds"].items()}
+    print(json.dumps(r, indent=2) if a.json else table(r) + "\n" + json.dumps(secs))
 
 
 if __name__ == "__main__":

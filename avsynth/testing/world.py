@@ -5,7 +5,8 @@ stripes, diamond, hexagon) and its own sound (a harmonic complex tone at a categ
 fundamental with a category-specific amplitude-modulation rate; each clip varies in level,
 phase and pitch by a few percent). Every image holds 2-3 non-overlapping objects of different
 categories on a noisy grey background, so only a model that listens can tell which one to
-segment. Used by tests of the whole pipeline and by the demo::
+segment (``one_object_fraction`` makes a share of the images hold a single object). Used by
+tests of the whole pipeline and by the demo::
 
     from avsynth.testing.world import make_world
     world = make_world("/tmp/world", seed=0)
@@ -140,9 +141,18 @@ def _ytid(*parts: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode()[:11]
 
 
-def _pick(rng: np.random.Generator, n_cats: int) -> list[int]:
+def _pick(rng: np.random.Generator, n_cats: int, one: bool = False) -> list[int]:
+    """2-3 distinct categories (one when ``one``)."""
+    if one:
+        return [int(rng.integers(0, n_cats))]
     k = int(rng.integers(2, 4)) if n_cats >= 3 else min(2, n_cats)
     return [int(c) for c in rng.choice(n_cats, size=k, replace=False)]
+
+
+def _one_object(seed: int, source: int, i: int, fraction: float) -> bool:
+    """Whether image ``i`` of a source holds a single object (own generator: a world with
+    ``fraction`` 0 draws nothing here, so its bytes are those of older versions)."""
+    return fraction > 0 and np.random.default_rng([seed, 6, source, i]).random() < fraction
 
 
 def _shipped_rows(name: str, **kw: Any) -> list[list[str]]:
@@ -163,7 +173,8 @@ def _lvis_vocabulary() -> list[dict[str, Any]]:
     ]
 
 
-def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter, full: bool) -> None:
+def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter, full: bool,
+               one_fraction: float = 0.0) -> None:  # fmt: skip
     vocab = _lvis_vocabulary() if full else []
     by_name = {v["name"]: v for v in vocab}
     used = {v["id"] for v in vocab}
@@ -184,7 +195,8 @@ def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter, 
         images, anns, arrays = [], [], {}
         for i in idxs:
             rng = np.random.default_rng([seed, 1, i])
-            img, objs = render_image(rng, _pick(rng, len(cats)), size, size)
+            one = _one_object(seed, 1, i, one_fraction)
+            img, objs = render_image(rng, _pick(rng, len(cats), one), size, size)
             iid = 100000 + i
             folder = "val2017" if subset == "val" and i % 2 == 0 else "train2017"
             present = sorted({cat_ids[ci] for ci, *_ in objs})
@@ -206,7 +218,7 @@ def _make_lvis(root: Path, cats, n: int, size: int, seed: int, counts: Counter, 
 
 def _make_openimages(
     root: Path, cats, n: int, size: int, seed: int, counts: Counter, full: bool,
-    labels: bool = False,
+    labels: bool = False, one_fraction: float = 0.0,
 ) -> None:  # fmt: skip
     n_val = round(n * 0.2) if n >= 2 else 0
     classes = {r[0]: r[1] for r in _shipped_rows("openimages_v7_boxable.csv")} if full else {}
@@ -215,7 +227,8 @@ def _make_openimages(
         rows, masks, arrays, verified = [], [], {}, []
         for i in idxs:
             rng = np.random.default_rng([seed, 2, i])
-            img, objs = render_image(rng, _pick(rng, len(cats)), size, size)
+            one = _one_object(seed, 2, i, one_fraction)
+            img, objs = render_image(rng, _pick(rng, len(cats), one), size, size)
             iid = _hex("world", seed, "oi", i, n=16)
             arrays[iid] = img
             if labels:  # own generator: the default world's bytes do not change
@@ -289,6 +302,7 @@ def make_world(
     full_vocabulary: bool = True,
     reuse: bool = True,
     image_labels: bool = False,
+    one_object_fraction: float = 0.0,
 ) -> World:
     """Write a world under ``root``: ``lvis/``, ``openimages/``, ``vggsound/`` (real layouts).
 
@@ -315,6 +329,11 @@ def make_world(
             Confidence 1 and about 80% of the absent ones with Confidence 0 (what composed
             builds read for ``offscreen``/``partial``). LVIS images always list the absent
             world categories in ``neg_category_ids``.
+        one_object_fraction: Share of images (of each source, drawn per image) that hold a
+            single object instead of 2-3: in such an image the sounding object is the only
+            one in view, as in most real single-source photos, so a model can learn to
+            segment "the object" without listening. 0 (the default) keeps every image
+            multi-object (and the world's bytes as before).
         reuse: If ``root`` already holds a world made with the same arguments (its
             ``world.json`` says so), return it without writing anything. A world made with
             other arguments is replaced; ``lvis/``, ``openimages/``, ``vggsound/`` folders not
@@ -342,6 +361,10 @@ def make_world(
     }
     if image_labels:  # only when set: the default world's marker stays as it was
         params["image_labels"] = True
+    if not 0.0 <= one_object_fraction <= 1.0:
+        raise ValueError(f"one_object_fraction must be in [0, 1], got {one_object_fraction}")
+    if one_object_fraction:
+        params["one_object_fraction"] = one_object_fraction
     marker = root / "world.json"
     old = json.loads(marker.read_text()) if marker.is_file() else None
     if reuse and old is not None and old.get("complete") and old.get("params") == params:
@@ -357,10 +380,11 @@ def make_world(
     # Claim the folders first: a run interrupted half-way is recognised (and replaced) later.
     _write_marker(marker, {"params": params, "complete": False})
     lv, oi, rows, files = Counter(), Counter(), Counter(), Counter()
-    _make_lvis(root / "lvis", cats, n_lvis_images, image_size, seed, lv, full_vocabulary)
+    _make_lvis(root / "lvis", cats, n_lvis_images, image_size, seed, lv, full_vocabulary,
+               one_object_fraction)  # fmt: skip
     _make_openimages(
         root / "openimages", cats, n_openimages_images, image_size, seed, oi, full_vocabulary,
-        image_labels,
+        image_labels, one_object_fraction,
     )  # fmt: skip
     _make_vggsound(root / "vggsound", cats, clips_per_label, missing_clips_per_label,
                    clip_format, clip_seconds, seed, rows, files)  # fmt: skip
