@@ -169,3 +169,26 @@ def test_interrupted_world_is_replaced(tmp_path):
     (w.lvis_root / "lvis_v1_val.json").unlink()  # as if killed half-way
     again = make_world(tmp_path, **kw)
     assert (again.lvis_root / "lvis_v1_val.json").is_file() and again.counts == w.counts
+
+
+def test_one_object_fraction(tmp_path, world):
+    """one_object_fraction=0.5: about half the images of each source hold exactly one
+    annotated object (drawn per image); the default world (0) is byte-identical to before
+    (its files equal those of a world made without the argument)."""
+    w = make_world(tmp_path / "one", seed=3, one_object_fraction=0.5, **{**SMALL,
+                   "n_lvis_images": 60, "n_openimages_images": 60})  # fmt: skip
+    cats = w.categories
+    lv = list(iter_lvis_masks(w.lvis_root, [c.lvis_name for c in cats]))
+    oi = list(iter_openimages_masks(w.openimages_root, [c.oi_mid for c in cats]))
+    for masks in (lv, oi):
+        per_image = {}
+        for m in masks:
+            per_image.setdefault(m.image.image_id, []).append(m)
+        sizes = [len(v) for v in per_image.values()]
+        assert len(sizes) == 60 and set(sizes) == {1, 2, 3}
+        assert 18 <= sizes.count(1) <= 42  # binomial(60, 0.5): 30 +- 4 sd
+    zero = make_world(tmp_path / "zero", missing_clips_per_label=1, seed=3,
+                      one_object_fraction=0.0, **SMALL)  # fmt: skip
+    assert _files(zero.root) == _files(world.root)
+    with pytest.raises(ValueError, match="one_object_fraction"):
+        make_world(tmp_path / "bad", one_object_fraction=1.5, **SMALL)
