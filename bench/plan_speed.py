@@ -33,11 +33,57 @@ STAGES = ("map", "vggsound", "map_check", "lvis", "openimages", "openimages_pars
           "fingerprint_wait", "write")  # fmt: skip
 
 
+class _MemSampler:
+    """Samples, every 50 ms, the summed RSS and PSS of this process and its children (the
+    planning worker): PSS counts pages shared with the worker (forked) once in all, so its
+    peak is the memory the build held at once."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_rss = self.peak_pss = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    @staticmethod
+    def _kb(pid: int) -> tuple[int, int]:
+        rss = pss = 0
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss = int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss = int(line.split()[1])
+        except OSError:
+            pass
+        return rss, pss
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.05):
+            try:
+                with open(f"/proc/{me}/task/{me}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                kids = []
+            tot = [self._kb(p) for p in (me, *kids)]
+            self.peak_rss = max(self.peak_rss, sum(r for r, _ in tot))
+            self.peak_pss = max(self.peak_pss, sum(p for _, p in tot))
+
+    def stop(self) -> tuple[float, float]:
+        self._stop.set()
+        self._t.join()
+        return round(self.peak_rss / 1024, 1), round(self.peak_pss / 1024, 1)
+
+
 def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
     import avsynth
     from avsynth.planning.fingerprint import file_fingerprint, metadata_files
 
     load_before = os.getloadavg()
+    sampler = _MemSampler() if Path("/proc/self/smaps_rollup").exists() else None
     t0 = time.perf_counter()
     report = avsynth.build(
         categories,
@@ -49,6 +95,7 @@ def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
         progress=False,
     )
     total = time.perf_counter() - t0
+    sampled_rss, sampled_pss = sampler.stop() if sampler is not None else (None, None)
     result = {
         "stages_s": {k: round(report.timings.get(k, 0.0), 2) for k in STAGES},
         "total_s": round(total, 2),
@@ -58,6 +105,9 @@ def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
         "worker_peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
         ),
+        # sampled (50 ms) sum over the build and its worker, RSS and PSS (shared pages once)
+        "sampled_peak_rss_sum_mb": sampled_rss,
+        "sampled_peak_pss_sum_mb": sampled_pss,
         "triplets": sum(report.written.values()),
         "categories": len(report.plan.counts),
         "left_out": report.plan.left_out,
@@ -127,6 +177,8 @@ def compare(args: argparse.Namespace, out: Path) -> dict:
         peak_rss_mb=max(x["peak_rss_mb"] for x in build),
         worker_peak_rss_mb=max(x["worker_peak_rss_mb"] for x in build),
         peak_rss_sum_mb=max(x["peak_rss_mb"] + x["worker_peak_rss_mb"] for x in build),
+        sampled_peak_pss_sum_mb=max(x["sampled_peak_pss_sum_mb"] or 0 for x in build),
+        sampled_peak_rss_sum_mb=max(x["sampled_peak_rss_sum_mb"] or 0 for x in build),
         load_avg_1m_before_after=[round(load_before, 2), round(os.getloadavg()[0], 2)],
     )
     return res

@@ -196,10 +196,10 @@ def _read_csv(path: Path, mids: set[str]):
     """The wanted rows as a pyarrow table sorted by MaskPath (all columns strings).
 
     A file without double quotes (every real one) is scanned by pyarrow.dataset with the
-    MID filter pushed down: one call that parses in pyarrow's threads without holding the
-    GIL (so it runs fully alongside the LVIS decoding) and keeps only the wanted rows of
-    each block, so memory stays bounded by the selection. A file with quotes takes the
-    checked path (:func:`_read_csv_checked`), which catches a stray quote merging rows."""
+    MID filter pushed down: one call that parses without holding the GIL and keeps only the
+    wanted rows of each block, so memory stays bounded by the selection. A file with quotes
+    takes the checked path (:func:`_read_csv_checked`), which catches a stray quote merging
+    rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
@@ -215,8 +215,12 @@ def _read_csv(path: Path, mids: set[str]):
         ),
     )
     try:
+        # One thread: planning runs this in a worker beside the LVIS decode, one core each
+        # (arrow's threads would compete with it and hold ~80 MB more).
         table = ds.dataset(path, format=fmt).to_table(
-            columns=list(_NEEDED), filter=pc.field("LabelName").isin(sorted(mids))
+            columns=list(_NEEDED),
+            filter=pc.field("LabelName").isin(sorted(mids)),
+            use_threads=False,
         )
     except pa.ArrowInvalid:
         raise SourceError(_bad_line(path)) from None
