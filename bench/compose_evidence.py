@@ -123,6 +123,12 @@ def run(
 COMPS = ("single", "multi", "offscreen", "partial")
 
 
+def _mean(vals: list[float | None]) -> float | None:
+    """Mean of the values (None where a composition has none, e.g. an F of empty targets)."""
+    vals = [v for v in vals if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
 def run_seeds(out: str | os.PathLike[str], seeds: list[int], **kw: Any) -> dict[str, Any]:
     """:func:`run` once per seed (worlds, builds and training all follow the seed) under
     ``out/seed{N}``, and the mean per model and composition over the seeds."""
@@ -130,7 +136,7 @@ def run_seeds(out: str | os.PathLike[str], seeds: list[int], **kw: Any) -> dict[
     mean: dict[str, Any] = {}
     for name in ("single", "composed"):
         mean[name] = {
-            c: {k: sum(r[name]["per_composition"][c][k] for r in runs.values()) / len(runs)
+            c: {k: _mean([r[name]["per_composition"][c].get(k) for r in runs.values()])
                 for k in ("miou", "fscore", "pred_area")}
             for c in COMPS
         }  # fmt: skip
