@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from avsynth.constants import SAMPLE_RATE, SPLITS
-from avsynth.errors import SourceError
+from avsynth.errors import ManifestError, SourceError
 from avsynth.files import atomic_write_text
 from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
@@ -33,8 +33,6 @@ def check_source_path(what: str, path: str | None) -> None:
     Raises:
         SourceError: naming ``what``, for absolute paths or ``..`` components.
     """
-    from avsynth.errors import ManifestError
-
     if path is None:
         return
     try:
@@ -54,25 +52,14 @@ def check_source_paths(plan: Plan) -> None:
     """
     for t in plan.triplets:
         im, m, c = t.mask.image, t.mask, t.clip
-        # Fast test first; the message (naming the entry) is made only for a bad path.
-        for path in (im.path, m.mask_file, c.path):
-            if path is not None and not _plain_relpath(path):
-                check_source_path(f"{im.source} image {im.image_id}", im.path)
-                check_source_path(f"{m.source} mask {m.mask_id}", m.mask_file)
-                check_source_path(f"VGGSound clip {c.clip_id}", c.path)
-
-
-def _plain_relpath(path: str) -> bool:
-    """True when ``path`` surely passes :func:`safe_relpath` (the common case, tested
-    cheaply); False means "check it properly"."""
-    return (
-        isinstance(path, str)
-        and path != ""
-        and not path.startswith("/")
-        and "\\" not in path
-        and "\x00" not in path
-        and ".." not in path
-    )
+        try:  # fast: no message is built unless a path is bad
+            for path in (im.path, m.mask_file, c.path):
+                if path is not None:
+                    safe_relpath(path)
+        except ManifestError:
+            check_source_path(f"{im.source} image {im.image_id}", im.path)
+            check_source_path(f"{m.source} mask {m.mask_id}", m.mask_file)
+            check_source_path(f"VGGSound clip {c.clip_id}", c.path)
 
 
 def _round_box(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
@@ -102,9 +89,11 @@ def to_triplet(
         iroot = mroot = aroot = "manifest"
     else:
         ipath, apath = im.path, clip_source_path(c)
-        if not _plain_relpath(ipath):
+        try:  # the messages are built only for a bad path
+            safe_relpath(ipath)
+            safe_relpath(apath)
+        except ManifestError:
             safe_relpath(ipath, what=f"{im.source} image {im.image_id} path")
-        if not _plain_relpath(apath):
             safe_relpath(apath, what=f"VGGSound clip {c.clip_id} path")
         mpath = m.mask_file if m.source == "openimages" else None
         iroot = mroot = im.source

@@ -184,15 +184,10 @@ class Planner:
         added to those given so far; a mask already rejected stays rejected)."""
         new = {k: r for k, r in (rejected or {}).items() if k not in self._rejected}
         if new:
-            gone = {f"{src}:{mid}" for src, mid in new}
-            dropped: Counter[str] = Counter()
+            gone = {f"{src}:{mid}": reason for (src, mid), reason in new.items()}
             for cat, rows in self._order.items():
-                keep = [r for r in rows if r[1] not in gone]
-                for r in rows:
-                    if r[1] in gone:
-                        dropped[new[(r[3].source, r[3].mask_id)]] += 1
-                self._order[cat] = keep
-            self._skips = self._skips + dropped
+                self._order[cat] = [r for r in rows if r[1] not in gone]
+                self._skips.update(gone[r[1]] for r in rows if r[1] in gone)
             self._rejected.update(new)
         return self._plan()
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from avsynth.errors import SourceError
@@ -35,7 +35,6 @@ __all__ = [
     "openimages_classes",
     "openimages_csv_path",
     "read_openimages_classes",
-    "read_openimages_masks",
     "openimages_files",
     "openimages_records",
     "parse_openimages_tables",
@@ -391,31 +390,6 @@ def _files(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[str,
         names = ", ".join(openimages_csv_path(root, s).name for s in subsets)
         raise SourceError(f"no Open Images segmentation CSV ({names}) in {root}")
     return files
-
-
-def read_openimages_masks(
-    root: str | os.PathLike,
-    mids: Collection[str],
-    *,
-    subsets: Collection[str] = OI_SUBSETS,
-) -> Callable[[], list[SourceMask]]:
-    """The masks of :func:`iter_openimages_masks`, in two steps for running alongside others.
-
-    This call parses the CSVs (pyarrow, in its own threads and mostly without the GIL, so it
-    can run in a thread while other Python code works) and keeps only the wanted rows; the
-    returned function makes the Python records (holding the GIL), when the caller is ready.
-
-    Raises:
-        SourceError: As :func:`iter_openimages_masks` (from this call).
-    """
-    files = list(_files(root, subsets))
-    wanted = set(mids)
-    tables = [(subset, path, _read_csv(path, wanted)) for subset, path in files]
-
-    def records() -> list[SourceMask]:
-        return _records(tables)
-
-    return records
 
 
 def parse_openimages_tables(
