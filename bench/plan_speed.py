@@ -34,48 +34,58 @@ STAGES = ("map", "vggsound", "map_check", "lvis", "openimages", "openimages_pars
 
 
 class _MemSampler:
-    """Samples, every 50 ms, the summed RSS and PSS of this process and its children (the
-    planning worker): PSS counts pages shared with the worker (forked) once in all, so its
-    peak is the memory the build held at once."""
+    """Samples, every 20 ms from a separate process, the summed RSS and PSS of a process
+    and its children (the planning worker). A thread of the build itself could not: the
+    LVIS decode holds the GIL for seconds, exactly when memory peaks. PSS counts pages
+    shared with the (forked) worker once in all, so its peak is the memory the build held
+    at once."""
 
-    def __init__(self) -> None:
-        import threading
-
-        self.peak_rss = self.peak_pss = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-
-    @staticmethod
-    def _kb(pid: int) -> tuple[int, int]:
-        rss = pss = 0
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Rss:"):
-                        rss = int(line.split()[1])
-                    elif line.startswith("Pss:"):
-                        pss = int(line.split()[1])
-        except OSError:
-            pass
-        return rss, pss
-
-    def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(0.05):
-            try:
-                with open(f"/proc/{me}/task/{me}/children") as f:
-                    kids = [int(x) for x in f.read().split()]
-            except OSError:
-                kids = []
-            tot = [self._kb(p) for p in (me, *kids)]
-            self.peak_rss = max(self.peak_rss, sum(r for r, _ in tot))
-            self.peak_pss = max(self.peak_pss, sum(p for _, p in tot))
+    def __init__(self, pid: int) -> None:
+        self._p = subprocess.Popen(
+            [sys.executable, __file__, "--sample-mem", str(pid)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def stop(self) -> tuple[float, float]:
-        self._stop.set()
-        self._t.join()
-        return round(self.peak_rss / 1024, 1), round(self.peak_pss / 1024, 1)
+        out, _ = self._p.communicate("")  # closing stdin ends the sampling
+        peak_rss, peak_pss = (int(x) for x in out.split())
+        return round(peak_rss / 1024, 1), round(peak_pss / 1024, 1)
+
+
+def _kb(pid: int) -> tuple[int, int]:
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def sample_mem(pid: int) -> None:
+    """The sampler process: poll ``pid`` and its children until stdin closes, then print
+    the peak summed RSS and PSS (KiB)."""
+    import threading
+
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    peak_rss = peak_pss = 0
+    while not done.wait(0.02):
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            kids = []
+        tot = [_kb(p) for p in (pid, *kids)]
+        peak_rss = max(peak_rss, sum(r for r, _ in tot))
+        peak_pss = max(peak_pss, sum(p for _, p in tot))
+    print(peak_rss, peak_pss)
 
 
 def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
@@ -83,7 +93,7 @@ def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
     from avsynth.planning.fingerprint import file_fingerprint, metadata_files
 
     load_before = os.getloadavg()
-    sampler = _MemSampler() if Path("/proc/self/smaps_rollup").exists() else None
+    sampler = _MemSampler(os.getpid()) if Path("/proc/self/smaps_rollup").exists() else None
     t0 = time.perf_counter()
     report = avsynth.build(
         categories,
@@ -105,7 +115,8 @@ def run(data: Path, out: Path, categories: Path, *, hash_files: bool) -> dict:
         "worker_peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
         ),
-        # sampled (50 ms) sum over the build and its worker, RSS and PSS (shared pages once)
+        # sampled every 20 ms by another process: the build and its worker summed, RSS and
+        # PSS (shared pages once)
         "sampled_peak_rss_sum_mb": sampled_rss,
         "sampled_peak_pss_sum_mb": sampled_pss,
         "triplets": sum(report.written.values()),
@@ -193,7 +204,11 @@ def main() -> None:
     ap.add_argument("--hash", action="store_true", help="also time hashing the inputs alone")
     ap.add_argument("--rounds", type=int, default=2, help="bare/build pairs (median taken)")
     ap.add_argument("--child", choices=("bare", "build"), help=argparse.SUPPRESS)
+    ap.add_argument("--sample-mem", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.sample_mem is not None:
+        sample_mem(args.sample_mem)
+        return
     if not (args.data / "lvis" / "lvis_v1_train.json").is_file():
         sys.exit(f"no metadata under {args.data}: run bench/make_full_metadata.py first")
     if args.child == "bare":

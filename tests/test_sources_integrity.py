@@ -185,3 +185,56 @@ def test_failed_lvis_read_leaves_no_openimages_worker(tmp_path, monkeypatch):
                      openimages=w.openimages_root, split_sizes=(4, 1, 1))  # fmt: skip
     assert multiprocessing.active_children() == []
     assert time.perf_counter() - t0 < 30
+
+
+def _big_then_small():
+    return b"x" * 5_000_000
+
+
+def test_background_worker_hands_over_a_large_result_without_waiting_for_the_reader():
+    """A result far larger than a pipe's buffer goes through the spool file: the worker
+    finishes all its jobs (and frees their results) before the parent reads any, and the
+    parent then gets each result intact, in order."""
+    from avsynth.planning.background import BackgroundJobs
+
+    jobs = BackgroundJobs([_big_then_small, lambda: 7])
+    assert jobs.in_process
+    jobs._proc.join(timeout=30)  # a result sent through the pipe would block it here
+    assert jobs._proc.exitcode == 0
+    assert jobs.next() == b"x" * 5_000_000
+    assert jobs.next() == 7
+
+
+def test_plan_decodes_lvis_val_in_the_worker_exactly_as_in_process(tmp_path, monkeypatch):
+    """plan() hands LVIS val to the worker process (train decodes here): the manifest is
+    byte-identical to the one of a build whose jobs all run in this process (one CPU)."""
+    import os
+
+    import avsynth
+    import avsynth.sources.lvis as lvis_mod
+    from avsynth.testing.world import make_world
+
+    w = make_world(tmp_path / "w", n_lvis_images=30, n_openimages_images=12, clips_per_label=8,
+                   image_size=32, clip_seconds=1.0)  # fmt: skip
+    assert (w.lvis_root / "lvis_v1_val.json").is_file()
+    cmap = w.write_category_map(tmp_path / "map.yaml")
+    where = tmp_path / "val_read_by"
+    real = lvis_mod.lvis_masks
+
+    def spy(root, labels, subset):
+        where.write_text(f"{subset} {os.getpid()}")
+        return real(root, labels, subset)
+
+    monkeypatch.setattr(lvis_mod, "lvis_masks", spy)
+    kw = dict(vggsound=w.vggsound_root, lvis=w.lvis_root, openimages=w.openimages_root,
+              split_sizes=(10, 2, 2), plan_only=True, progress=False)  # fmt: skip
+    avsynth.build(cmap, out=tmp_path / "forked", **kw)
+    assert where.read_text().split()[0] == "val"
+    assert int(where.read_text().split()[1]) != os.getpid()
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # jobs run here, in order
+    avsynth.build(cmap, out=tmp_path / "here", **kw)
+    assert int(where.read_text().split()[1]) == os.getpid()
+    for name in ("manifest.jsonl", "needed_images_lvis.txt"):
+        assert (tmp_path / "forked" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    lvis_lines = (tmp_path / "here" / "needed_images_lvis.txt").read_text().split()
+    assert any("val2017" in x for x in lvis_lines)  # val images were planned

@@ -1,7 +1,7 @@
 """Planning from the sources' metadata: the stages behind :func:`avsynth.plan`.
 
 Reads VGGSound, checks the category map against the very inputs, reads LVIS while the Open
-Images CSVs parse in a background thread, then plans (single triplets, or compositions with
+Images CSVs parse in a background process, then plans (single triplets, or compositions with
 ``compose``) and collects the input fingerprints; each stage is timed (``Plan.timings``).
 """
 
@@ -69,6 +69,7 @@ def plan_from_sources(
     from avsynth.planning.compose import parse_compose
     from avsynth.planning.fingerprint import fingerprint_files
     from avsynth.planning.mapcheck import check_map_against_sources
+    from avsynth.sources.lvis import lvis_files, lvis_masks
     from avsynth.sources.openimages import openimages_files, parse_openimages_tables
     from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
@@ -77,33 +78,40 @@ def plan_from_sources(
     with stage("map", ""):
         cmap = load_category_map(categories)
         roots = check_roots(vggsound, lvis, openimages)
-    with stage("vggsound", "reading VGGSound metadata") as note:
-        index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
-        note.append(f"{len(index.clips):,} rows of mapped labels")
-    with stage("map_check", ""):
-        # Every label of the map must exist in these very inputs (as check-map checks them)
-        # before the expensive mask metadata is read.
-        check_map_against_sources(
-            categories,
-            lvis=lvis,
-            openimages=openimages,
-            vggsound_labels=index.labels,
-            vggsound_source=str(vggsound_csv_path(vggsound)),
-        )
+        oi_files = openimages_files(openimages) if openimages is not None else []
+        lvis_subsets = [s for s, _ in lvis_files(lvis)] if lvis is not None else []
 
-    # A worker process parses the Open Images CSVs (pyarrow), then hashes the metadata
-    # files, while LVIS decodes here (msgspec holds the GIL for seconds: a thread could not
-    # run alongside it). The Open Images rows come back as Arrow tables, made into records
-    # here after LVIS; the fingerprints are collected after planning. "openimages" times the
-    # wait plus the records ("openimages_parse": the parse, in the worker).
+    # A worker process decodes LVIS val and parses the Open Images CSVs (pyarrow), then
+    # hashes the metadata files, while VGGSound and LVIS train are read here (msgspec holds
+    # the GIL for seconds: a thread could not run alongside it). It is forked first, while
+    # this process is small (it inherits less). The Open Images rows come back as Arrow
+    # tables, made into records here after LVIS; the fingerprints are collected after
+    # planning. "lvis" times train plus the wait for val; "openimages" the wait plus the
+    # records ("openimages_parse": the parse, in the worker).
+    names = sorted({r.name for c in cmap.categories for r in c.lvis})
     mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
-    oi_files = openimages_files(openimages) if openimages is not None else []
-    jobs = [partial(parse_openimages_tables, oi_files, mids)] if oi_files else []
+    lvis_here, lvis_there = lvis_subsets[:1], lvis_subsets[1:]
+    jobs = [partial(lvis_masks, lvis, names, s) for s in lvis_there]
+    if oi_files:
+        jobs.append(partial(parse_openimages_tables, oi_files, mids))
     if fingerprint:
         jobs.append(partial(fingerprint_files, roots))
     worker = BackgroundJobs(jobs, name="avsynth-plan-reader")
     try:
-        masks = _read_masks(stage, cmap, lvis, worker if oi_files else None)
+        with stage("vggsound", "reading VGGSound metadata") as note:
+            index = read_vggsound(vggsound, labels=sorted(cmap.vggsound_to_category()))
+            note.append(f"{len(index.clips):,} rows of mapped labels")
+        with stage("map_check", ""):
+            # Every label of the map must exist in these very inputs (as check-map checks
+            # them) before the expensive mask metadata is read.
+            check_map_against_sources(
+                categories,
+                lvis=lvis,
+                openimages=openimages,
+                vggsound_labels=index.labels,
+                vggsound_source=str(vggsound_csv_path(vggsound)),
+            )
+        masks = _read_masks(stage, lvis, names, lvis_here, len(lvis_there), oi_files, worker)
         p = _plan(stage, masks, index, cmap, lvis=lvis, openimages=openimages, roots=roots,
                   weights=weights, split_sizes=split_sizes, seed=seed, selection=selection,
                   require_clips=require_clips, check_files=check_files,
@@ -120,18 +128,20 @@ def plan_from_sources(
     return p
 
 
-def _read_masks(stage: _Stages, cmap, lvis, worker) -> list:
-    """LVIS's masks (decoded here) and Open Images' (``worker``'s next result, if any)."""
+def _read_masks(stage: _Stages, lvis, names, here, n_there, oi_files, worker) -> list:
+    """LVIS's masks (the ``here`` subsets decoded here, then ``n_there`` more from the
+    worker) and Open Images' (the worker's next result, if ``oi_files``), in that order."""
     from avsynth.sources.lvis import iter_lvis_masks
     from avsynth.sources.openimages import openimages_records
 
     masks = []
-    if lvis is not None:
+    if here:
         with stage("lvis", "reading LVIS metadata") as note:
-            names = sorted({r.name for c in cmap.categories for r in c.lvis})
-            masks.extend(iter_lvis_masks(lvis, names))
+            masks.extend(iter_lvis_masks(lvis, names, subsets=here))
+            for _ in range(n_there):
+                masks.extend(worker.next())
             note.append(f"{len(masks):,} masks of mapped categories")
-    if worker is not None:
+    if oi_files:
         with stage("openimages", "reading Open Images metadata") as note:
             tables, stage.timings["openimages_parse"] = worker.next()
             oi_masks = openimages_records(tables)

@@ -32,6 +32,8 @@ __all__ = [
     "LvisCategory",
     "iter_lvis_masks",
     "lvis_categories",
+    "lvis_files",
+    "lvis_masks",
     "lvis_json_path",
     "read_lvis_categories",
 ]
@@ -41,7 +43,7 @@ _NL = b"\n"
 _BBOX = msgspec.json.Decoder(list[float])
 
 
-class _Image(msgspec.Struct):
+class _Image(msgspec.Struct, gc=False):
     id: int
     height: int
     width: int
@@ -51,7 +53,7 @@ class _Image(msgspec.Struct):
     # neg_category_ids is not read (unknown fields are skipped without building objects).
 
 
-class _Annotation(msgspec.Struct):
+class _Annotation(msgspec.Struct, gc=False):
     id: int
     image_id: int
     category_id: int
@@ -318,6 +320,24 @@ def _read_subset(path: Path, subset: str, labels: set[str]) -> list[SourceMask]:
             )
         )
     return out
+
+
+def lvis_files(
+    root: str | os.PathLike, subsets: Collection[str] = LVIS_SUBSETS
+) -> list[tuple[str, Path]]:
+    """``(subset, json path)`` of the subsets whose file exists under ``root``, in the order
+    of ``subsets``.
+
+    Raises:
+        SourceError: A subset is unknown, a path is a folder, or no file exists.
+    """
+    return _existing(root, subsets)
+
+
+def lvis_masks(root: str | os.PathLike, labels: Collection[str], subset: str) -> list[SourceMask]:
+    """The masks of one subset's file, as :func:`iter_lvis_masks` yields them (a list, so
+    that a worker process can read one file and hand the result over)."""
+    return list(iter_lvis_masks(root, labels, subsets=(subset,)))
 
 
 def iter_lvis_masks(
