@@ -238,3 +238,17 @@ def test_plan_decodes_lvis_val_in_the_worker_exactly_as_in_process(tmp_path, mon
         assert (tmp_path / "forked" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
     lvis_lines = (tmp_path / "here" / "needed_images_lvis.txt").read_text().split()
     assert any("val2017" in x for x in lvis_lines)  # val images were planned
+
+
+def test_background_jobs_run_here_without_a_writable_temp_folder(tmp_path, monkeypatch):
+    """No writable $TMPDIR for the spool file: the jobs run in this process, in order."""
+    import os
+    import tempfile
+
+    from avsynth.planning.background import BackgroundJobs
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    jobs = BackgroundJobs([os.getpid, lambda: 7])
+    assert not jobs.in_process
+    assert jobs.next() == os.getpid()
+    assert jobs.next() == 7

@@ -35,7 +35,8 @@ class BackgroundJobs:
     """Run ``jobs`` (functions of no argument) in a worker process, in order.
 
     Fork it while the process is small and runs no thread of its own (the child gets a
-    copy of everything, including the jobs' arguments).
+    copy of everything, including the jobs' arguments). Without ``fork``, a second CPU or a
+    writable temporary folder (``$TMPDIR``) the jobs run in this process instead.
 
     Args:
         jobs: The jobs; their results must pickle (Arrow tables, dicts...).
@@ -49,7 +50,10 @@ class BackgroundJobs:
         if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return
         ctx = multiprocessing.get_context("fork")
-        self._spool = tempfile.TemporaryFile(prefix="avsynth-worker-")  # noqa: SIM115
+        try:
+            self._spool = tempfile.TemporaryFile(prefix="avsynth-worker-")  # noqa: SIM115
+        except OSError:  # no writable temporary folder: run the jobs here
+            return
         self._conn, child = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(
             target=_worker,
