@@ -70,40 +70,6 @@ def write_mask_png(mask: np.ndarray, dest: Path) -> None:
     write_media(dest, encode_mask_png(np.ascontiguousarray(mask, dtype=bool)))
 
 
-# Size-based checks kept for the composed builds' union masks and mixes (materialise/mix.py).
-
-
-def _tmp(dest: Path) -> Path:
-    import os
-
-    return dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
-
-
-def _png_size(path: Path) -> tuple[int, int] | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return (int(im.size[0]), int(im.size[1])) if im.mode == "L" else None
-    except Exception:  # an unreadable leftover is simply rewritten
-        return None
-
-
-def _wav_ok(path: Path, frames: int) -> bool:
-    import soundfile as sf
-
-    try:
-        info = sf.info(str(path))
-    except Exception:
-        return False
-    return (
-        info.samplerate == SAMPLE_RATE
-        and info.channels == 1
-        and info.frames == frames
-        and info.subtype == "PCM_16"
-    )
-
-
 def _mask_source_identity(m: SourceMask, src_root: str) -> tuple[Any, ...]:
     """What a mask's pixels come from: its polygon/RLE, or its PNG's bytes (zip CRC)."""
     if m.source == "lvis":

@@ -12,18 +12,26 @@ without distortion). Silent components stay silent. The result is a 16 kHz mono
 
 A union mask (``multi``, ``offscreen``) is the OR of the triplet's instance PNGs (none for
 ``offscreen``: an all-zero mask at the image's size), written as a 0/255 PNG.
+
+Both have provenance lines like every other media file (:mod:`avsynth.materialise.provenance`):
+a digest of the component WAVs' or instance PNGs' bytes and of the gains, length or size. A
+resumed build keeps a mix or union only when its line names the same inputs and its bytes
+still hash to the recorded digest, else it is made again.
 """
 
 from __future__ import annotations
 
-import os
+import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from avsynth.errors import MediaError
-from avsynth.materialise.media import _png_size, _tmp, _wav_ok, write_mask_png
+from avsynth.materialise import provenance as prov
+from avsynth.materialise.media import encode_mask_png
+from avsynth.materialise.writes import write_media
 from avsynth.planning.output import SAMPLE_RATE, audio_relpath, mask_relpath
 
 TARGET_LUFS = -26.0
@@ -85,9 +93,15 @@ def mix(
 
 
 def materialise_mix(
-    sources: Sequence[str], gains_db: Sequence[float], dest: str, frames: int
+    sources: Sequence[str],
+    gains_db: Sequence[float],
+    frames: int,
+    out: str,
+    rel: str,
+    recorded: dict[str, dict[str, Any]] | None = None,
 ) -> int:
-    """Write the mix of the component WAVs ``sources`` to ``dest`` (kept if already complete).
+    """Write the mix of the component WAVs ``sources`` to ``out/rel`` (kept when its
+    provenance line in ``recorded`` names the same components and gains and it is whole).
 
     Returns:
         ``frames``.
@@ -97,34 +111,47 @@ def materialise_mix(
     """
     import soundfile as sf
 
-    d = Path(dest)
-    if d.is_file() and _wav_ok(d, frames):
+    datas = [_read(s, "component clip") for s in sources]
+    p = prov.digest("mix", prov.FORMAT, int(frames), [float(g) for g in gains_db], *datas)
+    dest = Path(out) / rel
+    if prov.matches((recorded or {}).get(rel), p, dest):
         return frames
     xs = []
-    for s in sources:
+    for s, data in zip(sources, datas, strict=True):
         try:
-            x, sr = sf.read(s, dtype="float64", always_2d=False)
+            x, sr = sf.read(io.BytesIO(data), dtype="float64", always_2d=False)
         except Exception as e:
             raise MediaError(f"cannot read component clip {s}: {e}") from None
         if sr != SAMPLE_RATE or x.ndim != 1 or x.size != frames:
             raise MediaError(f"component clip {s} is not {SAMPLE_RATE} Hz mono of {frames} samples")
         xs.append(x)
-    y = mix(xs, gains_db)
-    d.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(d)
-    sf.write(str(tmp), y, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(tmp, d)
+    buf = io.BytesIO()
+    sf.write(buf, mix(xs, gains_db), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    wav = buf.getvalue()
+    prov.append(out, prov.entry(rel, p, wav, frames=int(frames)))
+    write_media(dest, wav)
     return frames
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise MediaError(f"cannot read {what} {path}: {e.strerror or e}") from None
 
 
 def union_mask(paths: Sequence[str], width: int, height: int) -> np.ndarray:
     """OR of the 0/255 PNG masks ``paths`` (all ``width`` x ``height``); all-False if none."""
+    return _union([(p, _read(p, "instance mask")) for p in paths], width, height)
+
+
+def _union(masks: Sequence[tuple[str, bytes]], width: int, height: int) -> np.ndarray:
     from PIL import Image
 
     out = np.zeros((height, width), bool)
-    for p in paths:
+    for p, data in masks:
         try:
-            with Image.open(p) as im:
+            with Image.open(io.BytesIO(data)) as im:
                 a = np.asarray(im.convert("L")) > 127
         except Exception as e:
             raise MediaError(f"cannot read instance mask {p}: {e}") from None
@@ -136,11 +163,23 @@ def union_mask(paths: Sequence[str], width: int, height: int) -> np.ndarray:
     return out
 
 
-def materialise_union(paths: Sequence[str], dest: str, width: int, height: int) -> tuple[int, int]:
-    """Write the union of ``paths`` to ``dest`` (kept if already at the right size)."""
-    d = Path(dest)
-    if not (d.is_file() and _png_size(d) == (width, height)):
-        write_mask_png(union_mask(paths, width, height), d)
+def materialise_union(
+    paths: Sequence[str],
+    width: int,
+    height: int,
+    out: str,
+    rel: str,
+    recorded: dict[str, dict[str, Any]] | None = None,
+) -> tuple[int, int]:
+    """Write the union of the instance PNGs ``paths`` to ``out/rel`` (kept when its
+    provenance line in ``recorded`` names the same instances and size and it is whole)."""
+    masks = [(p, _read(p, "instance mask")) for p in paths]
+    pr = prov.digest("union", prov.FORMAT, int(width), int(height), *(d for _, d in masks))
+    dest = Path(out) / rel
+    if not prov.matches((recorded or {}).get(rel), pr, dest):
+        png = encode_mask_png(_union(masks, width, height))
+        prov.append(out, prov.entry(rel, pr, png))
+        write_media(dest, png)
     return width, height
 
 
@@ -183,12 +222,12 @@ def composed_mix_tasks(
         if t.composition in UNION:
             w, h = sizes[g]
             paths = [str(base / mask_relpath(m)) for m in t.targets]
-            tasks.append(("union", t.id, (paths, str(base / union_relpath(t)), w, h),
+            tasks.append(("union", t.id, (paths, w, h, out, union_relpath(t)),
                           materialise_union))  # fmt: skip
         if t.composition in MIXED:
             srcs = [str(base / audio_relpath(c.clip)) for c in t.components]
             gains = [c.gain_db for c in t.components]
-            tasks.append(("mix", t.id, (srcs, gains, str(base / mix_relpath(t)), frames),
+            tasks.append(("mix", t.id, (srcs, gains, frames, out, mix_relpath(t)),
                           materialise_mix))  # fmt: skip
     return tasks
 

@@ -82,16 +82,26 @@ def _run_chunk(tasks: list[tuple]) -> list[tuple[str, str, Any, str | None, bool
     return [_run_one(t) for t in tasks]
 
 
-def _with_recorded(task: tuple, recorded: dict[str, dict[str, Any]]) -> tuple:
-    """A plain ``image``/``clip`` task with the provenance entries of its outputs added."""
-    kind, key, args = task[:3]
-    if len(task) > 3 or kind not in ("image", "clip"):
-        return task
+def _task_outputs(task: tuple) -> list[str]:
+    """Relative paths a task writes: plain ``image``/``clip`` tasks, and composed builds'
+    ``union``/``mix`` tasks (whose last argument is the output's relative path)."""
+    kind, _, args = task[:3]
+    if len(task) > 3:
+        return [args[-1]] if kind in ("union", "mix") else []
     if kind == "image":
-        rels = [image_relpath(args[0]), *(mask_relpath(m) for m in args[1])]
-    else:
-        rels = [audio_relpath(args[0])]
-    return (kind, key, (*args, {r: recorded[r] for r in rels if r in recorded}))
+        return [image_relpath(args[0]), *(mask_relpath(m) for m in args[1])]
+    if kind == "clip":
+        return [audio_relpath(args[0])]
+    return []
+
+
+def _with_recorded(task: tuple, recorded: dict[str, dict[str, Any]]) -> tuple:
+    """A task with the provenance entries of its outputs added as its last argument."""
+    kind, key, args = task[:3]
+    rels = _task_outputs(task)
+    if not rels:
+        return task
+    return (kind, key, (*args, {r: recorded[r] for r in rels if r in recorded}), *task[3:])
 
 
 def _remove_stale_tmp(out: str) -> None:
@@ -201,8 +211,8 @@ def run_media(
         tasks, waiting = media_tasks(plan, out, clip_seconds, recorded)
         need = [2] * len(plan.triplets)
         total, unit = len(plan.triplets), "triplets"
-    else:  # composed builds' own tasks: their image/clip tasks get their records too
-        keep = set(recorded)
+    else:  # composed builds' own tasks: each gets its outputs' records too
+        keep = set(recorded).union(*(_task_outputs(t) for t in tasks))
         tasks = [_with_recorded(t, recorded) for t in tasks]
         total, unit = len(tasks), "files"
     size = max(1, min(_MAX_CHUNK, len(tasks) // (4 * max(1, workers))))
