@@ -6,8 +6,9 @@ Runs :func:`avsynth.build` with ``plan_only=True`` on ``bench/_data`` (see
 ``pandas.read_csv`` of the three Open Images segmentation CSVs, nothing else. Each measurement
 runs in a fresh process (so peak RSS is its own); rounds alternate bare / build. The result
 is the **ratio** of the build's wall time to the bare parse's (median over rounds), which holds
-on a shared machine where absolute times do not, with the build's stages, both peak RSS and
-the load average. ``--hash`` also times hashing the metadata files alone.
+on a shared machine where absolute times do not, also as the ratio of the fastest rounds and
+of CPU time, with the build's stages, peak RSS (build, its worker, and both at once, sampled
+by a separate process) and the load average. ``--hash`` also times hashing the metadata files alone.
 
 Usage::
 
