@@ -141,12 +141,12 @@ def _worker(conn, spool: int, jobs: list[Callable[[], Any]], parent: int) -> Non
         failed = msg[0] != "ok"
         msg = None  # free the result (and what its computation left cached) before the send
         _release_arrow_memory()
-        view = memoryview(data)
-        while view:
-            view = view[os.pwrite(spool, view, offset + len(data) - len(view)) :]
+        view, pos = memoryview(data), offset
+        while view:  # a write may be partial
+            n = os.pwrite(spool, view, pos)
+            view, pos = view[n:], pos + n
         conn.send((offset, len(data)))
-        offset += len(data)
-        data = view = None
+        offset, data = pos, None
         if failed:
             break
     conn.close()
