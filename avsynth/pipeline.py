@@ -216,10 +216,10 @@ def _build_locked(
     compose=None,
 ) -> BuildReport:
     from avsynth import __version__
-    from avsynth.constants import SAMPLE_RATE
     from avsynth.materialise.runner import run_media
+    from avsynth.planning.encode import manifest_lines
     from avsynth.planning.keys import image_key
-    from avsynth.planning.output import build_info, check_source_paths, to_triplet, write_needed
+    from avsynth.planning.output import build_info, check_source_paths, write_needed
 
     # Everything is validated (map, options, sources, plan) before anything in --out changes:
     # a typo never costs the previous build's manifest.
@@ -295,17 +295,10 @@ def _build_locked(
         info["silent_clips"] = {"count": len(silent), "policy": silent_audio, "ids": silent}
     atomic_write_text(outp / SIDECAR, json.dumps(info, indent=2, sort_keys=False) + "\n")
     with ManifestWriter(outp / MANIFEST) as w:
-        for x in triplets:
-            w.write(
-                to_triplet(
-                    x,
-                    clip_seconds=frames[x.clip.clip_id] / SAMPLE_RATE
-                    if x.clip.clip_id in frames
-                    else clip_seconds,
-                    image_size=sizes.get(image_key(x.mask)),
-                    materialised=not plan_only,
-                )
-            )
+        # dumps_record(to_triplet(x, ...)) of each triplet, encoded a chunk at a time
+        for data, n in manifest_lines(triplets, clip_seconds=clip_seconds, frames=frames,
+                                      sizes=sizes, materialised=not plan_only):  # fmt: skip
+            w.write_encoded(data, n)
     timings["write"] = time.perf_counter() - t + t_lists
     return BuildReport(
         out=outp,

@@ -57,12 +57,16 @@ def run(
     image_size: int | None = None,
     image_side: int = 128,
     one_object_fraction: float = ONE_OBJECT_FRACTION,
+    test_images: int | None = None,
 ) -> dict[str, Any]:
     """Build, train both models, evaluate per composition; returns the numbers.
 
     ``image_size`` overrides the tiny model's input size (default 128; the slow test uses 64
     to stay fast); ``image_side`` is the generated images' side in pixels;
-    ``one_object_fraction`` the share of the worlds' images holding a single object.
+    ``one_object_fraction`` the share of the worlds' images holding a single object;
+    ``test_images`` the test world's LVIS and Open Images images each (default ``n_images``;
+    a larger test world allows larger, less noisy test sets: its folders then carry the
+    number, so the default test world is kept).
     """
     import avsynth
     from avsmodel.evaluation import evaluate
@@ -74,7 +78,10 @@ def run(
           "full_vocabulary": False, "clip_seconds": 4.0, "image_size": image_side,
           "one_object_fraction": one_object_fraction}  # fmt: skip
     wa = make_world(out / "world_train", seed=seed, **kw)
-    wb = make_world(out / "world_test", seed=seed + 1000, **kw)
+    tag = "" if test_images in (None, n_images) else f"_{test_images}"
+    kw_test = kw | ({"n_lvis_images": test_images, "n_openimages_images": test_images}
+                    if tag else {})  # fmt: skip
+    wb = make_world(out / f"world_test{tag}", seed=seed + 1000, **kw_test)
     cmap = wa.write_category_map(out / "map.yaml")
 
     def build(w, name: str, comp: str, sizes: tuple[int, int, int]) -> tuple[Path, float]:
@@ -91,7 +98,7 @@ def run(
         shutil.rmtree(out / name, ignore_errors=True)
     m_single, times["build_single_s"] = build(wa, "build_single", "single=1", (train, val, 0))
     m_comp, times["build_composed_s"] = build(wa, "build_composed", compose, (train, val, 0))
-    m_test, _ = build(wb, "build_test", EVAL_COMPOSE, (0, 0, test))
+    m_test, _ = build(wb, f"build_test{tag}", EVAL_COMPOSE, (0, 0, test))
     results: dict[str, Any] = {
         "config": {
             "n_images": n_images,
@@ -102,6 +109,7 @@ def run(
             "compose": compose,
             "seed": seed,
             "one_object_fraction": one_object_fraction,
+            "test_images": test_images or n_images,
         },  # fmt: skip
         "seconds": times,
     }
@@ -179,13 +187,16 @@ def main() -> None:
     ap.add_argument("--seeds", default="0", help="comma-separated seeds (mean reported)")
     ap.add_argument("--one-object-fraction", type=float, default=ONE_OBJECT_FRACTION,
                     help="share of the worlds' images holding one object")  # fmt: skip
+    ap.add_argument("--test-images", type=int, default=None,
+                    help="test world's images per source (default --n-images)")
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     ap.add_argument("--json", action="store_true", help="print the numbers as JSON")
     a = ap.parse_args()
     seeds = [int(x) for x in a.seeds.split(",")]
     r = run_seeds(a.out, seeds, n_images=a.n_images, train=a.train, val=a.val, test=a.test,
                   epochs=a.epochs, compose=a.compose, device=a.device, progress=not a.json,
-                  one_object_fraction=a.one_object_fraction)  # fmt: skip
+                  one_object_fraction=a.one_object_fraction,
+                  test_images=a.test_images)  # fmt: skip
     secs = {s: x["seconds"] for s, x in r["seeds"].items()}
     print(json.dumps(r, indent=2) if a.json else table(r) + "\n" + json.dumps(secs))
 

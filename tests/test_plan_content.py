@@ -101,6 +101,32 @@ def test_replanning_around_rejections_equals_a_fresh_plan():
         assert p2.skips["mask_outside_box"] == 2 and p2.skips["empty_mask"] == 3
 
 
+def test_replanning_pairs_again_only_the_cells_whose_masks_changed(monkeypatch):
+    """A re-plan around one rejected mask re-pairs only the (category, split) cells whose
+    chosen masks changed; the other cells' triplets are the very objects of the last plan."""
+    import avsynth.planning.planner as planner_mod
+
+    masks, clips = records(clips_per_label=12)
+    cmap = tiny_map(("dog", "cat"))
+    calls = []
+    real_pair = planner_mod.pair
+    monkeypatch.setattr(planner_mod, "pair", lambda ms, cs, **kw: calls.append(1) or
+                        real_pair(ms, cs, **kw))  # fmt: skip
+    planner = Planner(masks, clips, cmap, split_sizes=(16, 4, 4), seed=0)
+    first = planner.plan()
+    cells = {(t.category, t.split) for t in first.triplets}
+    assert len(calls) == len(cells) == 6
+    victim = next(t for t in first.triplets if t.split == "val")
+    calls.clear()
+    again = planner.plan({(victim.mask.source, victim.mask.mask_id): "empty_mask"})
+    assert 1 <= len(calls) < len(cells)
+    changed = {(t.category, t.split) for t in set(again.triplets) - set(first.triplets)}
+    assert (victim.category, "val") in changed
+    kept = [t for t in again.triplets if (t.category, t.split) not in changed]
+    old = {(t.category, t.split, t.id): t for t in first.triplets}
+    assert kept and all(old[(t.category, t.split, t.id)] is t for t in kept)
+
+
 # ----------------------------------------------------------------- Open Images
 
 H, W = 48, 64

@@ -23,8 +23,9 @@ from avsynth.manifest.schema import Triplet, UnsafePathError
 SIDECAR = "build_info.json"
 
 
-def _open_text(path: Path, mode: str) -> IO[str]:
-    if path.name.endswith(".gz"):
+def _open_text(path: Path, mode: str, *, gz: bool | None = None) -> IO[str]:
+    """``path`` as text; gzip when ``gz`` (default: when the name ends in ``.gz``)."""
+    if path.name.endswith(".gz") if gz is None else gz:
         # mtime=0 keeps gzip output byte-identical across runs.
         raw = open(path, mode.replace("t", "") + "b")  # noqa: SIM115
         gz = gzip.GzipFile(fileobj=raw, mode=mode[0] + "b", mtime=0, filename="")
@@ -161,7 +162,8 @@ class ManifestWriter:
 
     def __enter__(self) -> ManifestWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = _open_text(self.tmp, "wt")
+        # compressed as the final name says (the temporary name ends in ".tmp")
+        self._f = _open_text(self.tmp, "wt", gz=self.path.name.endswith(".gz"))
         return self
 
     def write(self, t: Triplet) -> None:
@@ -169,6 +171,15 @@ class ManifestWriter:
         self._f.write(dumps_record(t))
         self._f.write("\n")
         self.count += 1
+
+    def write_encoded(self, lines: bytes, count: int) -> None:
+        """Append ``count`` records already encoded as UTF-8 lines (each as
+        :func:`dumps_record` writes it, ending in a newline), e.g. from
+        :func:`avsynth.planning.encode.manifest_lines`."""
+        assert self._f is not None, "use ManifestWriter as a context manager"
+        self._f.flush()
+        self._f.buffer.write(lines)
+        self.count += count
 
     def write_all(self, records: Iterable[Triplet]) -> int:
         for t in records:

@@ -178,6 +178,11 @@ class Planner:
         self._pools, self._missing = clips_by_category(
             clips, category_map.vggsound_to_category(), require_files=require_clips
         )
+        # Re-plans mostly choose what the last plan chose: the clip pools per (category,
+        # instances per split), and each (category, split) cell's triplets are kept and
+        # reused when the cell's chosen masks are the very same (``is``), in the same order.
+        self._split_clips: dict[tuple[str, tuple[int, ...]], list[list[SourceClip]]] = {}
+        self._cells: dict[tuple[str, int], _Cell] = {}
 
     def plan(self, rejected: Mapping[tuple[str, str], str] | None = None) -> Plan:
         """The plan without the masks of ``rejected`` (``(source, mask_id) -> reason``,
@@ -220,8 +225,11 @@ class Planner:
         triplets: list[PlannedTriplet] = []
         clip_use: dict[str, int] = {}
         for cat in sorted(chosen):
-            want = [len(x) for x in chosen[cat]]
-            split_clips = split_pools(pools[cat], want, seed=seed, category=cat)
+            want = tuple(len(x) for x in chosen[cat])
+            split_clips = self._split_clips.get((cat, want))
+            if split_clips is None:
+                split_clips = split_pools(pools[cat], want, seed=seed, category=cat)
+                self._split_clips[(cat, want)] = split_clips
             for k, split in enumerate(SPLITS):
                 if not chosen[cat][k]:
                     continue
@@ -229,12 +237,9 @@ class Planner:
                     raise PlanError(
                         f"category {cat}: no {split} clips left after dividing test clips"
                     )
-                pairs = pair(chosen[cat][k], split_clips[k], seed=seed)
-                uses = Counter(c.clip_id for _, c in pairs)
-                clip_use[split] = max(clip_use.get(split, 0), max(uses.values()))
-                triplets.extend(
-                    PlannedTriplet(triplet_id(m, c), split, cat, m, c) for m, c in pairs
-                )
+                cell = self._cell(cat, k, split, chosen[cat][k], split_clips[k])
+                clip_use[split] = max(clip_use.get(split, 0), cell.most_uses)
+                triplets.extend(cell.triplets)
         missing = self._missing
         order = {s: i for i, s in enumerate(SPLITS)}
         triplets.sort(key=lambda t: (order[t.split], t.category, t.id))
@@ -255,3 +260,33 @@ class Planner:
             clips_missing=missing,
             clip_use=clip_use,
         )
+
+    def _cell(
+        self, cat: str, k: int, split: str, masks: list[SourceMask], clips: list[SourceClip]
+    ) -> _Cell:
+        """The paired triplets of one (category, split) cell; the last plan's when its masks
+        and clips are the same objects in the same order (pairing is a function of them)."""
+        old = self._cells.get((cat, k))
+        if (
+            old is not None
+            and old.clips is clips
+            and len(old.masks) == len(masks)
+            and all(a is b for a, b in zip(old.masks, masks, strict=True))
+        ):
+            return old
+        pairs = pair(masks, clips, seed=self.seed)
+        uses = Counter(c.clip_id for _, c in pairs)
+        made = [PlannedTriplet(triplet_id(m, c), split, cat, m, c) for m, c in pairs]
+        cell = _Cell(list(masks), clips, made, max(uses.values()))
+        self._cells[(cat, k)] = cell
+        return cell
+
+
+@dataclass(slots=True)
+class _Cell:
+    """One (category, split) cell of a plan: its chosen masks, clip pool and triplets."""
+
+    masks: list[SourceMask]
+    clips: list[SourceClip]
+    triplets: list[PlannedTriplet]
+    most_uses: int
