@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from dataclasses import replace
+from msgspec.structs import replace
 
 import pytest
 from build_fixtures import records, tiny_map

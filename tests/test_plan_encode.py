@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import msgspec
 import pytest
 from build_fixtures import records, tiny_map
 
@@ -105,9 +106,9 @@ def test_encoded_lines_cross_chunk_boundaries_and_fallbacks_in_order(monkeypatch
 
 
 def test_encoded_lines_reject_what_the_reference_rejects():
-    bad = dataclasses.replace(_odd_triplets()[0].mask.image, path="../outside.jpg")
+    bad = msgspec.structs.replace(_odd_triplets()[0].mask.image, path="../outside.jpg")
     t = _odd_triplets()[0]
-    t = dataclasses.replace(t, mask=dataclasses.replace(t.mask, image=bad))
+    t = dataclasses.replace(t, mask=msgspec.structs.replace(t.mask, image=bad))
     with pytest.raises(ManifestError) as ref:
         _reference([t], clip_seconds=10.0, materialised=False)
     with pytest.raises(ManifestError) as got:

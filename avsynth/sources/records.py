@@ -3,16 +3,23 @@
 These are the only types the planner sees: readers turn each real dataset layout into them,
 and nothing downstream knows a file format. All ids are strings (stable across sources), all
 paths are POSIX paths relative to the source root given on the command line.
+
+They are frozen :class:`msgspec.Struct` types (copy with changes:
+``msgspec.structs.replace``), not dataclasses: a full-scale plan makes ~500,000 of them, and
+a struct is built several times faster than a frozen dataclass, pickles (to the planning
+worker and back) faster, and is not tracked by the garbage collector (``gc=False``: records
+hold no reference cycles).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+from msgspec.structs import force_setattr
 
-@dataclass(frozen=True, slots=True)
-class SourceImage:
+
+class SourceImage(msgspec.Struct, frozen=True, gc=False):
     """One image of LVIS or Open Images.
 
     Attributes:
@@ -36,8 +43,7 @@ class SourceImage:
     subset: str
 
 
-@dataclass(frozen=True, slots=True)
-class SourceMask:
+class SourceMask(msgspec.Struct, frozen=True, gc=False):
     """One instance mask of a category named in the category map.
 
     Attributes:
@@ -71,8 +77,7 @@ class SourceMask:
     predicted_iou: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SourceClip:
+class SourceClip(msgspec.Struct, frozen=True, gc=False):
     """One VGGSound row (``youtube_id,start_seconds,label,split``).
 
     Attributes:
@@ -83,7 +88,7 @@ class SourceClip:
         path: Path of the clip file relative to the VGGSound root, ``None`` if not present.
         line: 1-based line number in ``vggsound.csv`` (for error messages).
         clip_id: File stem used by VGGSound downloads: ``{youtube_id}_{start:06d}`` (computed
-            once: planning reads it ~10 times per clip).
+            once, whatever is passed for it: planning reads it ~10 times per clip).
     """
 
     youtube_id: str
@@ -92,7 +97,7 @@ class SourceClip:
     subset: str
     path: str | None
     line: int = 0
-    clip_id: str = field(init=False, repr=False, compare=False)
+    clip_id: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "clip_id", f"{self.youtube_id}_{self.start_seconds:06d}")
+        force_setattr(self, "clip_id", f"{self.youtube_id}_{self.start_seconds:06d}")
