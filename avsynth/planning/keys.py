@@ -8,6 +8,7 @@ give the same plan on any machine and with any number of workers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,17 @@ def stable_hash(seed: int, purpose: str, key: str) -> int:
     h = _base(seed, purpose).copy()
     h.update(key.encode("utf-8"))
     return int.from_bytes(h.digest(), "big")
+
+
+def hashed_keys(seed: int, purpose: str, keys: Iterable[str]) -> list[int]:
+    """:func:`stable_hash` of each key, in order (one hasher set up for all of them)."""
+    base = _base(seed, purpose)
+    out = []
+    for key in keys:
+        h = base.copy()
+        h.update(key.encode("utf-8"))
+        out.append(int.from_bytes(h.digest(), "big"))
+    return out
 
 
 def mask_key(m: SourceMask) -> str:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from avsynth.constants import SPLITS as SPLITS  # re-exported for the planner
-from avsynth.planning.keys import mask_key, stable_hash
+from avsynth.planning.keys import hashed_keys, mask_key
 from avsynth.sources.records import SourceClip, SourceMask
 
 VGG_SUBSET = {"train": "train", "val": "test", "test": "test"}
@@ -68,9 +68,9 @@ def split_pools(
     """
 
     def perm(cs: Sequence[SourceClip]) -> list[SourceClip]:
-        return sorted(
-            cs, key=lambda c: (stable_hash(seed, "clip", f"{category}|{c.clip_id}"), c.clip_id)
-        )
+        hashes = hashed_keys(seed, "clip", [f"{category}|{c.clip_id}" for c in cs])
+        rows = sorted(zip(hashes, (c.clip_id for c in cs), range(len(cs)), strict=True))
+        return [cs[r[2]] for r in rows]
 
     train = perm(pools.get("train", [])) if want[0] else []
     test = perm(pools.get("test", []))
@@ -96,5 +96,6 @@ def pair(
     """
     if chosen and not clips:
         raise ValueError("pair() needs at least one clip")
-    ms = sorted(chosen, key=lambda m: (stable_hash(seed, "pair", mask_key(m)), mask_key(m)))
-    return [(m, clips[i % len(clips)]) for i, m in enumerate(ms)]
+    keys = [mask_key(m) for m in chosen]
+    rows = sorted(zip(hashed_keys(seed, "pair", keys), keys, range(len(keys)), strict=True))
+    return [(chosen[r[2]], clips[i % len(clips)]) for i, r in enumerate(rows)]

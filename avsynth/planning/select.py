@@ -84,20 +84,6 @@ class SelectionConfig:
         return asdict(self)
 
 
-def _rule_failed(m: SourceMask, cfg: SelectionConfig) -> str | None:
-    if cfg.drop_crowd and m.iscrowd:
-        return "crowd"
-    if cfg.require_exhaustive and not m.exhaustive:
-        return "not_exhaustive"
-    if m.predicted_iou is not None and m.predicted_iou < cfg.min_predicted_iou:
-        return "low_predicted_iou"
-    if m.area_fraction < cfg.min_area:
-        return "too_small"
-    if m.area_fraction > cfg.max_area:
-        return "too_large"
-    return None
-
-
 def category_of(cmap: CategoryMap) -> dict[tuple[str, str], str]:
     """``(source, source label) -> map category`` for LVIS names and Open Images MIDs."""
     out = {("lvis", k): v for k, v in cmap.lvis_to_category().items()}
@@ -126,31 +112,54 @@ def select_masks(
         sorts them by seeded hash) and the number of dropped masks per reason.
     """
     to_cat = category_of(cmap)
+    by_source: dict[str, dict[str, str]] = defaultdict(dict)  # source -> label -> category
+    for (source, label), cat in to_cat.items():
+        by_source[source][label] = cat
     per_image: dict[tuple[str, str, str], int] = {}
     kept: list[tuple[str, SourceMask]] = []
-    skips: Counter[str] = Counter()
+    skips: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
+    # The metadata rules in SKIP_REASONS order, then the content rejections (this loop
+    # sees every mapped mask: no call per mask).
+    drop_crowd, exhaustive, min_iou = cfg.drop_crowd, cfg.require_exhaustive, cfg.min_predicted_iou
+    lo, hi = cfg.min_area, cfg.max_area
+    no_cats: dict[str, str] = {}
     for m in masks:
-        cat = to_cat.get((m.source, m.label))
+        source = m.source
+        cat = by_source.get(source, no_cats).get(m.label)
         if cat is None:
             continue
-        key = (m.source, m.mask_id)
+        key = (source, m.mask_id)
         if key in seen:  # the same annotation listed twice: count it once
             continue
         seen.add(key)
-        g = (m.source, m.image.image_id, cat)
+        g = (source, m.image.image_id, cat)
         per_image[g] = per_image.get(g, 0) + 1
-        reason = _rule_failed(m, cfg)
-        if reason is None and rejected:
+        if drop_crowd and m.iscrowd:
+            reason = "crowd"
+        elif exhaustive and not m.exhaustive:
+            reason = "not_exhaustive"
+        elif m.predicted_iou is not None and m.predicted_iou < min_iou:
+            reason = "low_predicted_iou"
+        elif m.area_fraction < lo:
+            reason = "too_small"
+        elif m.area_fraction > hi:
+            reason = "too_large"
+        elif rejected:
             reason = rejected.get(key)
+        else:
+            reason = None
         if reason is None:
             kept.append((cat, m))
         else:
-            skips[reason] += 1
+            skips[reason] = skips.get(reason, 0) + 1
     candidates: dict[str, list[SourceMask]] = defaultdict(list)
+    several = 0
     for cat, m in kept:
         if cfg.single_instance and per_image[(m.source, m.image.image_id, cat)] > 1:
-            skips["several_instances"] += 1
+            several += 1
             continue
         candidates[cat].append(m)
-    return dict(candidates), skips
+    if several:
+        skips["several_instances"] = skips.get("several_instances", 0) + several
+    return dict(candidates), Counter(skips)
