@@ -9,8 +9,6 @@ from avsynth.manifest.schema import AudioRef, ComponentRef, ImageRef, MaskRef, T
 from avsynth.planning.compose import ComposedPlan, ComposedTriplet
 from avsynth.planning.output import (
     SAMPLE_RATE,
-    VGGSOUND_LICENSE,
-    audio_relpath,
     download_lists,
     image_relpath,
     to_triplet,
@@ -124,21 +122,9 @@ def composed_triplet(
 
 
 def _audio_ref(c: Any, clip_seconds: float, materialised: bool) -> AudioRef:
-    from avsynth.planning.output import clip_source_path
+    from avsynth.planning.output import audio_values
 
-    path = audio_relpath(c) if materialised else clip_source_path(c)
-    return AudioRef(
-        path,
-        "manifest" if materialised else "vggsound",
-        "vggsound",
-        c.youtube_id,
-        c.start_seconds,
-        c.label,
-        c.subset,
-        SAMPLE_RATE if materialised else None,
-        float(clip_seconds),
-        VGGSOUND_LICENSE.format(ytid=c.youtube_id),
-    )
+    return AudioRef(*audio_values(c, clip_seconds, materialised))
 
 
 def composed_needed_lists(plan: ComposedPlan) -> dict[str, str]:

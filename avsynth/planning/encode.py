@@ -19,11 +19,10 @@ import msgspec
 
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import ManifestError
-from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.manifest.io import dumps_record
-from avsynth.manifest.schema import SCHEMA_VERSION, safe_relpath
+from avsynth.manifest.schema import SCHEMA_VERSION
 from avsynth.planning.keys import image_key
-from avsynth.planning.output import VGGSOUND_LICENSE, clip_source_path, to_triplet
+from avsynth.planning.output import record_values, to_triplet
 from avsynth.planning.planner import PlannedTriplet
 
 __all__ = ["manifest_lines"]
@@ -90,47 +89,19 @@ def _record(
     materialised: bool,
 ) -> _Record | None:
     """The record's structs, or ``None`` where only the reference path writes it right."""
-    im, m, c = t.mask.image, t.mask, t.clip
-    x, y, w, h = m.bbox
-    box = (round(float(x), 6), round(float(y), 6), round(float(w), 6), round(float(h), 6))
-    area = round(float(m.area_fraction), 6)
+    try:
+        image, mask, audio = record_values(
+            t, clip_seconds=seconds, image_size=size, materialised=materialised
+        )
+    except ManifestError:
+        return None  # the reference raises it again, naming the bad path
+    box, area = mask[5], mask[6]
     if not (_plain_float(box[0]) and _plain_float(box[1]) and _plain_float(box[2])
             and _plain_float(box[3]) and _plain_float(area)
-            and _plain_float(seconds)):  # fmt: skip
+            and _plain_float(audio[8])):  # fmt: skip
         return None
-    width, height = size if size is not None else (im.width, im.height)
-    if materialised:
-        ipath, mpath, apath = image_relpath(im), mask_relpath(m), audio_relpath(c)
-        iroot = mroot = aroot = "manifest"
-    else:
-        ipath, apath = im.path, clip_source_path(c)
-        try:
-            safe_relpath(ipath)
-            safe_relpath(apath)
-        except ManifestError:
-            return None  # the reference names the bad path
-        mpath = m.mask_file if m.source == "openimages" else None
-        iroot = mroot = im.source
-        aroot = "vggsound"
     return _Record(
-        SCHEMA_VERSION,
-        t.id,
-        t.split,
-        t.category,
-        _Image(ipath, iroot, im.source, im.image_id, im.subset, width, height, im.license),
-        _Mask(mpath, mroot, m.source, m.mask_id, m.label, box, area),
-        _Audio(
-            apath,
-            aroot,
-            "vggsound",
-            c.youtube_id,
-            c.start_seconds,
-            c.label,
-            c.subset,
-            SAMPLE_RATE if materialised else None,
-            seconds,
-            VGGSOUND_LICENSE.format(ytid=c.youtube_id),
-        ),
+        SCHEMA_VERSION, t.id, t.split, t.category, _Image(*image), _Mask(*mask), _Audio(*audio)
     )
 
 

@@ -67,6 +67,66 @@ def _round_box(b: tuple[float, float, float, float]) -> tuple[float, float, floa
     return (round(float(x), 6), round(float(y), 6), round(float(w), 6), round(float(h), 6))
 
 
+def audio_values(c: SourceClip, clip_seconds: float, materialised: bool) -> tuple:
+    """The field values of a clip's :class:`AudioRef`, in the fields' order."""
+    return (
+        audio_relpath(c) if materialised else clip_source_path(c),
+        "manifest" if materialised else "vggsound",
+        "vggsound",
+        c.youtube_id,
+        c.start_seconds,
+        c.label,
+        c.subset,
+        SAMPLE_RATE if materialised else None,
+        float(clip_seconds),
+        VGGSOUND_LICENSE.format(ytid=c.youtube_id),
+    )
+
+
+def record_values(
+    t: PlannedTriplet,
+    *,
+    clip_seconds: float,
+    image_size: tuple[int, int] | None = None,
+    materialised: bool,
+) -> tuple[tuple, tuple, tuple]:
+    """The field values of a planned triplet's image, mask and audio references, each in its
+    class's field order (:func:`to_triplet` builds the references from them; the one-pass
+    encoder of :mod:`avsynth.planning.encode` its structs).
+
+    Raises:
+        ManifestError: a source path from the metadata leaves its root (plan-only records).
+    """
+    im, m, c = t.mask.image, t.mask, t.clip
+    w, h = image_size if image_size is not None else (im.width, im.height)
+    if materialised:
+        ipath, mpath = image_relpath(im), mask_relpath(m)
+        iroot = mroot = "manifest"
+    else:
+        ipath = im.path
+        try:  # the messages are built only for a bad path
+            safe_relpath(ipath)
+            safe_relpath(clip_source_path(c))
+        except ManifestError:
+            safe_relpath(ipath, what=f"{im.source} image {im.image_id} path")
+            safe_relpath(clip_source_path(c), what=f"VGGSound clip {c.clip_id} path")
+        mpath = m.mask_file if m.source == "openimages" else None
+        iroot = mroot = im.source
+    return (
+        (ipath, iroot, im.source, im.image_id, im.subset, w, h, im.license),
+        (
+            mpath,
+            mroot,
+            m.source,
+            m.mask_id,
+            m.label,
+            _round_box(m.bbox),
+            round(float(m.area_fraction), 6),
+        ),  # fmt: skip
+        audio_values(c, clip_seconds, materialised),
+    )
+
+
 def to_triplet(
     t: PlannedTriplet,
     *,
@@ -82,48 +142,16 @@ def to_triplet(
         image_size: ``(width, height)`` read from the image file (materialised builds).
         materialised: Paths below the manifest (``root="manifest"``) instead of into sources.
     """
-    im, m, c = t.mask.image, t.mask, t.clip
-    w, h = image_size if image_size is not None else (im.width, im.height)
-    if materialised:
-        ipath, mpath, apath = image_relpath(im), mask_relpath(m), audio_relpath(c)
-        iroot = mroot = aroot = "manifest"
-    else:
-        ipath, apath = im.path, clip_source_path(c)
-        try:  # the messages are built only for a bad path
-            safe_relpath(ipath)
-            safe_relpath(apath)
-        except ManifestError:
-            safe_relpath(ipath, what=f"{im.source} image {im.image_id} path")
-            safe_relpath(apath, what=f"VGGSound clip {c.clip_id} path")
-        mpath = m.mask_file if m.source == "openimages" else None
-        iroot = mroot = im.source
-        aroot = "vggsound"
+    image, mask, audio = record_values(
+        t, clip_seconds=clip_seconds, image_size=image_size, materialised=materialised
+    )
     return Triplet(
         id=t.id,
         split=t.split,
         category=t.category,
-        image=ImageRef(ipath, iroot, im.source, im.image_id, im.subset, w, h, im.license),
-        mask=MaskRef(
-            mpath,
-            mroot,
-            m.source,
-            m.mask_id,
-            m.label,
-            _round_box(m.bbox),
-            round(float(m.area_fraction), 6),
-        ),
-        audio=AudioRef(
-            apath,
-            aroot,
-            "vggsound",
-            c.youtube_id,
-            c.start_seconds,
-            c.label,
-            c.subset,
-            SAMPLE_RATE if materialised else None,
-            float(clip_seconds),
-            VGGSOUND_LICENSE.format(ytid=c.youtube_id),
-        ),
+        image=ImageRef(*image),
+        mask=MaskRef(*mask),
+        audio=AudioRef(*audio),
     )
 
 
