@@ -16,7 +16,8 @@ build time of the composed vs the single build.
 
 Examples::
 
-    .venv/bin/python bench/compose_evidence.py --out /tmp/compose_ev --seeds 0,1,2
+    .venv/bin/python bench/compose_evidence.py --out /tmp/compose_ev --seeds 0,1,2 \
+        --compose single=0.8,multi=0.1,offscreen=0.05,partial=0.05   # the docs' table
     .venv/bin/python bench/compose_evidence.py --out /tmp/ev --train 400 --epochs 6 \\
         --compose single=0.6,multi=0.25,offscreen=0.1,partial=0.05
 """
@@ -181,14 +182,18 @@ def main() -> None:
     ap.add_argument("--n-images", type=int, default=300, help="LVIS and Open Images images each")
     ap.add_argument("--train", type=int, default=600, help="train triplets of each model")
     ap.add_argument("--val", type=int, default=60)
-    ap.add_argument("--test", type=int, default=200, help="test triplets (a quarter each)")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--test", type=int, default=800, help="test triplets (a quarter each)")
+    ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--compose", default=COMPOSE, help="the composed model's mix")
     ap.add_argument("--seeds", default="0", help="comma-separated seeds (mean reported)")
     ap.add_argument("--one-object-fraction", type=float, default=ONE_OBJECT_FRACTION,
                     help="share of the worlds' images holding one object")  # fmt: skip
-    ap.add_argument("--test-images", type=int, default=None,
-                    help="test world's images per source (default --n-images)")
+    ap.add_argument(
+        "--test-images",
+        type=int,
+        default=1200,
+        help="test world's images per source (enough for --test)",
+    )
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     ap.add_argument("--json", action="store_true", help="print the numbers as JSON")
     a = ap.parse_args()
