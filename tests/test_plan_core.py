@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from msgspec.structs import replace
 
 import pytest
 from build_fixtures import records, tiny_map
+from msgspec.structs import replace
 
 from avsynth.errors import PlanError
 from avsynth.planning import SelectionConfig, make_plan

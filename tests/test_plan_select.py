@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from msgspec.structs import replace
-
 import pytest
 from build_fixtures import tiny_map
+from msgspec.structs import replace
 
 from avsynth.errors import ManifestError, PlanError, SourceError
 from avsynth.layout import audio_relpath, image_relpath, mask_relpath
