@@ -7,12 +7,16 @@
   Materialised masks are 0/255 PNGs and so are AVSBench's ground-truth masks, which
   AVSBench's loader turns into bilevel images with PIL's ``convert("1")`` (foreground from 128);
   the same 128 is used for every grey mask read anywhere. See :func:`avsynth.media.read_mask`.
+* :data:`ON_ERROR`, :data:`SILENT_AUDIO`: the choices of ``build --on-error`` and
+  ``--silent-audio`` (here, so that checking options does not import the media stage).
 """
 
 from __future__ import annotations
 
-__all__ = ["MASK_THRESHOLD", "SAMPLE_RATE", "SPLITS"]
+__all__ = ["MASK_THRESHOLD", "ON_ERROR", "SAMPLE_RATE", "SILENT_AUDIO", "SPLITS"]
 
 SPLITS = ("train", "val", "test")
 SAMPLE_RATE = 16000
 MASK_THRESHOLD = 128
+ON_ERROR = ("raise", "skip")
+SILENT_AUDIO = ("keep", "skip")

@@ -163,7 +163,7 @@ def build(
         PlanError, SourceError, MapError, MediaError: the message names the cause.
         OutputError: ``out`` is a file, lies below one, or cannot be written.
     """
-    from avsynth.materialise.runner import SILENT_AUDIO
+    from avsynth.constants import SILENT_AUDIO
 
     if silent_audio not in SILENT_AUDIO:
         raise PlanError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
@@ -216,7 +216,6 @@ def _build_locked(
     compose=None,
 ) -> BuildReport:
     from avsynth import __version__
-    from avsynth.materialise.runner import run_media
     from avsynth.planning.encode import manifest_lines
     from avsynth.planning.keys import image_key
     from avsynth.planning.output import build_info, check_source_paths, write_needed
@@ -259,6 +258,8 @@ def _build_locked(
     silent: list[str] = []
     triplets = p.triplets
     if not plan_only:
+        from avsynth.materialise.runner import run_media  # not imported by --plan-only (0.1 s)
+
         t = time.perf_counter()
         res = run_media(
             p,

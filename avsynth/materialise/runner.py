@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avsynth.constants import ON_ERROR as ON_ERROR  # re-exported (avsynth.materialise)
+from avsynth.constants import SILENT_AUDIO
 from avsynth.errors import AvsynthError, MediaError
 from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.materialise import provenance as prov
@@ -27,8 +29,6 @@ from avsynth.planning.keys import image_key
 from avsynth.planning.planner import Plan
 from avsynth.sources._util import die_with_parent
 
-ON_ERROR = ("raise", "skip")
-SILENT_AUDIO = ("keep", "skip")
 _MAX_CHUNK = 8
 
 

@@ -29,7 +29,7 @@ def check_build_options(
     Raises:
         PlanError: an option is invalid (the message names it).
     """
-    from avsynth.materialise.runner import ON_ERROR
+    from avsynth.constants import ON_ERROR
 
     if on_error not in ON_ERROR:
         raise PlanError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
