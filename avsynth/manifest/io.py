@@ -56,6 +56,12 @@ class _GzText:
 _ENCODER = msgspec.json.Encoder()
 
 
+def msgspec_spells_like_json(v: float) -> bool:
+    """Whether msgspec writes the float ``v`` exactly as ``json.dumps`` does (it spells
+    values below 1e-4 or from 1e16 up differently; NaN and infinities are not JSON)."""
+    return v == 0.0 or 1e-4 <= abs(v) < 1e16
+
+
 def dumps_record(t: Triplet) -> str:
     """The canonical one-line JSON of a record (stable key order, no spaces, UTF-8: non-ASCII
     characters are written as themselves, not as ``\\u`` escapes).
@@ -69,7 +75,7 @@ def dumps_record(t: Triplet) -> str:
         ValueError: a float is NaN or infinite (not JSON).
     """
     floats = (*t.mask.bbox, t.mask.area_fraction, t.audio.duration)
-    if t.extra or not all(v == 0.0 or 1e-4 <= abs(v) < 1e16 for v in floats):
+    if t.extra or not all(map(msgspec_spells_like_json, floats)):
         return json.dumps(t.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     if t.schema_version == 1:
         # msgspec encodes the (slotted) dataclass refs itself, fields in declaration order:

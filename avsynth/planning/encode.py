@@ -4,7 +4,7 @@
 :func:`avsynth.manifest.io.dumps_record` is the reference: it builds four frozen dataclasses
 per record, encodes them to a ``str`` and the text file encodes that back to UTF-8. At full
 scale (62,609 records) that is ~2 s of a plan-only build. :func:`manifest_lines` writes the
-same bytes from msgspec structs that mirror the record's layout field for field (msgspec
+same bytes from msgspec structs made from the record classes' fields, in order (msgspec
 writes a struct's fields in declaration order, as it does a dataclass's), encoded a chunk of
 records at a time straight to bytes. A record that the fast path cannot write as the
 reference would (a float msgspec spells differently, a path the reference rejects) takes
@@ -13,14 +13,15 @@ the reference path, so its bytes, or its error, are the reference's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 
 import msgspec
 
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import ManifestError
-from avsynth.manifest.io import dumps_record
-from avsynth.manifest.schema import SCHEMA_VERSION
+from avsynth.manifest.io import dumps_record, msgspec_spells_like_json
+from avsynth.manifest.schema import SCHEMA_VERSION, AudioRef, ImageRef, MaskRef, Triplet
 from avsynth.planning.keys import image_key
 from avsynth.planning.output import record_values, to_triplet
 from avsynth.planning.planner import PlannedTriplet
@@ -30,56 +31,20 @@ __all__ = ["manifest_lines"]
 _CHUNK = 4096  # records per encoded chunk
 
 
-class _Image(msgspec.Struct, gc=False):  # fields of avsynth.manifest.schema.ImageRef, in order
-    path: str
-    root: str
-    source: str
-    source_id: str
-    subset: str
-    width: int | None
-    height: int | None
-    license: str
+def _mirror(ref: type, name: str) -> type:
+    """A msgspec struct with the fields of the record class ``ref``, in its order (only
+    encoded, so untyped)."""
+    return msgspec.defstruct(name, [f.name for f in dataclasses.fields(ref)], gc=False)
 
 
-class _Mask(msgspec.Struct, gc=False):  # MaskRef
-    path: str | None
-    root: str
-    source: str
-    source_id: str
-    source_label: str
-    bbox: tuple[float, float, float, float]
-    area_fraction: float
-
-
-class _Audio(msgspec.Struct, gc=False):  # AudioRef
-    path: str
-    root: str
-    source: str
-    youtube_id: str
-    start_seconds: int
-    label: str
-    subset: str
-    sample_rate: int | None
-    duration: float
-    license: str
-
-
-class _Record(msgspec.Struct, gc=False):  # Triplet.to_dict() of a schema 1 record without extra
-    schema_version: int
-    id: str
-    split: str
-    category: str
-    image: _Image
-    mask: _Mask
-    audio: _Audio
-
-
+_Image, _Mask, _Audio = (_mirror(r, f"_{r.__name__}") for r in (ImageRef, MaskRef, AudioRef))
+# Triplet.to_dict() of a schema 1 record without extra: its first fields, version first
+_Record = msgspec.defstruct(
+    "_Record",
+    ["schema_version", *(f.name for f in dataclasses.fields(Triplet)[:6])],
+    gc=False,
+)
 _ENCODER = msgspec.json.Encoder()
-
-
-def _plain_float(v: float) -> bool:
-    """Whether msgspec spells ``v`` as ``json.dumps`` does (see ``dumps_record``)."""
-    return v == 0.0 or 1e-4 <= abs(v) < 1e16
 
 
 def _record(
@@ -95,11 +60,8 @@ def _record(
         )
     except ManifestError:
         return None  # the reference raises it again, naming the bad path
-    box, area = mask[5], mask[6]
-    if not (_plain_float(box[0]) and _plain_float(box[1]) and _plain_float(box[2])
-            and _plain_float(box[3]) and _plain_float(area)
-            and _plain_float(audio[8])):  # fmt: skip
-        return None
+    if not all(map(msgspec_spells_like_json, (*mask[5], mask[6], audio[8]))):
+        return None  # box, area fraction, duration
     return _Record(
         SCHEMA_VERSION, t.id, t.split, t.category, _Image(*image), _Mask(*mask), _Audio(*audio)
     )

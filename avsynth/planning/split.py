@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from avsynth.constants import SPLITS
 from avsynth.errors import PlanError
-from avsynth.planning.keys import hashed_keys, stable_hash
+from avsynth.planning.keys import hashed_keys, image_key, mask_key, stable_hash
 from avsynth.sources.records import SourceMask
 
 
@@ -166,8 +166,8 @@ def order_candidates(
     ``(hash, mask key, image key, mask)`` rows sorted by hash, then mask key."""
     order: dict[str, list[tuple[int, str, str, SourceMask]]] = {}
     for c, ms in candidates.items():
-        keys = [f"{m.source}:{m.mask_id}" for m in ms]  # mask_key, image_key inlined
-        images = [f"{m.source}:{m.image.image_id}" for m in ms]
+        keys = [mask_key(m) for m in ms]
+        images = [image_key(m) for m in ms]
         rows = list(zip(hashed_keys(seed, "select", keys), keys, images, ms, strict=True))
         rows.sort(key=lambda r: (r[0], r[1]))
         order[c] = rows
