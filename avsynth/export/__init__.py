@@ -53,21 +53,16 @@ def _triplets(path: Path, split: str | None) -> list[Triplet]:
     return triplets
 
 
-def _sample_stream(
-    reader: SampleReader, keys: dict[str, str], total: int, progress: bool, desc: str
-) -> Any:
-    """``samples(triplets)``: their :class:`Sample` bytes, with one progress bar over all."""
-    from avsynth.progress import progress as progress_bar
+class _SampleStream:
+    """``stream(triplets)``: their :class:`Sample` bytes, counted on one progress bar."""
 
-    bar = progress_bar(range(total), desc=desc, unit="samples", enabled=progress)
-    ticks = iter(bar)
+    def __init__(self, reader: SampleReader, keys: dict[str, str], bar: Any) -> None:
+        self.reader, self.keys, self.bar = reader, keys, bar
 
-    def samples(triplets: Iterable[Triplet]) -> Iterator[Sample]:
+    def __call__(self, triplets: Iterable[Triplet]) -> Iterator[Sample]:
         for t in triplets:
-            yield reader.read(t, keys[t.id])
-            next(ticks, None)
-
-    return samples
+            yield self.reader.read(t, self.keys[t.id])
+            self.bar.update(1)
 
 
 def _write_info(st: Staging, fmt: str, report: ShardExport, split: str | None, **more: Any):
@@ -141,8 +136,12 @@ def export(
     groups = by_split(triplets)
     provenance = build_fingerprint(path)
     reader = SampleReader(path, triplets, roots)
-    samples = _sample_stream(reader, keys, len(triplets), progress, f"export {format}")
-    with staged_export(out, overwrite=overwrite) as st:
+    from avsynth.progress import progress as progress_bar
+
+    bar = progress_bar(total=len(triplets), desc=f"export {format}", unit="samples",
+                       enabled=progress)  # fmt: skip
+    samples = _SampleStream(reader, keys, bar)
+    with bar, staged_export(out, overwrite=overwrite) as st:
         if format == "hf":
             report = _write_hf(st, triplets, groups, samples, shard_size, provenance)
         else:
