@@ -39,7 +39,7 @@ _LAZY = {
     "export_avsbench": "avsynth.inspection",
     "inspect": "avsynth.inspection",
     "import_release": "avsynth.release",
-    "export": "avsynth.export",
+    "export": "avsynth.exporters",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,7 +1,7 @@
 """Helpers for the shard-export tests: independent readers of what a manifest points to.
 
 Everything here reads the build's own files with PIL / soundfile / json, never through
-:mod:`avsynth.export`, so the exports are checked against the files themselves.
+:mod:`avsynth.exporters`, so the exports are checked against the files themselves.
 """
 
 from __future__ import annotations

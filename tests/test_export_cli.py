@@ -11,7 +11,7 @@ from export_fixtures import tree_digests
 from inspect_fixtures import make_build, run_cli
 
 from avsynth.errors import ManifestError, MediaError, OutputError
-from avsynth.export import export
+from avsynth.exporters import export
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +184,10 @@ def test_repeated_ids_are_refused(manifest, tmp_path):
     with pytest.raises(ManifestError, match="triplet id 'dog' appears twice"):
         export(dup, tmp_path / "o", format="webdataset", progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_public_function_is_the_exporter():
+    import avsynth
+    import avsynth.exporters
+
+    assert avsynth.export is avsynth.exporters.export and callable(avsynth.export)

@@ -12,7 +12,7 @@ import pytest
 from export_fixtures import manifest_lines, pixels, samples, split_ids, tree_digests, with_ids
 from inspect_fixtures import make_build
 
-from avsynth.export import export
+from avsynth.exporters import export
 from avsynth.manifest import ManifestWriter, read_manifest
 
 wds = pytest.importorskip("webdataset")

@@ -32,11 +32,11 @@ import typer
 from avsynth.cli.choices import SPLIT_METAVAR
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, Quiet, VggsoundRoot, source_roots
 
-DEFAULT_SHARD_SIZE = 500  # = avsynth.export.DEFAULT_SHARD_SIZE (not imported: --help stays fast)
+DEFAULT_SHARD_SIZE = 500  # = avsynth.exporters.DEFAULT_SHARD_SIZE (not imported: --help stays fast)
 
 
 class ExportFormat(StrEnum):
-    """What ``export`` writes (``avsynth.export.FORMATS``)."""
+    """What ``export`` writes (``avsynth.exporters.FORMATS``)."""
 
     AVSBENCH = "avsbench"
     HF = "hf"
@@ -65,7 +65,7 @@ def main(
     quiet: Quiet = False,
 ) -> None:
     """Export a manifest as AVSBench folders, Hugging Face Parquet or WebDataset shards."""
-    from avsynth.export import export
+    from avsynth.exporters import export
 
     roots = source_roots(lvis, openimages, vggsound)
     report = export(manifest, out, format=format.value, shard_size=shard_size, split=split,

@@ -135,7 +135,7 @@ def build_fingerprint(manifest: str | os.PathLike[str]) -> dict[str, Any]:
 
 @dataclass
 class ShardExport:
-    """What a shard export (:func:`avsynth.export.export`, ``hf`` or ``webdataset``) wrote.
+    """What a shard export (:func:`avsynth.exporters.export`, ``hf`` or ``webdataset``) wrote.
 
     Attributes:
         root: The output folder.

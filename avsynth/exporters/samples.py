@@ -40,7 +40,7 @@ class Sample:
 
     Attributes:
         triplet: The manifest record.
-        key: Its sample key (:func:`avsynth.export.shards.sample_key`).
+        key: Its sample key (:func:`avsynth.exporters.shards.sample_key`).
         image: Image file bytes; ``image_ext`` is ``jpg`` or ``png``.
         width: Image width in pixels.
         height: Image height in pixels.

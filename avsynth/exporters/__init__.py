@@ -5,12 +5,12 @@
 * ``avsbench``: the AVSBench S4 / MS3 folder layout
   (:func:`avsynth.inspection.export_avsbench.export_avsbench`, also ``avsynth export-avsbench``);
 * ``hf``: Parquet shards and a dataset card that ``datasets.load_dataset(DIR)`` reads as
-  ``train`` / ``validation`` / ``test`` (:mod:`avsynth.export.hf`);
-* ``webdataset``: tar shards per split and an ``index.json`` (:mod:`avsynth.export.wds`).
+  ``train`` / ``validation`` / ``test`` (:mod:`avsynth.exporters.hf`);
+* ``webdataset``: tar shards per split and an ``index.json`` (:mod:`avsynth.exporters.wds`).
 
 The shard formats share the sample order, keys and shard cutting of
-:mod:`avsynth.export.shards`, the bytes of :mod:`avsynth.export.samples` and the
-all-or-nothing output folder of :mod:`avsynth.export.staging`.
+:mod:`avsynth.exporters.shards`, the bytes of :mod:`avsynth.exporters.samples` and the
+all-or-nothing output folder of :mod:`avsynth.exporters.staging`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 from avsynth import __version__
 from avsynth.constants import SPLITS
 from avsynth.errors import ManifestError
-from avsynth.export.samples import Sample, SampleReader
-from avsynth.export.shards import (
+from avsynth.exporters.samples import Sample, SampleReader
+from avsynth.exporters.shards import (
     DEFAULT_SHARD_SIZE,
     ShardExport,
     build_fingerprint,
@@ -33,7 +33,7 @@ from avsynth.export.shards import (
     check_shard_size,
     sample_keys,
 )
-from avsynth.export.staging import EXPORT_INFO, Staging, staged_export
+from avsynth.exporters.staging import EXPORT_INFO, Staging, staged_export
 from avsynth.manifest import Triplet, check_split, iter_manifest, read_manifest
 from avsynth.media import Roots
 
@@ -145,7 +145,7 @@ def export(
         if format == "hf":
             report = _write_hf(st, triplets, groups, samples, shard_size, provenance)
         else:
-            from avsynth.export.wds import write_webdataset
+            from avsynth.exporters.wds import write_webdataset
 
             report = write_webdataset(st, groups, samples, shard_size, provenance)
         _write_info(st, format, report, split, shard_size=shard_size, build=provenance)
@@ -163,8 +163,8 @@ def _write_hf(
     provenance: dict[str, Any],
 ) -> ShardExport:
     """The Parquet shards, then the dataset card (``README.md``)."""
-    from avsynth.export.card import dataset_card
-    from avsynth.export.hf import HF_SPLITS, write_hf
+    from avsynth.exporters.card import dataset_card
+    from avsynth.exporters.hf import HF_SPLITS, write_hf
 
     report, nbytes = write_hf(st, groups, samples, shard_size)
     size = sum(st.path(rel).stat().st_size for rel in report.shards)

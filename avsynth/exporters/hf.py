@@ -9,7 +9,7 @@ Layout (``datasets.load_dataset(OUT)`` reads it as a ``DatasetDict``, also with
     OUT/export_info.json                                 provenance, counts, shard list
 
 The manifest's ``val`` split is named ``validation``, the name the Hub and ``datasets`` use.
-Rows are in :func:`avsynth.export.shards.by_split` order, ``shard_size`` rows per file, in
+Rows are in :func:`avsynth.exporters.shards.by_split` order, ``shard_size`` rows per file, in
 row groups of :data:`ROW_GROUP_SIZE`. The schema is :func:`hf_features` (``datasets``' own
 ``Image`` and ``Audio`` types, stored as ``{bytes, path}`` structs). The Parquet files hold no
 time stamps or absolute paths, so the same manifest and media give the same bytes.
@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from avsynth.constants import SAMPLE_RATE
-from avsynth.export.samples import Sample
-from avsynth.export.shards import ShardExport, chunks
-from avsynth.export.staging import Staging
+from avsynth.exporters.samples import Sample
+from avsynth.exporters.shards import ShardExport, chunks
+from avsynth.exporters.staging import Staging
 from avsynth.manifest import Triplet
 
 __all__ = ["HF_SPLITS", "ROW_GROUP_SIZE", "hf_features", "hf_row", "write_hf"]

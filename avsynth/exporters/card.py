@@ -5,7 +5,7 @@ The YAML header is written by the libraries that read it: ``datasets``' ``Metada
 ``DatasetInfosDict`` (features, per-split ``num_examples``/``num_bytes``) fill a
 ``huggingface_hub.DatasetCardData``. The body states what a row holds, the licence terms of
 each source present, and how the data was built (the build fingerprint of
-:func:`avsynth.export.shards.build_fingerprint`).
+:func:`avsynth.exporters.shards.build_fingerprint`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _header(
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
 
-    from avsynth.export.hf import hf_features
+    from avsynth.exporters.hf import hf_features
 
     names = {s: hf_splits[s] for s in counts}
     card = DatasetCardData(
@@ -87,7 +87,7 @@ def dataset_card(
         counts: Rows per manifest split.
         nbytes: Arrow bytes per manifest split.
         download_size: Total bytes of the Parquet files.
-        provenance: :func:`~avsynth.export.shards.build_fingerprint` of the manifest.
+        provenance: :func:`~avsynth.exporters.shards.build_fingerprint` of the manifest.
         hf_splits: Manifest split -> ``datasets`` split name.
     """
     sources = sorted({t.image.source for t in triplets} | {"vggsound"})

@@ -6,7 +6,7 @@ Layout::
     OUT/index.json              shards and sample counts (written last)
     OUT/export_info.json        provenance
 
-Each sample is four tar members sharing its key (:func:`avsynth.export.shards.sample_key`):
+Each sample is four tar members sharing its key (:func:`avsynth.exporters.shards.sample_key`):
 ``<key>.jpg`` or ``<key>.png`` (the built image bytes), ``<key>.mask.png`` (0/255 mask),
 ``<key>.wav`` (16 kHz mono PCM_16) and ``<key>.json`` (the manifest record, one JSON object
 as the manifest line spells it; its ``id`` is the true triplet id). Members are written in
@@ -35,9 +35,9 @@ from typing import Any
 
 from avsynth import __version__
 from avsynth.constants import SAMPLE_RATE
-from avsynth.export.samples import Sample
-from avsynth.export.shards import ShardExport, chunks
-from avsynth.export.staging import Staging
+from avsynth.exporters.samples import Sample
+from avsynth.exporters.shards import ShardExport, chunks
+from avsynth.exporters.staging import Staging
 from avsynth.files import file_sha256
 from avsynth.manifest import Triplet
 from avsynth.manifest.io import dumps_record
@@ -81,7 +81,7 @@ def write_webdataset(
         groups: Triplets per manifest split, in export order.
         samples: Turns triplets into their :class:`Sample` bytes, in order.
         shard_size: Samples per shard.
-        provenance: :func:`~avsynth.export.shards.build_fingerprint` of the manifest.
+        provenance: :func:`~avsynth.exporters.shards.build_fingerprint` of the manifest.
 
     Returns:
         The report (``root`` is the final folder).
