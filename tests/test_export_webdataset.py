@@ -3,6 +3,7 @@ pixel-, sample- and id-exact against the files the manifest points to."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import tarfile
@@ -171,3 +172,23 @@ def test_plan_only_manifest_exports_what_the_materialised_build_holds(tmp_path):
             assert np.array_equal(pixels(ia), pixels(ib))
             assert np.array_equal(pixels(a["mask.png"]) > 0, pixels(b["mask.png"]) > 0)
             assert np.array_equal(samples(a["wav"])[0], samples(b["wav"])[0])
+
+
+def test_masks_not_0_255_are_written_as_0_255_png(built, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    manifest, _ = built
+    build = tmp_path / "build"
+    shutil.copytree(manifest.parent, build)
+    one_bit = build / "masks" / "bus-02.png"  # a val mask, saved again as a 1-bit PNG
+    with Image.open(one_bit) as im:
+        im.convert("1").save(one_bit)
+    export(build / "manifest.jsonl", tmp_path / "o", format="webdataset", progress=False)
+    (s,) = [s for s in read_split(tmp_path / "o", "val") if s["__key__"] == "bus-02"]
+    with Image.open(one_bit) as im:
+        assert im.mode == "1"
+        want = (np.asarray(im.convert("L")) >= 128).astype(np.uint8) * 255
+    with Image.open(io.BytesIO(s["mask.png"])) as got:
+        assert got.mode == "L" and np.array_equal(np.asarray(got), want) and want.any()

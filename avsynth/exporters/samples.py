@@ -6,9 +6,9 @@ Files are kept as built whenever they already are what the formats promise:
   re-encoded as an RGB PNG. The bytes are decoded once, so an unreadable image stops the export
   with one line naming the file.
 * **mask**: a materialised mask PNG that is 8-bit grey with only 0 and 255 (what ``avsynth
-  build`` writes) or 1-bit, at the image's size, is kept; anything else (a plan-only mask drawn
-  from its annotation, a palette or 0/1 PNG of an imported release) is encoded as a 0/255 grey
-  PNG of :meth:`avsynth.media.ManifestMedia.mask`.
+  build`` writes), at the image's size, is kept; anything else (a plan-only mask drawn from its
+  annotation, a 1-bit, palette or 0/1 PNG of an imported release) is encoded as a 0/255 grey
+  PNG of :meth:`avsynth.media.ManifestMedia.mask` (binarised at grey level 128).
 * **audio**: a 16 kHz mono 16-bit PCM WAV of the record's duration is kept; other clips (the
   sources of a plan-only manifest) are decoded as :meth:`~avsynth.media.ManifestMedia.audio`
   reads them and written as such a WAV with soundfile.
@@ -20,6 +20,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,8 @@ def _read_bytes(path: Path, what: str, tid: str) -> bytes:
         raise MediaError(f"{path}: cannot read the {what} (triplet {tid}): {e.strerror}") from None
 
 
-def _open_image(data: bytes, path: Path, what: str, tid: str):  # noqa: ANN202 (PIL image)
+def _open_image(data: bytes, path: Path, what: str, tid: str) -> Any:
+    """The decoded PIL image of ``data`` (``MediaError`` naming ``path`` if it does not decode)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -136,8 +138,6 @@ class SampleReader:
                     f"{path}: mask is {im.size[0]}x{im.size[1]}, its image is "
                     f"{size[0]}x{size[1]} (triplet {t.id}); run `avsynth verify`"
                 )
-            if im.format == "PNG" and im.mode == "1":
-                return data
             if im.format == "PNG" and im.mode == "L":
                 values = np.unique(np.asarray(im))
                 if np.isin(values, (0, 255)).all():
