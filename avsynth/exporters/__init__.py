@@ -33,7 +33,7 @@ from avsynth.exporters.shards import (
     check_shard_size,
     sample_keys,
 )
-from avsynth.exporters.staging import EXPORT_INFO, Staging, staged_export
+from avsynth.exporters.staging import EXPORT_INFO, Staging, check_export_out, staged_export
 from avsynth.manifest import Triplet, check_split, iter_manifest, read_manifest
 from avsynth.media import Roots
 
@@ -65,7 +65,8 @@ class _SampleStream:
             self.bar.update(1)
 
 
-def _write_info(st: Staging, fmt: str, report: ShardExport, split: str | None, **more: Any):
+def _write_info(st: Staging, fmt: str, report: ShardExport, split: str | None, **more: Any) -> None:
+    """``export_info.json``: what was exported (marks the folder as an export for --overwrite)."""
     info = {
         "format": fmt,
         "split": split,
@@ -130,6 +131,7 @@ def export(
             + did_you_mean(format, FORMATS)
         )
     check_shard_size(shard_size)
+    check_export_out(out, overwrite=overwrite)  # before reading anything; again when publishing
     path = Path(manifest)
     triplets = _triplets(path, split)
     keys = sample_keys(triplets)
