@@ -12,6 +12,7 @@ from inspect_fixtures import make_build, run_cli
 
 from avsynth.errors import ManifestError, MediaError, OutputError
 from avsynth.exporters import export
+from avsynth.manifest import ManifestWriter, read_manifest
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +172,13 @@ def test_bad_arguments(manifest, tmp_path):
         export(manifest, tmp_path / "o", format="hf", shard_size=0, progress=False)
     with pytest.raises(ManifestError, match="unknown export format 'hff'.*did you mean 'hf'"):
         export(manifest, tmp_path / "o", format="hff", progress=False)
-    with pytest.raises(ManifestError, match="unknown split 'dev'"):
+    with pytest.raises(ManifestError, match=r"unknown split 'dev'.*has train, val, test\)"):
         export(manifest, tmp_path / "o", format="hf", split="dev", progress=False)
+    no_test = manifest.parent / "no_test.jsonl"
+    with ManifestWriter(no_test) as w:
+        w.write_all(t for t in read_manifest(manifest) if t.split != "test")
+    with pytest.raises(ManifestError, match=r"no triplets in split 'test' .*has train, val\)"):
+        export(no_test, tmp_path / "o", format="webdataset", split="test", progress=False)
     assert not (tmp_path / "o").exists()
 
 

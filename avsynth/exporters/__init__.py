@@ -43,8 +43,9 @@ FORMATS = ("avsbench", "hf", "webdataset")
 
 
 def _triplets(path: Path, split: str | None) -> list[Triplet]:
+    """The triplets to export (the split's), or a one-line error naming the splits present."""
     if split is not None and split not in SPLITS:
-        check_split(split)
+        check_split(split, {t.split for t in iter_manifest(path)}, source=path.name)
     triplets = read_manifest(path, split=split)
     if not triplets:
         if split is not None:
