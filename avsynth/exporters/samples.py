@@ -32,7 +32,8 @@ from avsynth.media import ManifestMedia, Roots, lvis_labels
 
 __all__ = ["Sample", "SampleReader", "encode_mask_png", "encode_wav"]
 
-_IMAGE_EXT = {"JPEG": "jpg", "PNG": "png"}
+#: PIL format -> extension of the bytes kept as stored (PIL calls some camera JPEGs ``MPO``).
+_IMAGE_EXT = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png"}
 
 
 @dataclass(frozen=True)
