@@ -192,3 +192,20 @@ def test_masks_not_0_255_are_written_as_0_255_png(built, tmp_path):
         want = (np.asarray(im.convert("L")) >= 128).astype(np.uint8) * 255
     with Image.open(io.BytesIO(s["mask.png"])) as got:
         assert got.mode == "L" and np.array_equal(np.asarray(got), want) and want.any()
+
+
+def test_images_neither_jpeg_nor_png_become_png(built, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    manifest, _ = built
+    build = tmp_path / "build"
+    shutil.copytree(manifest.parent, build)
+    bmp = build / "images" / "dog-02.jpg"  # a val image, stored again as BMP under its name
+    with Image.open(bmp) as im:
+        im.save(bmp, format="BMP")
+    export(build / "manifest.jsonl", tmp_path / "o", format="webdataset", progress=False)
+    (s,) = [s for s in read_split(tmp_path / "o", "val") if s["__key__"] == "dog-02"]
+    assert "jpg" not in s and s["png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert np.array_equal(pixels(s["png"]), pixels(bmp))
