@@ -10,6 +10,7 @@ Public API::
     avsynth.check_map(path)       # problems of a category map, one line each
     avsynth.stats / verify / export_avsbench / inspect   # dataset inspection (lazy)
     avsynth.import_release(root, out)   # the authors' AVS-Synthetic release as a manifest
+    avsynth.export(manifest, out, format="hf")   # hf / webdataset shards, avsbench folders
 
 The functions live in modules named for what they hold: ``avsynth.pipeline`` (build, plan),
 ``avsynth.planning`` (selection, splits, pairing), ``avsynth.inspection`` (stats, verify,
@@ -38,6 +39,7 @@ _LAZY = {
     "export_avsbench": "avsynth.inspection",
     "inspect": "avsynth.inspection",
     "import_release": "avsynth.release",
+    "export": "avsynth.exporters",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -90,10 +90,12 @@ def _avsynth_cmd(name: str, inputs: dict, out: Path) -> list:
                 "2,1,1", "--clip-seconds", "1.0", "--quiet", "--out", out]  # fmt: skip
     if name == "stats":
         return ["stats", inputs["manifest"], "--quiet", "--out", out]
+    if name == "export":
+        return ["export", inputs["manifest"], "--format", "webdataset", "--quiet", "--out", out]
     return ["export-avsbench", inputs["manifest"], "--quiet", "--out", out]
 
 
-AVSYNTH_OUT = ["build", "stats", "export-avsbench"]
+AVSYNTH_OUT = ["build", "stats", "export-avsbench", "export"]
 
 
 @pytest.mark.parametrize("cmd", AVSYNTH_OUT)

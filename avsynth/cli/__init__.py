@@ -20,6 +20,7 @@ app = make_app(
         ("inspect", "inspect_cmd"),
         ("stats", "stats"),
         ("verify", "verify"),
+        ("export", "export"),
         ("export-avsbench", "export_avsbench"),
         ("import-release", "import_release"),
     ],
