@@ -2,13 +2,14 @@
 
 Public names are imported lazily (``import avsmodel`` does not import torch):
 
-- :func:`build_model`, :data:`MODELS`, :func:`list_models`, :class:`ModelConfig`,
-  :class:`RunOptions` (``avsmodel.registry``).
+- :func:`build_model` (``avsmodel.pretrained.build``), :data:`MODELS`, :func:`list_models`,
+  :class:`ModelConfig`, :class:`RunOptions` (``avsmodel.pretrained.registry``).
 - :func:`train` / :class:`TrainResult` (``avsmodel.training``), :func:`evaluate`
   (``avsmodel.evaluation``), :func:`predict` (``avsmodel.inference``),
   :class:`ManifestDataset` (``avsmodel.data``).
-- :func:`download` (``avsmodel.hub``: official weights, cache, names), :func:`import_checkpoint`
-  (``avsmodel.convert``: the authors' checkpoints).
+- :func:`download` (``avsmodel.pretrained.download``: official weights, cache, names),
+  :func:`import_checkpoint` (``avsmodel.pretrained.authors_checkpoint``: the authors'
+  checkpoints).
 """
 
 from __future__ import annotations
@@ -20,19 +21,19 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
-    "build_model": "avsmodel.registry",
-    "MODELS": "avsmodel.registry",
-    "list_models": "avsmodel.registry",
-    "get_config": "avsmodel.registry",
-    "ModelConfig": "avsmodel.registry",
-    "RunOptions": "avsmodel.registry",
+    "build_model": "avsmodel.pretrained.build",
+    "MODELS": "avsmodel.pretrained.registry",
+    "list_models": "avsmodel.pretrained.registry",
+    "get_config": "avsmodel.pretrained.registry",
+    "ModelConfig": "avsmodel.pretrained.registry",
+    "RunOptions": "avsmodel.pretrained.registry",
     "train": "avsmodel.training",
     "TrainResult": "avsmodel.training",
     "evaluate": "avsmodel.evaluation",
     "predict": "avsmodel.inference",
     "ManifestDataset": "avsmodel.data",
-    "download": "avsmodel.hub",
-    "import_checkpoint": "avsmodel.convert",
+    "download": "avsmodel.pretrained.download",
+    "import_checkpoint": "avsmodel.pretrained.authors_checkpoint",
 }
 
 __all__ = sorted(_LAZY)

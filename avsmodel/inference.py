@@ -142,7 +142,7 @@ def predict(
 
     from avsmodel.data.dataset import LogMelCache, read_rgb
     from avsmodel.errors import ConfigError
-    from avsmodel.training.checkpoint import build_from_checkpoint
+    from avsmodel.pretrained.build import build_from_checkpoint
     from avsynth.outputs import check_out_file, image_suffixes
 
     check_out_file(out, option="--out", suffixes={".png"})
@@ -156,7 +156,7 @@ def predict(
     )
     if model.config.family == "sam_oracle":
         raise ConfigError("the SAM oracle needs the ground truth; use avsmodel eval for it")
-    logits = predict_arrays(model, img, examples, meta["train_config"].get("resize", "pad"))
+    logits = predict_arrays(model, img, examples, meta.train_config.get("resize", "pad"))
     mask = logits > 0.0
     out = Path(out)
     _atomic_png(Image.fromarray(mask.astype(np.uint8) * 255), out)
@@ -164,10 +164,10 @@ def predict(
         "mask": str(out),
         "overlay": None,
         "area_fraction": float(mask.mean()),
-        "model": meta["model"],
+        "model": meta.model,
     }
     if overlay is not None:
-        text = label or f"{meta['model']} | audio: {Path(audio).name}"
+        text = label or f"{meta.model} | audio: {Path(audio).name}"
         text += f"\nmask: {100 * mask.mean():.1f}% of image"
         _atomic_png(render_overlay(img, mask, text, scale_to=384), Path(overlay))
         result["overlay"] = str(overlay)

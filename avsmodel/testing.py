@@ -1,7 +1,7 @@
 """Test/demo helpers: random-init checkpoints in the official layouts.
 
 No weights can be downloaded here, so tests save randomly initialised models exactly as the
-official files are laid out and load them back through :mod:`avsmodel.weights`.
+official files are laid out and load them back through :mod:`avsmodel.pretrained.weights`.
 """
 
 from __future__ import annotations

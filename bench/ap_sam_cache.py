@@ -30,8 +30,8 @@ def main() -> None:
     import torch.nn.functional as F
 
     from avsmodel import build_model
-    from avsmodel.training.config import load_config
-    from avsmodel.training.task import soft_iou_loss
+    from avsmodel.recipe import load_config
+    from avsmodel.task import soft_iou_loss
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -120,7 +120,7 @@ def _reference_class() -> type:
 
 def recipe_overrides(name: str) -> dict[str, Any]:
     """``build_model`` overrides of the training recipe for ``name`` (``model:`` key)."""
-    from avsmodel.training.config import load_config
+    from avsmodel.recipe import load_config
 
     return dict(load_config(name).model)
 
@@ -171,7 +171,7 @@ def make_step(model: Any, batch: dict[str, Any]):
     """A closure running one training step; returns the loss."""
     import torch
 
-    from avsmodel.training.task import SegmentationTask
+    from avsmodel.task import SegmentationTask
 
     task = SegmentationTask(model)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -199,7 +199,7 @@ def _grads_diff(models: dict[str, Any], batch: dict[str, Any]) -> dict[str, floa
     """Loss and trainable-gradient differences project vs reference (before any step)."""
     import torch
 
-    from avsmodel.training.task import SegmentationTask
+    from avsmodel.task import SegmentationTask
 
     res = {}
     for k, m in models.items():

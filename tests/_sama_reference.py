@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, TwoWayTransformer
 from torch import nn
 
-from avsmodel.training.task import SegmentationTask
+from avsmodel.task import SegmentationTask
 
 
 class ReferenceSamaAvs(nn.Module):

@@ -11,7 +11,7 @@ from avsmodel import build_model
 from avsmodel.errors import ConfigError
 from avsmodel.modeling.attention import sdpa_enabled
 from avsmodel.modeling.config import RUN_FIELDS
-from avsmodel.training.config import load_config
+from avsmodel.recipe import load_config
 
 
 def _cpu_flags() -> set[str]:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(300)
 def test_composition_scores_by_hand():
     import torch
 
-    from avsmodel.composition import CompositionScores
+    from avsmodel.evaluation.per_composition import CompositionScores
 
     s = CompositionScores()
     gt = torch.zeros(4, 4, dtype=torch.bool)

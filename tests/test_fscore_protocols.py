@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avsmodel.metrics import PROTOCOLS, f_score
+from avsmodel.evaluation.metrics import PROTOCOLS, f_score
 
 
 def _loop_f(pred: torch.Tensor, gt: torch.Tensor, *, sigmoid: bool) -> float:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from avsmodel import hub
 from avsmodel.errors import CheckpointError, ConfigError, DownloadError
+from avsmodel.pretrained import download as hub
 from avsynth.errors import OutputError
 
 
@@ -264,7 +264,7 @@ def test_killed_download_resumes_in_the_next_run(server, tmp_path):
     server.files[name] = data
     server.slow.add(name)
     code = (
-        "import sys, hashlib; from avsmodel import hub\n"
+        "import sys, hashlib; from avsmodel.pretrained import download as hub\n"
         f"a = hub.Asset('vggish', 'vggish', {name!r}, 'x', {hashlib.sha256(data).hexdigest()!r})\n"
         "hub.ASSETS['vggish'] = hub._BY_NAME['vggish'] = a\n"
         "hub.download(['vggish'], dir=sys.argv[1], mirror=sys.argv[2], progress=False)\n"

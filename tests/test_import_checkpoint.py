@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from segment_anything.modeling import ImageEncoderViT, MaskDecoder, TwoWayTransformer
 
-from avsmodel.convert import import_checkpoint
 from avsmodel.errors import CheckpointError
 from avsmodel.modeling.audio_encoder import ConvAudioEncoder
-from avsmodel.training.checkpoint import build_from_checkpoint
+from avsmodel.pretrained.authors_checkpoint import import_checkpoint
+from avsmodel.pretrained.build import build_from_checkpoint
 
 MODEL = "sama_avs_tiny"
 OPTS = dict(patch_size=16)
@@ -136,12 +136,12 @@ def test_imported_model_computes_their_forward(tmp_path, inputs, wrap):
     # The rest is trainable in tiny configs, but for SAM's IoU head, which is frozen in every
     # model (no loss uses it): their values of it are kept as frozen tensors too.
     head = {k for k in net.state_dict() if k.startswith("mask_decoder.iou_prediction_head.")}
-    assert head and set(meta["frozen_state"]) == {pe} | head
+    assert head and set(meta.frozen_state) == {pe} | head
 
 
 def test_frozen_encoder_by_reference_when_sam_weights_given(tmp_path, inputs):
     from avsmodel.modeling.sam_parts import SamParts
-    from avsmodel.registry import get_config
+    from avsmodel.pretrained.registry import get_config
 
     sd = their_state()
     torch.save(sd, tmp_path / "theirs.pth")
@@ -155,8 +155,8 @@ def test_frozen_encoder_by_reference_when_sam_weights_given(tmp_path, inputs):
     alone = import_checkpoint(tmp_path / "theirs.pth", model=MODEL, out=tmp_path / "b.pt", **opts)
     a, meta_a = build_from_checkpoint(with_ref)
     b, meta_b = build_from_checkpoint(alone)
-    assert not any(k.startswith("image_encoder.") for k in meta_a["frozen_state"])
-    assert any(k.startswith("image_encoder.") for k in meta_b["frozen_state"])
+    assert not any(k.startswith("image_encoder.") for k in meta_a.frozen_state)
+    assert any(k.startswith("image_encoder.") for k in meta_b.frozen_state)
     images, spec = inputs
     ref = their_forward(sd, images, spec)
     with torch.no_grad():
@@ -223,7 +223,7 @@ def test_eval_takes_it_and_cli_errors_are_one_line(tmp_path, capsys):
 def test_vit_b_import_keeps_only_their_pe_with_official_files(tmp_path, monkeypatch):
     """Real dimensions (ViT-B, VGGish): their encoder and VGGish equal the official files, so
     the output holds the trainable parts, their positional encoding and IoU head (~30 s)."""
-    from avsmodel.convert import their_key_to_ours
+    from avsmodel.pretrained.authors_checkpoint import their_key_to_ours
     from avsmodel.testing import save_random_sam_checkpoint, save_random_vggish_checkpoint
 
     monkeypatch.setenv("AVSMODEL_HOME", str(tmp_path))  # the names resolve here
@@ -254,10 +254,10 @@ def test_vit_b_import_keeps_only_their_pe_with_official_files(tmp_path, monkeypa
     head = {k for k in net.state_dict() if k.startswith("mask_decoder.iou_prediction_head.")}
     assert (
         head
-        and set(meta["frozen_state"])
+        and set(meta.frozen_state)
         == {"prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"} | head
     )
-    assert meta["sam_checkpoint"] == str((tmp_path / "sam_vit_b_01ec64.pth").resolve())
+    assert meta.sam_checkpoint == str((tmp_path / "sam_vit_b_01ec64.pth").resolve())
     own = net.state_dict()
     assert all(torch.equal(own[their_key_to_ours(k)], v) for k, v in sd.items())
     assert out.stat().st_size < 40e6  # adapters + decoder, not the 375 MB encoder
@@ -279,5 +279,33 @@ def test_warm_start_from_an_import_keeps_their_frozen_tensors(tmp_path):
     net, meta = build_from_checkpoint(res.best_path)
     pe = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
     theirs = sd["pe_layer.positional_encoding_gaussian_matrix"]
-    assert torch.equal(meta["frozen_state"][pe], theirs)
+    assert torch.equal(meta.frozen_state[pe], theirs)
     assert torch.equal(net.state_dict()[pe], theirs)
+
+
+def test_imported_checkpoint_keeps_its_key_layout(tmp_path):
+    # The keys import_checkpoint wrote before the checkpoint was typed (written down by hand).
+    torch.save(their_state(), tmp_path / "theirs.pth")
+    out = import_checkpoint(tmp_path / "theirs.pth", model=MODEL, out=tmp_path / "ours.pt", **OPTS)
+    raw = torch.load(out, map_location="cpu", weights_only=True)
+    assert set(raw) == {
+        "format",
+        "version",
+        "model",
+        "model_overrides",
+        "run_options",
+        "model_config",
+        "train_config",
+        "data",
+        "sam_checkpoint",
+        "vggish_checkpoint",
+        "init",
+        "epoch",
+        "best_miou",
+        "metrics",
+        "state_dict",
+        "frozen_state",
+    }
+    assert raw["format"] == "avsmodel-checkpoint" and raw["version"] == 1
+    assert raw["epoch"] == 0 and raw["best_miou"] is None and raw["metrics"] == {}
+    assert set(raw["data"]) == {"kind", "source", "sha256"} and raw["data"]["kind"] == "imported"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avsmodel.metrics import MetricAccumulator, f_score, mask_iou
+from avsmodel.evaluation.metrics import MetricAccumulator, f_score, mask_iou
 
 BIG = 10.0
 

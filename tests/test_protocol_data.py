@@ -14,7 +14,7 @@ from avsmodel import list_models
 from avsmodel.data import AvsbenchDataset, ManifestDataset
 from avsmodel.data.selection import few_shot_ids
 from avsmodel.errors import ConfigError
-from avsmodel.registry import get_config
+from avsmodel.pretrained.registry import get_config
 from avsynth.logmel import log_mel
 
 S = 128

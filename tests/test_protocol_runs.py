@@ -136,7 +136,7 @@ def test_squash_resize_and_scoring_on_the_input_grid(manifest: Path, tmp_path: P
 
     from avsmodel.data import ManifestDataset, collate
     from avsmodel.data.dataset import read_mask
-    from avsmodel.metrics import mask_iou
+    from avsmodel.evaluation.metrics import mask_iou
     from avsmodel.training import build_from_checkpoint
 
     ds = ManifestDataset(
@@ -173,7 +173,7 @@ def test_loss_on_the_input_grid(manifest: Path, tmp_path: Path) -> None:
     import torch.nn.functional as F
 
     from avsmodel.data import ManifestDataset, collate
-    from avsmodel.training.task import SegmentationTask
+    from avsmodel.task import SegmentationTask
 
     torch.manual_seed(0)
     net = build_model("sama_avs_tiny")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from avsmodel.training.distributed import ShardSampler
+from avsmodel.distributed import ShardSampler
 
 
 @pytest.mark.parametrize("world", [1, 2, 3])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from avsmodel.errors import ConfigError
-from avsmodel.training.config import TrainConfig, load_config, read_yaml
+from avsmodel.recipe import TrainConfig, load_config, read_yaml
 
 
 def test_paper_recipe_is_the_default_for_sam_models() -> None:
@@ -23,9 +23,9 @@ def test_paper_yaml_is_the_one_source_of_the_defaults(tmp_path: Path) -> None:
 
     import yaml
 
-    from avsmodel.training import config as config_module
+    from avsmodel import recipe as config_module
 
-    text = (Path(config_module.__file__).parent.parent / "configs" / "paper.yaml").read_text()
+    text = (Path(config_module.__file__).parent / "configs" / "paper.yaml").read_text()
     paper = yaml.safe_load(text)
     defaults = TrainConfig().to_dict()
     assert defaults == paper

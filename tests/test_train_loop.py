@@ -68,6 +68,39 @@ def test_checkpoints_hold_trainable_weights_and_provenance(run, manifest: Path) 
     assert not list(run.out.glob("*.tmp*"))
 
 
+def test_checkpoints_keep_their_key_layout(run) -> None:
+    # The keys (in order) train wrote before the checkpoint was typed, written down by hand:
+    # a random-init run has no frozen_state; only last.pt has resume.
+    import torch
+
+    raw_best = torch.load(run.best_path, map_location="cpu", weights_only=True)
+    raw_last = torch.load(run.last_path, map_location="cpu", weights_only=True)
+    best_keys = [
+        "format",
+        "version",
+        "model",
+        "model_overrides",
+        "run_options",
+        "model_config",
+        "train_config",
+        "data",
+        "sam_checkpoint",
+        "vggish_checkpoint",
+        "init",
+        "world_size",
+        "epoch",
+        "best_miou",
+        "best_epoch",
+        "metrics",
+        "state_dict",
+    ]
+    assert list(raw_best) == best_keys
+    assert list(raw_last) == [*best_keys, "resume"]
+    assert list(raw_last["resume"]) == ["optimizer", "scheduler"]
+    assert raw_last["world_size"] == 1 and raw_last["init"] is None
+    assert isinstance(raw_last["best_miou"], float) and raw_last["best_epoch"] == run.best_epoch
+
+
 def test_checkpoint_round_trip_gives_same_predictions(run, manifest: Path) -> None:
     model, ck = build_from_checkpoint(run.last_path)
     ds = ManifestDataset(

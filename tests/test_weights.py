@@ -11,7 +11,7 @@ import avsmodel
 from avsmodel.errors import CheckpointError, ConfigError
 from avsmodel.modeling.sam_parts import SamParts
 from avsmodel.modeling.vggish import VGGISH_KEYS, VGGish
-from avsmodel.registry import get_config
+from avsmodel.pretrained.registry import get_config
 from avsmodel.testing import save_random_sam_checkpoint, save_random_vggish_checkpoint
 
 FAMILIES = ("sama_avs", "ap_sam", "sam_oracle")
@@ -215,7 +215,7 @@ def test_not_a_checkpoint(tmp_path):
 
 
 def test_bad_vggish_checkpoints(tmp_path):
-    from avsmodel.weights import load_vggish_weights
+    from avsmodel.pretrained.weights import load_vggish_weights
 
     small = {k: torch.zeros(1) for k in VGGISH_KEYS}  # missing/unexpected are checked first
     p = tmp_path / "v.pth"
@@ -241,7 +241,7 @@ def test_bad_vggish_checkpoints(tmp_path):
 
 
 def test_vggish_loads_by_value_into_module(tmp_path):
-    from avsmodel.weights import load_vggish_weights
+    from avsmodel.pretrained.weights import load_vggish_weights
 
     sd = _random_vggish_state(5)
     p = tmp_path / "vggish-10086976.pth"

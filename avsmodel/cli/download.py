@@ -39,7 +39,7 @@ def main(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Download official weights; prints each verified file's path."""
-    from avsmodel.hub import download
+    from avsmodel.pretrained.download import download
 
     for path in download(names, dir=dir, mirror=mirror, progress=not quiet, force=force):
         typer.echo(str(path))

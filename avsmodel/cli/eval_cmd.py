@@ -29,7 +29,7 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli._options import (
+from avsmodel.cli.options import (
     Audio,
     AvsbenchSubset,
     Oracle,

@@ -38,7 +38,7 @@ def main(
     ] = None,
 ) -> None:
     """Import the authors' checkpoint; prints where the converted one is."""
-    from avsmodel.convert import import_checkpoint
+    from avsmodel.pretrained.authors_checkpoint import import_checkpoint
 
     path = import_checkpoint(
         theirs,

@@ -30,7 +30,8 @@ def main(
     import json
 
     from avsmodel.errors import ConfigError
-    from avsmodel.registry import list_models, parameter_counts
+    from avsmodel.pretrained.build import parameter_counts
+    from avsmodel.pretrained.registry import list_models
 
     if all_models == (name is not None):
         raise ConfigError("give a model NAME or --all (not both); see `avsmodel params --help`")

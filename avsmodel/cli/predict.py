@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli.options import RunSamCheckpoint, RunVggishCheckpoint
 
 # avsynth.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
 # equal).

@@ -37,7 +37,7 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli._options import AvsbenchSubset
+from avsmodel.cli.options import AvsbenchSubset
 from avsynth.cli.choices import value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 

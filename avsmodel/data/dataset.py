@@ -304,11 +304,6 @@ class ManifestDataset(Dataset):
         ref = self.records[self.audio_index(index)].audio
         return self.path(ref), float(ref.duration)
 
-    def load_audio(self, index: int) -> torch.Tensor:
-        """``[N, 1, 96, 64]`` examples of triplet ``index``'s clip."""
-        ref = self.records[index].audio
-        return self._examples(self.path(ref), float(ref.duration))
-
     def _examples(self, path: Path, seconds: float | None = None) -> torch.Tensor:
         from avsmodel.data.selection import frame_audio, synthetic_example_index
 

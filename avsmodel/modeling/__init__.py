@@ -2,7 +2,7 @@
 
 :class:`~avsmodel.modeling.config.ModelConfig` (architecture) and
 :class:`~avsmodel.modeling.config.RunOptions` (how it runs) live here with the builders;
-``avsmodel.registry`` names configs and builds from them (this package never imports it).
+``avsmodel.pretrained.registry`` names configs and builds from them (this package never imports it).
 """
 
 from __future__ import annotations

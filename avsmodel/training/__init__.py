@@ -1,9 +1,10 @@
 """Training: config, loop, task (loss), checkpoints, DDP helpers and curves."""
 
-from avsmodel.training.checkpoint import build_from_checkpoint, load_checkpoint, save_checkpoint
-from avsmodel.training.config import TrainConfig, load_config
+from avsmodel.checkpoint import load_checkpoint, save_checkpoint
+from avsmodel.pretrained.build import build_from_checkpoint
+from avsmodel.recipe import TrainConfig, load_config
+from avsmodel.task import SegmentationTask, soft_iou_loss
 from avsmodel.training.loop import TrainResult, train
-from avsmodel.training.task import SegmentationTask, soft_iou_loss
 
 __all__ = [
     "SegmentationTask",

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from avsmodel.errors import TrainingError
-from avsmodel.training.config import TrainConfig
+from avsmodel.recipe import TrainConfig
 from avsmodel.training.run_folder import check_out, clear_run
 from avsmodel.training.run_setup import Run, epoch_seed, seed_all, setup_run, worker_init
 
@@ -105,7 +105,7 @@ def train(
             that epoch; ``last.pt`` keeps the previous one).
         avsynth.errors.OutputError: ``out`` is a file, lies below one, or is not writable.
     """
-    from avsmodel.training.distributed import barrier, cleanup, init_distributed
+    from avsmodel.distributed import barrier, cleanup, init_distributed
     from avsynth.outputs import check_out_dir
 
     out = check_out_dir(out)  # a file, or no permission: say so before any work
@@ -175,7 +175,7 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
     from torch.utils.data import DataLoader
 
     from avsmodel.data import collate
-    from avsmodel.training.distributed import all_reduce_sum
+    from avsmodel.distributed import all_reduce_sum
     from avsynth.progress import progress as progress_bar
 
     cfg, info = run.cfg, run.info
@@ -222,7 +222,7 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
 
 def _validate(run: Run) -> Any:
     """Validation metrics of the current weights (accumulated over all ranks)."""
-    from avsmodel.scoring import run_eval
+    from avsmodel.evaluation.scoring import run_eval
 
     run.wrapped.eval()
     return run_eval(
@@ -243,7 +243,7 @@ def _save(run: Run, row: dict[str, Any]) -> None:
     """
     from tqdm import tqdm
 
-    from avsmodel.training.checkpoint import save_checkpoint
+    from avsmodel.checkpoint import ResumeState, save_checkpoint
     from avsmodel.training.plots import append_metrics, plot_curves
 
     if not all(bool(torch.isfinite(p).all()) for p in run.params):
@@ -257,8 +257,7 @@ def _save(run: Run, row: dict[str, Any]) -> None:
         run.best, run.best_epoch = row["val_miou"], epoch
     if not run.info.is_main:
         return
-    common = dict(
-        run.base,
+    common = run.base.replace(
         epoch=epoch,
         best_miou=run.best,
         best_epoch=run.best_epoch,
@@ -267,8 +266,8 @@ def _save(run: Run, row: dict[str, Any]) -> None:
     )
     if improved:
         save_checkpoint(run.out / "best.pt", common)
-    resume = {"optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict()}
-    save_checkpoint(run.out / "last.pt", dict(common, resume=resume))
+    resume = ResumeState(optimizer=run.opt.state_dict(), scheduler=run.sched.state_dict())
+    save_checkpoint(run.out / "last.pt", common.replace(resume=resume))
     append_metrics(run.out / "metrics.jsonl", row)
     run.history.append(row)
     plot_curves(run.history, run.out / "curves.png")

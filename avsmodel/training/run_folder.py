@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from avsmodel.checkpoint import Checkpoint, read_checkpoint
 from avsmodel.errors import CheckpointError, ConfigError
 
 #: Files ``train`` writes into a run folder (``--overwrite`` deletes exactly these).
@@ -48,27 +49,25 @@ def clear_run(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def resume_state(out: Path, model_name: str, cfg_overrides: dict[str, Any]) -> dict | None:
+def resume_state(out: Path, model_name: str, cfg_overrides: dict[str, Any]) -> Checkpoint | None:
     """The ``last.pt`` of a run to resume (None if there is none), checked against the call.
 
     Raises:
         CheckpointError: ``last.pt`` has no optimiser state.
         ConfigError: another model, or a recipe flag that differs from the run's.
     """
-    from avsmodel.training.checkpoint import load_checkpoint
-
     last = out / "last.pt"
     if not last.is_file():
         return None
-    ck = load_checkpoint(last)
-    if "resume" not in ck:
+    ck = read_checkpoint(last)
+    if ck.resume is None:
         raise CheckpointError(f"{last}: holds no optimiser state; cannot resume from it")
-    if ck["model"] != model_name:
-        raise ConfigError(f"{last}: run trained {ck['model']}, not {model_name}; use another --out")
+    if ck.model != model_name:
+        raise ConfigError(f"{last}: run trained {ck.model}, not {model_name}; use another --out")
     for k, v in cfg_overrides.items():
-        if v is not None and k != "workers" and ck["train_config"].get(k) != v:
+        if v is not None and k != "workers" and ck.train_config.get(k) != v:
             raise ConfigError(
                 f"--resume keeps the run's config; {k}={v!r} differs from the run's "
-                f"{ck['train_config'].get(k)!r} (drop the flag or use a new --out)"
+                f"{ck.train_config.get(k)!r} (drop the flag or use a new --out)"
             )
     return ck

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from avsmodel.checkpoint import Checkpoint
 from avsmodel.errors import CheckpointError, ConfigError, DataError
-from avsmodel.training.config import TrainConfig, load_config
+from avsmodel.recipe import TrainConfig, load_config
 from avsmodel.training.run_folder import resume_state
 from avsynth.files import atomic_write_text
 
@@ -57,7 +58,7 @@ class Run:
     sampler: Any
     train_ds: Any
     val_loader: Any
-    base: dict[str, Any]
+    base: Checkpoint
     show: bool
     start_epoch: int = 0
     best: float = -1.0
@@ -83,97 +84,25 @@ def setup_run(
     overrides: dict[str, Any],
 ) -> Run:
     """Config, model, data, optimiser and schedule; the resumed state when resuming."""
-    import yaml
-    from torch.utils.data import DataLoader
-
-    from avsmodel import build_model
-    from avsmodel.data import collate, train_val_datasets
     from avsmodel.modeling.config import split_options
-    from avsmodel.training.checkpoint import load_checkpoint, load_frozen_state
-    from avsmodel.training.distributed import ShardSampler
-    from avsmodel.training.plots import read_metrics, write_metrics
-    from avsmodel.training.task import SegmentationTask
+    from avsmodel.task import SegmentationTask
 
     ck = resume_state(out, model, overrides) if resume else None
-    if ck is not None:
-        cfg = TrainConfig.from_dict(ck["train_config"], where=str(out / "last.pt"))
-        if overrides.get("workers") is not None:
-            cfg = load_config(model, cfg, workers=overrides["workers"])
-        # the run's frozen weights and warm start, unless given again
-        sam_checkpoint = sam_checkpoint or ck.get("sam_checkpoint")
-        vggish_checkpoint = vggish_checkpoint or ck.get("vggish_checkpoint")
-        init = init or ck.get("init")
-    else:
-        cfg = load_config(model, config, **overrides)
-    from avsmodel.hub import resolve_weights
-
-    sam_checkpoint = resolve_weights(sam_checkpoint, "sam")  # names -> cached files
-    vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    seed_all(cfg.seed)
-    net = build_model(
-        model, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint, **cfg.model
+    cfg, sam_checkpoint, vggish_checkpoint, init = run_recipe(
+        model, config, overrides, ck, sam_checkpoint, vggish_checkpoint, init, out=out
     )
-    params = [p for p in net.parameters() if p.requires_grad]
-    if not params:
-        raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
-    frozen: dict[str, Any] = dict((ck or {}).get("frozen_state") or {})
-    if init is not None and ck is None:
-        src = load_checkpoint(init)
-        try:
-            net.load_trainable_state_dict(src["state_dict"])
-        except CheckpointError as e:
-            raise CheckpointError(f"--init {init}: {e}") from None
-        frozen = dict(src.get("frozen_state") or {})  # e.g. an imported checkpoint's own PE
-    load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
-    train_ds, val_ds, data = train_val_datasets(
-        manifest,
-        avsbench=avsbench,
-        subset=subset,
-        image_size=net.image_size,
-        audio_examples=net.audio_examples,
-        roots=roots,
-        seed=cfg.seed,
-        audio_cache=cfg.audio_cache,
-        resample_audio_p=cfg.resample_audio_p,
-        train_fraction=cfg.train_fraction,
-        resize=cfg.resize,
-        input_masks=cfg.loss_size == "input",
+    net, params, frozen = setup_model(
+        model, cfg, ck, sam_checkpoint, vggish_checkpoint, init, out=out
     )
-    if ck is not None and ck.get("data", {}).get("sha256") != data["sha256"]:
-        raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
-
+    train_ds, val_ds, data = setup_data(
+        manifest, net, cfg, ck, avsbench=avsbench, subset=subset, roots=roots
+    )
     net.to(info.device)
-    wrapped: torch.nn.Module = net
-    if info.distributed:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        # Every trainable parameter gets a gradient each step (SAM's IoU head, which would
-        # not, is frozen), so DDP need not search the graph for unused ones.
-        ids = [info.local_rank] if info.device.startswith("cuda") else None
-        wrapped = DDP(net, device_ids=ids, find_unused_parameters=False)
+    wrapped = wrap_model(net, info)
     needs_gt = net.config.family == "sam_oracle"
-    sampler = ShardSampler(
-        len(train_ds),
-        rank=info.rank,
-        world_size=info.world_size,
-        batch_size=cfg.batch_size,
-        seed=cfg.seed,
-    )
+    sampler, val_loader = setup_loaders(train_ds, val_ds, cfg, info)
     steps_per_epoch = max(1, -(-len(sampler) // cfg.batch_size))
-    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.min_lr
-    )
-    val_sampler = ShardSampler(
-        len(val_ds),
-        rank=info.rank,
-        world_size=info.world_size,
-        batch_size=cfg.val_batch_size,
-        shuffle=False,
-        drop_last=False,
-    )
+    opt, sched = setup_optimiser(params, cfg, steps_per_epoch=steps_per_epoch)
     arch, _ = split_options(cfg.model)
     run = Run(
         info=info,
@@ -194,43 +123,223 @@ def setup_run(
         sched=sched,
         sampler=sampler,
         train_ds=train_ds,
-        val_loader=DataLoader(
-            val_ds,
-            batch_size=cfg.val_batch_size,
-            sampler=val_sampler,
-            num_workers=cfg.workers,
-            collate_fn=collate,
-        ),
-        base={
-            "model": model,
-            "model_overrides": arch,
-            "run_options": net.run.to_dict(),
-            "model_config": net.config.to_dict(),
-            "train_config": cfg.to_dict(),
-            "data": data,
-            "sam_checkpoint": _resolved(sam_checkpoint),
-            "vggish_checkpoint": _resolved(vggish_checkpoint),
-            "init": None if init is None else str(init),
-            "world_size": info.world_size,
+        val_loader=val_loader,
+        base=Checkpoint(
+            model=model,
+            model_overrides=arch,
+            run_options=net.run.to_dict(),
+            model_config=net.config.to_dict(),
+            train_config=cfg.to_dict(),
+            data=data,
+            sam_checkpoint=_resolved(sam_checkpoint),
+            vggish_checkpoint=_resolved(vggish_checkpoint),
+            init=None if init is None else str(init),
+            world_size=info.world_size,
             # carried on, so eval/predict/--resume rebuild the same frozen tensors
-            **({"frozen_state": frozen} if frozen else {}),
-        },
+            frozen_state=frozen or None,
+        ),
         show=progress and info.is_main,
     )
     if ck is not None:
-        net.load_trainable_state_dict(ck["state_dict"])
-        opt.load_state_dict(ck["resume"]["optimizer"])
-        sched.load_state_dict(ck["resume"]["scheduler"])
-        run.start_epoch, run.best = int(ck["epoch"]), float(ck["best_miou"])
-        run.best_epoch = int(ck.get("best_epoch", 0))
+        restore(run, ck)
     if info.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-        if cfg.train_fraction < 1.0:  # few-shot: the kept ids / clip names, one per line
-            atomic_write_text(out / "train_subset.txt", "".join(f"{i}\n" for i in train_ds.ids()))
-        run.history = read_metrics(out / "metrics.jsonl", upto=run.start_epoch)
-        write_metrics(out / "metrics.jsonl", run.history)
+        write_run_files(run)
     return run
+
+
+def run_recipe(
+    model: str,
+    config: Any,
+    overrides: dict[str, Any],
+    ck: Checkpoint | None,
+    sam_checkpoint: Any,
+    vggish_checkpoint: Any,
+    init: Any,
+    *,
+    out: Path,
+) -> tuple[TrainConfig, Any, Any, Any]:
+    """The run's config, frozen weights (names resolved to cached files) and warm start.
+
+    A resumed run keeps its own config (only ``workers`` may change) and, unless given
+    again, its frozen weights and warm start.
+    """
+    from avsmodel.pretrained.download import resolve_weights
+
+    if ck is not None:
+        cfg = TrainConfig.from_dict(ck.train_config, where=str(out / "last.pt"))
+        if overrides.get("workers") is not None:
+            cfg = load_config(model, cfg, workers=overrides["workers"])
+        sam_checkpoint = sam_checkpoint or ck.sam_checkpoint
+        vggish_checkpoint = vggish_checkpoint or ck.vggish_checkpoint
+        init = init or ck.init
+    else:
+        cfg = load_config(model, config, **overrides)
+    sam_checkpoint = resolve_weights(sam_checkpoint, "sam")  # names -> cached files
+    vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
+    return cfg, sam_checkpoint, vggish_checkpoint, init
+
+
+def setup_model(
+    model: str,
+    cfg: TrainConfig,
+    ck: Checkpoint | None,
+    sam_checkpoint: Any,
+    vggish_checkpoint: Any,
+    init: Any,
+    *,
+    out: Path,
+) -> tuple[Any, list[torch.nn.Parameter], dict[str, Any]]:
+    """Seed, build the model, warm-start it from ``init`` (new runs) and lay the frozen
+    tensors a checkpoint carries over the rebuilt ones.
+
+    Returns:
+        ``(model, trainable parameters, frozen tensors to carry on)``.
+
+    Raises:
+        ConfigError: the model has nothing to train.
+        CheckpointError: ``init`` does not fit the model.
+    """
+    from avsmodel.checkpoint import load_frozen_state, read_checkpoint
+    from avsmodel.pretrained.build import build_model
+
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    seed_all(cfg.seed)
+    net = build_model(
+        model, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint, **cfg.model
+    )
+    params = [p for p in net.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
+    frozen: dict[str, Any] = dict((ck.frozen_state if ck else None) or {})
+    if init is not None and ck is None:
+        src = read_checkpoint(init)
+        try:
+            net.load_trainable_state_dict(src.state_dict)
+        except CheckpointError as e:
+            raise CheckpointError(f"--init {init}: {e}") from None
+        frozen = dict(src.frozen_state or {})  # e.g. an imported checkpoint's own PE
+    load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
+    return net, params, frozen
+
+
+def setup_data(
+    manifest: Any,
+    net: Any,
+    cfg: TrainConfig,
+    ck: Checkpoint | None,
+    *,
+    avsbench: Any,
+    subset: Any,
+    roots: Any,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The train and validation datasets and the data's provenance.
+
+    Raises:
+        DataError: a resumed run's data differs from the data given now.
+    """
+    from avsmodel.data import train_val_datasets
+
+    train_ds, val_ds, data = train_val_datasets(
+        manifest,
+        avsbench=avsbench,
+        subset=subset,
+        image_size=net.image_size,
+        audio_examples=net.audio_examples,
+        roots=roots,
+        seed=cfg.seed,
+        audio_cache=cfg.audio_cache,
+        resample_audio_p=cfg.resample_audio_p,
+        train_fraction=cfg.train_fraction,
+        resize=cfg.resize,
+        input_masks=cfg.loss_size == "input",
+    )
+    if ck is not None and ck.data.get("sha256") != data["sha256"]:
+        raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
+    return train_ds, val_ds, data
+
+
+def wrap_model(net: torch.nn.Module, info: Any) -> torch.nn.Module:
+    """``net`` itself, or under DistributedDataParallel when the run is distributed."""
+    if not info.distributed:
+        return net
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    # Every trainable parameter gets a gradient each step (SAM's IoU head, which would
+    # not, is frozen), so DDP need not search the graph for unused ones.
+    ids = [info.local_rank] if info.device.startswith("cuda") else None
+    return DDP(net, device_ids=ids, find_unused_parameters=False)
+
+
+def setup_loaders(train_ds: Any, val_ds: Any, cfg: TrainConfig, info: Any) -> tuple[Any, Any]:
+    """The training sampler (this rank's shard, reshuffled per epoch) and the validation
+    loader (this rank's shard, in order)."""
+    from torch.utils.data import DataLoader
+
+    from avsmodel.data import collate
+    from avsmodel.distributed import ShardSampler
+
+    sampler = ShardSampler(
+        len(train_ds),
+        rank=info.rank,
+        world_size=info.world_size,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+    )
+    val_sampler = ShardSampler(
+        len(val_ds),
+        rank=info.rank,
+        world_size=info.world_size,
+        batch_size=cfg.val_batch_size,
+        shuffle=False,
+        drop_last=False,
+    )
+    val_loader = DataLoader(
+        val_ds,
+        batch_size=cfg.val_batch_size,
+        sampler=val_sampler,
+        num_workers=cfg.workers,
+        collate_fn=collate,
+    )
+    return sampler, val_loader
+
+
+def setup_optimiser(
+    params: list[torch.nn.Parameter], cfg: TrainConfig, *, steps_per_epoch: int
+) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW and its cosine schedule over all the run's steps."""
+    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+        opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.min_lr
+    )
+    return opt, sched
+
+
+def restore(run: Run, ck: Checkpoint) -> None:
+    """Continue from ``last.pt``: weights, optimiser and schedule states, epoch counters."""
+    if ck.resume is None:  # resume_state refuses such a checkpoint first
+        raise CheckpointError(f"{run.out / 'last.pt'}: holds no optimiser state")
+    run.net.load_trainable_state_dict(ck.state_dict)
+    run.opt.load_state_dict(ck.resume.optimizer)
+    run.sched.load_state_dict(ck.resume.scheduler)
+    run.start_epoch, run.best = int(ck.epoch or 0), float(ck.best_miou or 0.0)
+    run.best_epoch = int(ck.best_epoch or 0)
+
+
+def write_run_files(run: Run) -> None:
+    """``config.yaml``, the few-shot subset, and ``metrics.jsonl`` cut to the start epoch."""
+    import yaml
+
+    from avsmodel.training.plots import read_metrics, write_metrics
+
+    out, cfg = run.out, run.cfg
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    if cfg.train_fraction < 1.0:  # few-shot: the kept ids / clip names, one per line
+        ids = run.train_ds.ids()
+        atomic_write_text(out / "train_subset.txt", "".join(f"{i}\n" for i in ids))
+    run.history = read_metrics(out / "metrics.jsonl", upto=run.start_epoch)
+    write_metrics(out / "metrics.jsonl", run.history)
 
 
 def _resolved(path: Any) -> str | None:

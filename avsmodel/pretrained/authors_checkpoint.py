@@ -17,7 +17,7 @@ have and SAMA-AVS does not use, come from ``sam_checkpoint`` or the seeded initi
 Their ``pe_layer`` and ``no_mask_embed`` are their own (their training never loaded SAM's), so
 they are imported.
 
-The output is an ordinary avsmodel checkpoint (``avsmodel.training.checkpoint``): the trainable
+The output is an ordinary avsmodel checkpoint (``avsmodel.checkpoint``): the trainable
 tensors in ``state_dict``, and the frozen tensors that differ from what ``sam_checkpoint`` /
 ``vggish_checkpoint`` (or, without them, the seeded random init) give in ``frozen_state``. With
 the official SAM and VGGish files given, that is only their positional encoding; without them
@@ -139,10 +139,11 @@ def import_checkpoint(
     """
     import torch
 
-    from avsmodel.hub import resolve_weights
-    from avsmodel.registry import build_model, get_config
-    from avsmodel.training.checkpoint import save_checkpoint
-    from avsmodel.training.config import load_config
+    from avsmodel.checkpoint import Checkpoint, save_checkpoint
+    from avsmodel.pretrained.build import build_model
+    from avsmodel.pretrained.download import resolve_weights
+    from avsmodel.pretrained.registry import get_config
+    from avsmodel.recipe import load_config
     from avsynth.files import file_sha256
     from avsynth.outputs import check_out_file
 
@@ -195,21 +196,21 @@ def import_checkpoint(
     }
     save_checkpoint(
         out,
-        {
-            "model": model,
-            "model_overrides": arch,
-            "run_options": net.run.to_dict(),
-            "model_config": net.config.to_dict(),
-            "train_config": train_config,
-            "data": {"kind": "imported", "source": str(src.resolve()), "sha256": file_sha256(src)},
-            "sam_checkpoint": None if sam is None else str(Path(sam).resolve()),
-            "vggish_checkpoint": None if vgg is None else str(Path(vgg).resolve()),
-            "init": None,
-            "epoch": 0,
-            "best_miou": None,
-            "metrics": {},
-            "state_dict": state,
-            "frozen_state": frozen,
-        },
+        Checkpoint(
+            model=model,
+            model_overrides=arch,
+            run_options=net.run.to_dict(),
+            model_config=net.config.to_dict(),
+            train_config=train_config,
+            data={"kind": "imported", "source": str(src.resolve()), "sha256": file_sha256(src)},
+            sam_checkpoint=None if sam is None else str(Path(sam).resolve()),
+            vggish_checkpoint=None if vgg is None else str(Path(vgg).resolve()),
+            init=None,
+            epoch=0,
+            best_miou=None,
+            metrics={},
+            state_dict=state,
+            frozen_state=frozen,
+        ),
     )
     return Path(out)

@@ -26,7 +26,7 @@ class CompositionScores:
 
     def add(self, group: str, logits: torch.Tensor, gt: torch.Tensor) -> None:
         """Add one frame (``logits`` and ``gt`` ``[H, W]``) of composition ``group``."""
-        from avsmodel.metrics import MetricAccumulator
+        from avsmodel.evaluation.metrics import MetricAccumulator
 
         acc = self.acc.get(group)
         if acc is None:

@@ -1,4 +1,4 @@
-"""Model registry: configurations looked up by name, and :func:`build_model`.
+"""Model registry: configurations looked up by name (built by :mod:`avsmodel.pretrained.build`).
 
 Names are ``{family}_{variant}`` with family ``sama_avs`` | ``ap_sam`` | ``sam_oracle`` and
 variant ``vit_b`` | ``vit_l`` | ``vit_h`` (SAM's official encoders, 1024 px) or ``tiny``
@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from dataclasses import dataclass
-from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from avsmodel.errors import ConfigError
 from avsmodel.modeling.config import (
@@ -30,11 +28,7 @@ from avsmodel.modeling.config import (
     RUN_FIELDS,
     ModelConfig,
     RunOptions,
-    split_options,
 )
-
-if TYPE_CHECKING:
-    from avsmodel.modeling.base import AvsModel
 
 __all__ = [
     "ATTENTION_CHOICES",
@@ -43,13 +37,10 @@ __all__ = [
     "FAMILIES",
     "MODELS",
     "ModelConfig",
-    "ParameterCounts",
     "RunOptions",
-    "build_model",
     "get_config",
     "get_run_options",
     "list_models",
-    "parameter_counts",
 ]
 
 # Official SAM encoders (segment_anything/build_sam.py).
@@ -175,111 +166,3 @@ def get_run_options(**options: Any) -> RunOptions:
     run = RunOptions(**options)
     run.validate()
     return run
-
-
-def build_model(
-    name: str | ModelConfig,
-    *,
-    sam_checkpoint: str | PathLike[str] | None = None,
-    vggish_checkpoint: str | PathLike[str] | None = None,
-    **overrides: Any,
-) -> AvsModel:
-    """Build a registered model, optionally loading official SAM / VGGish weights.
-
-    Args:
-        name: registry name (see :func:`list_models`) or a :class:`ModelConfig`.
-        sam_checkpoint: official ``sam_vit_{b,l,h}_*.pth`` (segment-anything layout); every
-            tensor is loaded (incl. ``no_mask_embed`` and the positional encoding). A name
-            (``vit_h``, ``sam_vit_h``, ...) resolves through the cache (``avsmodel.hub``).
-        vggish_checkpoint: ``vggish-10086976.pth`` (torchvggish layout), or ``"vggish"``.
-        **overrides: architecture fields to change (e.g. ``audio_examples=5``) and run
-            options (e.g. ``attention="sdpa"``, ``grad_checkpointing=True``,
-            ``autocast="bf16"``); see :class:`ModelConfig` and :class:`RunOptions`.
-
-    Returns:
-        The model (an ``nn.Module``) with frozen parts frozen, in train mode.
-
-    Raises:
-        ConfigError: unknown name/option, or a checkpoint given to a part that has no
-            official weights.
-        CheckpointError: unreadable checkpoint, or missing/unexpected keys or shapes.
-    """
-    from avsmodel.hub import resolve_weights
-    from avsmodel.modeling import build_from_config
-
-    sam_checkpoint = resolve_weights(sam_checkpoint, "sam")
-    vggish_checkpoint = resolve_weights(vggish_checkpoint, "vggish")
-    arch, run_kw = split_options(overrides)
-    cfg = get_config(name, **arch)
-    run = get_run_options(**run_kw)
-    if vggish_checkpoint is not None and cfg.family == "sam_oracle":
-        raise ConfigError(f"{cfg.name} has no audio encoder; drop vggish_checkpoint")
-    if vggish_checkpoint is not None and cfg.audio_encoder != "vggish":
-        raise ConfigError(
-            f"{cfg.name} has a {cfg.audio_encoder!r} audio encoder, not VGGish; drop "
-            "vggish_checkpoint or pass audio_encoder='vggish'"
-        )
-    if sam_checkpoint is None:
-        return build_from_config(cfg, run)
-    # Parts that come from checkpoints are allocated without random init (meta device, then
-    # uninitialised CPU memory) and filled by the loaders; the other parts are initialised.
-    import torch
-
-    from avsmodel.weights import SAM_PARTS, load_sam_weights, load_vggish_weights
-
-    with torch.device("meta"):
-        model = build_from_config(cfg, run)
-    model.to_empty(device="cpu")
-    loaded = set(SAM_PARTS) | ({"audio_encoder"} if vggish_checkpoint is not None else set())
-    for child_name, child in model.named_children():
-        if child_name not in loaded:
-            for m in child.modules():
-                if hasattr(m, "reset_parameters"):
-                    m.reset_parameters()
-    load_sam_weights(model, sam_checkpoint)
-    if vggish_checkpoint is not None:
-        load_vggish_weights(model.audio_encoder, vggish_checkpoint)
-    return model
-
-
-@dataclass(frozen=True)
-class ParameterCounts:
-    """Parameter counts of a model (buffers excluded)."""
-
-    name: str
-    total: int
-    trainable: int
-    adapter: int
-    audio_encoder: int
-
-    @property
-    def adapter_share(self) -> float:
-        """Adapter parameters / all other parameters (audio encoder included), in percent."""
-        rest = self.total - self.adapter
-        return 100.0 * self.adapter / rest if rest else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict incl. ``adapter_share_percent``."""
-        d = dataclasses.asdict(self)
-        d["adapter_share_percent"] = self.adapter_share
-        return d
-
-
-def parameter_counts(name: str | ModelConfig, **overrides: Any) -> ParameterCounts:
-    """Count parameters of a registered model without allocating them (meta device).
-
-    ``adapter`` counts the audio-specific layers added to SAM: SAMA-AVS's ``adapters``,
-    AP-SAM's ``audio_prompt`` (0 for the oracle).
-    """
-    import torch
-
-    with torch.device("meta"):
-        model = build_model(name, **overrides)
-    total = trainable = adapter = audio = 0
-    for n, p in model.named_parameters():
-        k = p.numel()
-        total += k
-        trainable += k if p.requires_grad else 0
-        adapter += k if n.split(".", 1)[0] in ("adapters", "audio_prompt") else 0
-        audio += k if n.startswith("audio_encoder.") else 0
-    return ParameterCounts(model.name, total, trainable, adapter, audio)

@@ -25,7 +25,7 @@ stopped (and a later call resumes the same ``.part``); the file is renamed into 
 once its SHA-256 matches. A mismatch deletes the ``.part`` and raises.
 
 Example:
-    >>> from avsmodel.hub import download, resolve_weights
+    >>> from avsmodel.pretrained.download import download, resolve_weights
     >>> download(["sam_vit_b", "vggish"])            # doctest: +SKIP
     >>> resolve_weights("vit_b", "sam")              # doctest: +SKIP
     PosixPath('/home/me/.cache/avsmodel/sam_vit_b_01ec64.pth')

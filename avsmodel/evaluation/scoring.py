@@ -2,7 +2,7 @@
 
 :func:`run_eval` is shared by :func:`avsmodel.evaluate` (each image at its own resolution)
 and by validation during training (the model's mask resolution); the metrics themselves are
-in :mod:`avsmodel.metrics` (conventions in ``docs/metrics.md``).
+in :mod:`avsmodel.evaluation.metrics` (conventions in ``docs/metrics.md``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import torch
 
 
 class EvalAccumulator:
-    """Per-frame scores of frames of any size, on :class:`avsmodel.metrics.MetricAccumulator`.
+    """Per-frame scores of frames of any size, on
+    :class:`avsmodel.evaluation.metrics.MetricAccumulator`.
 
     Adds per-key (e.g. per-category) mIoU, the batch-dependent F protocols next to the
     batch-independent one, and the sum over DDP ranks.
@@ -26,7 +27,7 @@ class EvalAccumulator:
     """
 
     def __init__(self, fscore_batch: int | None = None, frames_per_clip: int | None = None) -> None:
-        from avsmodel.metrics import MetricAccumulator, protocol_accumulator
+        from avsmodel.evaluation.metrics import MetricAccumulator, protocol_accumulator
 
         self.main = MetricAccumulator()
         self.official = MetricAccumulator(batch_size=fscore_batch) if fscore_batch else None
@@ -47,7 +48,7 @@ class EvalAccumulator:
     ) -> float:
         """Score one frame: ``logits`` and ``gt`` ``[H, W]``; ``group`` is its composition.
         Returns its IoU."""
-        from avsmodel.metrics import frame_ious
+        from avsmodel.evaluation.metrics import frame_ious
 
         lg, g = logits.detach()[None].float(), gt.detach()[None]
         self.main.update(lg, g)
@@ -60,7 +61,7 @@ class EvalAccumulator:
             self.by_key.setdefault(key, []).append(iou)
         if group is not None:
             if self.by_composition is None:
-                from avsmodel.composition import CompositionScores
+                from avsmodel.evaluation.per_composition import CompositionScores
 
                 self.by_composition = CompositionScores()
             self.by_composition.add(group, logits.detach(), gt.detach())
@@ -68,7 +69,7 @@ class EvalAccumulator:
 
     def reduce(self, info: Any) -> None:
         """Sum the batch-independent totals over ranks (batch-dependent F stays local)."""
-        from avsmodel.training.distributed import all_reduce_tensor
+        from avsmodel.distributed import all_reduce_tensor
 
         if not getattr(info, "distributed", False):
             return

@@ -5,7 +5,7 @@ Metrics follow the AVSBench convention (``docs/metrics.md``): per frame, IoU of
 fraction of pixels correctly predicted as background), averaged over frames; F with
 ``beta^2 = 0.3`` on 255 thresholds, frames with an empty ground truth skipped, under three
 named protocols reported side by side (``avsbench``, ``authors``, ``dataset``: see
-:func:`avsmodel.metrics.f_score`). ``evaluate`` scores at each image's own resolution;
+:func:`avsmodel.evaluation.metrics.f_score`). ``evaluate`` scores at each image's own resolution;
 validation during training scores at the model's mask resolution (faster, same convention).
 
 ``audio="mismatched"`` pairs every image with a clip of another category (deterministic):
@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from avsmodel.scoring import run_eval
+from avsmodel.checkpoint import Checkpoint
+from avsmodel.evaluation.scoring import run_eval
 
 
 def _check_split(manifest: Any, avsbench: Any, subset: str | None, split: str) -> None:
@@ -95,7 +96,7 @@ def evaluate(
         ``{"miou", "fscore": {"avsbench", "authors", "dataset"}, "n", "split", "audio",
         "model", ...}``; for manifests also ``per_category`` mIoU, and for composed manifests
         ``per_composition``: ``{name: {"miou", "fscore", "n", "pred_area"}}`` (F of the
-        ``dataset`` protocol; :mod:`avsmodel.composition`).
+        ``dataset`` protocol; :mod:`avsmodel.evaluation.per_composition`).
 
     Raises:
         DataError, CheckpointError, ConfigError: unusable inputs (one-line messages); an
@@ -116,7 +117,7 @@ def evaluate(
         raise ConfigError("give a run checkpoint or --model sam_oracle_* (not both)")
     _check_split(manifest, avsbench, subset, split)  # before loading the (large) model
     if ckpt is not None:
-        from avsmodel.training.checkpoint import build_from_checkpoint
+        from avsmodel.pretrained.build import build_from_checkpoint
 
         net, meta = build_from_checkpoint(
             ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
@@ -126,8 +127,8 @@ def evaluate(
     if getattr(net.config, "family", None) == "sam_oracle":
         net.oracle_mode = oracle
     threads = torch.get_num_threads()
-    if int(meta["train_config"].get("threads", 0)) > 0:
-        torch.set_num_threads(int(meta["train_config"]["threads"]))
+    if int(meta.train_config.get("threads", 0)) > 0:
+        torch.set_num_threads(int(meta.train_config["threads"]))
     try:
         return _evaluate(
             net,
@@ -149,12 +150,12 @@ ORACLE_VARIANTS = ("everything", "multimask")
 
 def _oracle_without_run(
     model: str | None, sam_checkpoint: Any, vggish_checkpoint: Any, seed: int
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[Any, Checkpoint]:
     """A SAM oracle built from the registry, and the metadata a checkpoint would carry."""
-    from avsmodel import build_model
     from avsmodel.errors import ConfigError
-    from avsmodel.registry import get_config
-    from avsmodel.training.config import load_config
+    from avsmodel.pretrained.build import build_model
+    from avsmodel.pretrained.registry import get_config
+    from avsmodel.recipe import load_config
 
     cfg = get_config(str(model))
     if cfg.family != "sam_oracle":
@@ -169,13 +170,13 @@ def _oracle_without_run(
     recipe = load_config(cfg.name)
     torch.manual_seed(seed)
     net = build_model(cfg.name, sam_checkpoint=sam_checkpoint, **recipe.model)
-    meta = {"model": cfg.name, "train_config": dict(recipe.to_dict(), seed=seed), "epoch": None}
+    meta = Checkpoint(model=cfg.name, train_config=dict(recipe.to_dict(), seed=seed))
     return net, meta
 
 
 def _evaluate(
     model: Any,
-    meta: dict[str, Any],
+    meta: Checkpoint,
     *,
     ds_args: tuple,
     batch_size: int | None,
@@ -189,13 +190,13 @@ def _evaluate(
 
     from avsmodel.data import AvsbenchDataset, ManifestDataset, collate
     from avsmodel.errors import ConfigError
-    from avsmodel.training.task import SegmentationTask
+    from avsmodel.task import SegmentationTask
 
     manifest, avsbench, subset, split, audio, roots = ds_args
     S, N = model.image_size, model.audio_examples
-    seed = int(meta["train_config"].get("seed", 0))
+    seed = int(meta.train_config.get("seed", 0))
     mism = audio == "mismatched"
-    resize = str(meta["train_config"].get("resize", "pad"))
+    resize = str(meta.train_config.get("resize", "pad"))
     extra = dict(resize=resize, input_masks=score_size == "input")
     if manifest is not None:
         ds = ManifestDataset(
@@ -227,7 +228,7 @@ def _evaluate(
             **extra,
         )
         keys = groups = None
-    bs = batch_size or int(meta["train_config"].get("val_batch_size", 4))
+    bs = batch_size or int(meta.train_config.get("val_batch_size", 4))
     loader = DataLoader(ds, batch_size=bs, shuffle=False, num_workers=workers, collate_fn=collate)
     model.eval()
     task = SegmentationTask(model, needs_gt=model.config.family == "sam_oracle")
@@ -255,9 +256,9 @@ def _evaluate(
         "n": acc.n,
         "split": split,
         "audio": audio,
-        "model": meta["model"],
+        "model": meta.model,
         "checkpoint": None if ckpt is None else str(Path(ckpt)),
-        "epoch": meta.get("epoch"),
+        "epoch": meta.epoch,
     }
     if model.config.family == "sam_oracle":
         result["oracle"] = getattr(model, "oracle_mode", "multimask")
