@@ -104,6 +104,62 @@ def _predictions(ckpt: Path, manifest: Path, out: Path, n: int, seed: int) -> Pa
     return _grid(rows, out / "grid.png")
 
 
+def _world_stage(
+    world_dir: Path, n_images: int, clips_per_label: int, seed: int, log: Callable[[str], None]
+) -> Path:
+    """Stage 1: the synthetic world (kept when a previous demo finished it)."""
+    from avsynth.testing.world import make_world
+
+    done = world_dir / ".done"
+    if not done.is_file():
+        log(f"[1/6] world: {n_images} LVIS + {n_images} Open Images images, sounds -> {world_dir}")
+        make_world(
+            world_dir,
+            n_lvis_images=n_images,
+            n_openimages_images=n_images,
+            clips_per_label=clips_per_label,
+            seed=seed,
+        )
+        done.write_text("ok\n")
+    else:
+        log(f"[1/6] world: kept {world_dir}")
+    return world_dir
+
+
+def _build_stage(
+    build_dir: Path,
+    world_dir: Path,
+    category_map: str | os.PathLike[str] | None,
+    split_sizes: tuple[int, int, int],
+    seed: int,
+    progress: bool,
+    log: Callable[[str], None],
+) -> tuple[Path, dict[str, Any]]:
+    """Stage 2: the build (kept when one is there); its manifest and left-out categories."""
+    import avsynth
+    from avsynth.catmap import resolve_map_path
+
+    manifest = build_dir / "manifest.jsonl"
+    cmap = resolve_map_path(DEFAULT_MAP if category_map is None else category_map)
+    if not manifest.is_file():
+        log(f"[2/6] build: {cmap} -> {build_dir}")
+        rep = avsynth.build(
+            cmap,
+            out=build_dir,
+            vggsound=world_dir / "vggsound",
+            lvis=world_dir / "lvis",
+            openimages=world_dir / "openimages",
+            split_sizes=split_sizes,
+            seed=seed,
+            progress=progress,
+        )
+        log(rep.summary())
+        return manifest, dict(rep.plan.left_out)
+    log(f"[2/6] build: kept {manifest}")
+    info = json.loads((build_dir / "build_info.json").read_text())
+    return manifest, info.get("left_out", {})
+
+
 def run_demo(
     out: str | os.PathLike[str],
     *,
@@ -134,53 +190,20 @@ def run_demo(
     import avsynth
     from avsmodel.evaluation import evaluate
     from avsmodel.training import train
-    from avsynth.testing.world import make_world
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     times: dict[str, float] = {}
 
-    world_dir, done = out / "world", out / "world" / ".done"
     t = time.monotonic()
-    if not done.is_file():
-        log(f"[1/6] world: {n_images} LVIS + {n_images} Open Images images, sounds -> {world_dir}")
-        make_world(
-            world_dir,
-            n_lvis_images=n_images,
-            n_openimages_images=n_images,
-            clips_per_label=clips_per_label,
-            seed=seed,
-        )
-        done.write_text("ok\n")
-    else:
-        log(f"[1/6] world: kept {world_dir}")
+    world_dir = _world_stage(out / "world", n_images, clips_per_label, seed, log)
     times["world"] = time.monotonic() - t
 
-    build_dir = out / "build"
-    manifest = build_dir / "manifest.jsonl"
     t = time.monotonic()
-    from avsynth.catmap import resolve_map_path
-
-    cmap = resolve_map_path(DEFAULT_MAP if category_map is None else category_map)
-    if not manifest.is_file():
-        log(f"[2/6] build: {cmap} -> {build_dir}")
-        rep = avsynth.build(
-            cmap,
-            out=build_dir,
-            vggsound=world_dir / "vggsound",
-            lvis=world_dir / "lvis",
-            openimages=world_dir / "openimages",
-            split_sizes=split_sizes,
-            seed=seed,
-            progress=progress,
-        )
-        log(rep.summary())
-        left_out = dict(rep.plan.left_out)
-    else:
-        log(f"[2/6] build: kept {manifest}")
-        info = json.loads((build_dir / "build_info.json").read_text())
-        left_out = info.get("left_out", {})
+    manifest, left_out = _build_stage(
+        out / "build", world_dir, category_map, split_sizes, seed, progress, log
+    )
     times["build"] = time.monotonic() - t
 
     t = time.monotonic()

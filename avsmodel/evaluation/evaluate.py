@@ -188,46 +188,12 @@ def _evaluate(
 ) -> dict[str, Any]:
     from torch.utils.data import DataLoader
 
-    from avsmodel.data import AvsbenchDataset, ManifestDataset, collate
-    from avsmodel.errors import ConfigError
+    from avsmodel.data import collate
     from avsmodel.task import SegmentationTask
 
-    manifest, avsbench, subset, split, audio, roots = ds_args
-    S, N = model.image_size, model.audio_examples
-    seed = int(meta.train_config.get("seed", 0))
-    mism = audio == "mismatched"
-    resize = str(meta.train_config.get("resize", "pad"))
-    extra = dict(resize=resize, input_masks=score_size == "input")
-    if manifest is not None:
-        ds = ManifestDataset(
-            manifest,
-            split,
-            image_size=S,
-            audio_examples=N,
-            roots=roots,
-            mismatched=mism,
-            seed=seed,
-            full_masks=True,
-            **extra,
-        )
-        keys = [t.category for t in ds.records]
-        comps = [t.composition for t in ds.records]
-        groups = comps if any(c != "single" for c in comps) else None
-    else:
-        if subset is None:
-            raise ConfigError("--avsbench needs --subset s4 or ms3")
-        ds = AvsbenchDataset(
-            avsbench,
-            subset,
-            split,
-            image_size=S,
-            audio_examples=N,
-            mismatched=mism,
-            seed=seed,
-            full_masks=True,
-            **extra,
-        )
-        keys = groups = None
+    split, audio = ds_args[3], ds_args[4]
+    ds, keys, groups, resize = _eval_dataset(model, meta, ds_args, score_size)
+    S = model.image_size
     bs = batch_size or int(meta.train_config.get("val_batch_size", 4))
     loader = DataLoader(ds, batch_size=bs, shuffle=False, num_workers=workers, collate_fn=collate)
     model.eval()
@@ -270,3 +236,53 @@ def _evaluate(
     if acc.by_composition is not None:  # composed manifests (docs/metrics.md)
         result["per_composition"] = acc.by_composition.summary()
     return result
+
+
+def _eval_dataset(
+    model: Any, meta: Checkpoint, ds_args: tuple, score_size: str
+) -> tuple[Any, list[str] | None, list[str] | None, str]:
+    """The dataset to score, its per-category keys and composition groups, and the resize.
+
+    Raises:
+        ConfigError: an AVSBench root without a subset.
+    """
+    from avsmodel.data import AvsbenchDataset, ManifestDataset
+    from avsmodel.errors import ConfigError
+
+    manifest, avsbench, subset, split, audio, roots = ds_args
+    S, N = model.image_size, model.audio_examples
+    seed = int(meta.train_config.get("seed", 0))
+    mism = audio == "mismatched"
+    resize = str(meta.train_config.get("resize", "pad"))
+    extra = dict(resize=resize, input_masks=score_size == "input")
+    if manifest is not None:
+        ds = ManifestDataset(
+            manifest,
+            split,
+            image_size=S,
+            audio_examples=N,
+            roots=roots,
+            mismatched=mism,
+            seed=seed,
+            full_masks=True,
+            **extra,
+        )
+        keys = [t.category for t in ds.records]
+        comps = [t.composition for t in ds.records]
+        groups = comps if any(c != "single" for c in comps) else None
+    else:
+        if subset is None:
+            raise ConfigError("--avsbench needs --subset s4 or ms3")
+        ds = AvsbenchDataset(
+            avsbench,
+            subset,
+            split,
+            image_size=S,
+            audio_examples=N,
+            mismatched=mism,
+            seed=seed,
+            full_masks=True,
+            **extra,
+        )
+        keys = groups = None
+    return ds, keys, groups, resize
