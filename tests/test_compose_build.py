@@ -11,13 +11,13 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 import soundfile as sf
+from compose_fixtures import COMPOSE, EXPECTED, SIZES, build_composed, compose_world
 from PIL import Image
 
 import avsynth
 from avsynth.errors import PlanError
 from avsynth.manifest import read_manifest
 from avsynth.planning.compose import GAIN_DB, composition_sizes, parse_compose
-from compose_fixtures import COMPOSE, EXPECTED, SIZES, build_composed, compose_world
 
 pytestmark = pytest.mark.timeout(300)
 
