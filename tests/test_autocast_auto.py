@@ -67,8 +67,21 @@ def test_recipes_change_only_how_the_model_runs() -> None:
         assert model.run.autocast == options.get("autocast", "none")
 
 
-def test_recipes_default_to_the_measured_fastest_exact_settings() -> None:
-    # The paper recipe keeps the authors' fp32 (bf16 autocast is the named faster option).
-    paper = load_config("sama_avs_vit_b")
-    assert paper.model == {"attention": "sdpa", "autocast": "none", "grad_checkpointing": False}
-    assert load_config("sama_avs_tiny").model["attention"] == "sdpa"
+@pytest.mark.parametrize("name", ["sama_avs_vit_b", "sama_avs_tiny"])
+def test_recipes_default_to_exact_fp32_settings(name: str) -> None:
+    # Which settings are fastest is measured by bench/model_speed.py (docs/performance.md);
+    # what a test can hold is that the defaults change speed only: fp32 maths (the authors'
+    # precision) and an attention kernel that computes what eager attention computes.
+    options = load_config(name).model
+    fast = build_model("sama_avs_tiny", **options)
+    eager = build_model("sama_avs_tiny")
+    assert _matmul_dtype(fast, torch.device("cpu")) == torch.float32
+    fast.load_state_dict(eager.state_dict())
+    fast.eval(), eager.eval()
+    g = torch.Generator().manual_seed(1)
+    image = torch.randn(1, 3, 128, 128, generator=g)
+    audio = torch.randn(1, eager.audio_examples, 1, 96, 64, generator=g)
+    with torch.no_grad():
+        got, want = fast(image, audio).double(), eager(image, audio).double()
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert ((got - want).norm() / want.norm()).item() < 1e-5

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 from _train_helpers import make_manifest, write_avsbench
+from PIL import Image
 
 from avsmodel.data import AvsbenchDataset, ManifestDataset, collate
 from avsmodel.data.dataset import fit_examples
@@ -42,6 +43,12 @@ def test_full_masks_at_image_size(manifest: Path) -> None:
     ds = ManifestDataset(manifest, "test", image_size=S, audio_examples=N, full_masks=True)
     it = ds[1]
     assert it["mask_full"].shape == (48, 64) and it["mask_full"].dtype == torch.bool
+    # The full mask is the record's PNG, read here with PIL (the test's own reading).
+    rec = ds.records[1]
+    with Image.open(manifest.parent / rec.mask.path) as im:
+        png = np.asarray(im.convert("L")) > 127
+    assert png.any() and (~png).any()
+    assert np.array_equal(it["mask_full"].numpy(), png)
     assert isinstance(collate([ds[0], ds[1]])["mask_full"], list)
 
 

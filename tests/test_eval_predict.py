@@ -189,14 +189,42 @@ def test_foreign_checkpoint(manifest: Path, tmp_path: Path, capsys) -> None:
         load_checkpoint(foreign)
 
 
+def _lose_all_keys(sd: dict) -> dict:
+    return {"nonsense.weight": torch.zeros(1)}
+
+
+def _add_a_key(sd: dict) -> dict:
+    return {**sd, "nonsense.weight": torch.zeros(1)}
+
+
+def _reshape_first_key(sd: dict) -> dict:
+    first = sorted(sd)[0]
+    return {**sd, first: torch.zeros(*sd[first].shape, 2)}
+
+
 @pytest.mark.slow  # uses the trained checkpoint
-def test_checkpoint_with_wrong_keys(ckpt: Path, manifest: Path, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize(
+    ("corrupt", "problem"),
+    [
+        (_lose_all_keys, r"trainable state of \S+ lacks \d+ key\(s\), first '"),
+        (
+            _add_a_key,
+            r"trainable state for \S+ has 1 unexpected key\(s\), first 'nonsense\.weight'",
+        ),
+        (_reshape_first_key, r"trainable key '[^']+' has shape \("),
+    ],
+    ids=["missing", "unexpected", "shape"],
+)
+def test_checkpoint_with_wrong_keys(
+    ckpt: Path, manifest: Path, tmp_path: Path, capsys, corrupt, problem
+) -> None:
     ck = load_checkpoint(ckpt)
-    ck["state_dict"] = {"nonsense.weight": torch.zeros(1)}
+    ck["state_dict"] = corrupt(dict(ck["state_dict"]))
     wrong = tmp_path / "wrong.pt"
     torch.save(ck, wrong)
     code, _, err = run_cli(["eval", str(wrong), "--manifest", str(manifest)], capsys)
-    _one_line_error(code, err, r"wrong\.pt")
+    # The one line names the file and what is wrong with its keys.
+    _one_line_error(code, err, r"wrong\.pt: " + problem)
 
 
 def test_unknown_model_name(manifest: Path, tmp_path: Path, capsys) -> None:
