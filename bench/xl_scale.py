@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout's avsynth, as scripts/ do
 SPLITS = ("train", "val", "test")
 
 
@@ -82,9 +83,11 @@ def main() -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         res = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(res)
-        print(f"== {name}: {res['categories_planned']}/{res['categories_in_map']} categories, "
-              f"split sizes {res['split_sizes']}, plan {res['plan_s']} s "
-              f"(load {res['load_avg_1min_before']}), at most {res['max_total']:,} triplets")  # fmt: skip
+        print(
+            f"== {name}: {res['categories_planned']}/{res['categories_in_map']} categories, "
+            f"split sizes {res['split_sizes']}, plan {res['plan_s']} s "
+            f"(load {res['load_avg_1min_before']}), at most {res['max_total']:,} triplets"
+        )
         for c, n in res["available"].items():
             print(f"  {c:20s} usable {n:7,d}  planned {res['counts'].get(c, [0, 0, 0])}")
         for c, why in res["left_out"].items():

@@ -141,6 +141,7 @@ def quality_lines(path: Path) -> list[str]:
             f"{r['seconds']:.0f} s |"
         )
     misses = q["runs"][-1]["metrics"]["misses@3"]
+    n_labels = q["runs"][0]["metrics"]["labels"]
     return [
         "## Map suggestions: `avsynth suggest-map`",
         "",
@@ -157,7 +158,7 @@ def quality_lines(path: Path) -> list[str]:
         "and every line marked `# REVIEW`.",
         "",
         "Measured against the curated joins of `46.yaml` (by `bench/suggest_quality.py`, "
-        f"{q['machine']}): **recall@k** is the share of the map's {q['runs'][0]['metrics']['labels']} "
+        f"{q['machine']}): **recall@k** is the share of the map's {n_labels} "
         "labels with one of their category's LVIS or Open Images partners among their top *k* "
         "suggestions; **precision@1** is, over all 309 labels whose top suggestion is a partner "
         "of the map, the share the map gives to that partner's category (labels the curators "
