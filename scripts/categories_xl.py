@@ -242,7 +242,14 @@ def xl_lines(cmap, vocab, reasons: dict[str, str], scale_path: Path) -> list[str
         "",
         f"Categories with fewer than 100 usable instances ({len(small)}): {', '.join(small)}. "
         "The balanced allocation gives every category up to a common cap, so small categories "
-        "give all they have and the large ones fill the rest.",
+        "give all they have and the large ones fill the rest. Left out by the plan: "
+        + (
+            ", ".join(f"{c} ({why})" for c, why in xl["left_out"].items())
+            + " (LVIS-only categories whose few images fail the selection rules; they stay in "
+            "the map for builds with more sources)."
+            if xl["left_out"]
+            else "none."
+        ),
         "",
         "| category | LVIS v1 (train instances) | Open Images V7 | VGGSound labels | usable | "
         "planned train / val / test |",
