@@ -188,3 +188,17 @@ def test_embeddings_recall_determinism_and_offline(tmp_path):
     for pa, pb in zip(a, b, strict=True):
         assert open(pa, "rb").read() == open(pb, "rb").read()
     assert {s.name for s in first.suggestions["female singing"]} & {"Woman"}
+
+
+def test_cli_bad_map_or_out_is_a_one_line_user_error(tmp_path):
+    res = CliRunner().invoke(
+        app, ["suggest-map", "--map", str(tmp_path / "nope.yaml"), "--no-embeddings"]
+    )
+    assert res.exit_code != 0
+    assert "nope.yaml: category map not found" in str(res.exception)
+    (tmp_path / "file").write_text("x", "utf-8")
+    res = CliRunner().invoke(
+        app, ["suggest-map", "--no-embeddings", "--out", str(tmp_path / "file")]
+    )
+    assert res.exit_code != 0
+    assert "--out" in str(res.exception) and "is a file, not a folder" in str(res.exception)

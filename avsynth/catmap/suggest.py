@@ -5,12 +5,14 @@ The score of a candidate for a label is, with sentence embeddings (the ``suggest
 :mod:`avsynth.catmap.embed`), ``0.55 * lexical + 0.45 * embedding``, and without them the
 lexical score alone (:mod:`avsynth.catmap.lexical`). ``embedding`` is the best cosine
 similarity between the label and the candidate's names (LVIS synonyms included); LVIS
-definitions count as lexical evidence only (embedding them would cost most of the run time). Scores are rounded to 4 decimals and ties are broken by source
-and name, so the ranking is deterministic.
+definitions count as lexical evidence only (embedding them would cost most of the run time).
+Scores are rounded to 4 decimals and ties are broken by source and name, so the ranking is
+deterministic.
 
 Quick use::
 
     from avsynth.catmap.suggest import suggest_map
+    from avsynth.catmap.candidates import write_suggestions
     result = suggest_map(top=5, existing="46")     # leave out what 46.yaml holds
     write_suggestions(result, "suggest_out")       # suggestions.json, candidates.yaml
 """
