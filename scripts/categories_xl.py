@@ -80,7 +80,7 @@ XL_REASONS = {
     "record_player": "'disc scratching' is a record moved on a turntable (LVIS record_player, "
     "synonym turntable).",
     "hammer": "The hammer striking the nail; both datasets.",
-    "axe": "'chopping wood': the axe striking the wood. LVIS ax (7 instances) and Open Images Axe.",
+    "axe": "'chopping wood': the axe striking the wood. LVIS ax (8 instances) and Open Images Axe.",
     "knife": "'sharpen knife': the blade on the steel or stone. 'chopping food' is not "
     "joined: there the food and board sound as much as the knife.",
     "blackboard": "'writing on blackboard with chalk': the chalk squeaks on the board, which "
