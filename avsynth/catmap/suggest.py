@@ -93,8 +93,7 @@ def _embedding_scores(
         for t in c.phrases:
             texts.append(t)
             owner.append(j)
-    vecs = encoder.encode(list(labels) + texts)
-    sims = vecs[: len(labels)] @ vecs[len(labels) :].T
+    sims = encoder.encode(list(labels)) @ encoder.encode(texts).T
     best = np.full((len(labels), len(candidates)), -1.0, np.float32)
     np.maximum.at(best.T, np.asarray(owner), sims.T)
     return best
@@ -138,6 +137,7 @@ def suggest_map(
     vocabulary: Vocabulary | None = None,
     embeddings: bool = True,
     labels: Sequence[str] | None = None,
+    cache: bool = True,
 ) -> SuggestResult:
     """Rank LVIS categories and Open Images classes for every VGGSound label.
 
@@ -149,6 +149,8 @@ def suggest_map(
         vocabulary: Label lists (default: the shipped ones).
         embeddings: Use sentence embeddings when the ``suggest`` extra is installed.
         labels: Only these VGGSound labels (default: all of the vocabulary's).
+        cache: Reuse sentence vectors cached by an earlier run (same texts, same model:
+            the same bytes, see :mod:`avsynth.catmap.embed`).
 
     Returns:
         A :class:`SuggestResult`.
@@ -176,7 +178,7 @@ def suggest_map(
     if embeddings:
         from avsynth.catmap.embed import MODEL_NAME, load_encoder
 
-        encoder = load_encoder()
+        encoder = load_encoder(cache=cache)
     emb = _embedding_scores(encoder, wanted, candidates) if encoder and wanted else None
     out: dict[str, list[Suggestion]] = {}
     best: dict[str, list[Suggestion]] = {}
