@@ -138,7 +138,7 @@ def quality_lines(path: Path) -> list[str]:
             f"| {r['evidence']} | {m['recall@1']:.3f} ({m['hits@1']}/{m['labels']}) | "
             f"{m['recall@3']:.3f} ({m['hits@3']}/{m['labels']}) | "
             f"{m['precision@1']:.3f} ({m['top1_right']}/{m['top1_on_map']}) | "
-            f"{r['seconds']:.0f} s |"
+            f"{r['seconds']:.0f} s (load {r['load_avg_1min_before']}) |"
         )
     misses = q["runs"][-1]["metrics"]["misses@3"]
     n_labels = q["runs"][0]["metrics"]["labels"]
@@ -166,7 +166,7 @@ def quality_lines(path: Path) -> list[str]:
         "of the map, the share the map gives to that partner's category (labels the curators "
         "left out, such as ukulele → guitar, count against it).",
         "",
-        "| evidence | recall@1 | recall@3 | precision@1 | time |",
+        "| evidence | recall@1 | recall@3 | precision@1 | time, whole run (1-min load avg.) |",
         "|---|---:|---:|---:|---:|",
         *rows,
         "",
