@@ -21,6 +21,8 @@ BoxID / Clicks formats; VGGSound's real per-label counts (``stat.csv``) and its 
 Usage::
 
     .venv/bin/python bench/make_full_metadata.py --reference DIR [--out bench/_data] [--seed 0]
+    # Open Images rows whose 350 classes include every MID of xl.yaml (bench/xl_scale.py):
+    .venv/bin/python bench/make_full_metadata.py --reference DIR --only openimages --map XL
 
 ``DIR`` holds copies of the upstream label files, laid out as ``scripts/make_vocab.py``
 describes.
@@ -234,9 +236,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "_data")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["lvis", "openimages", "vggsound"], action="append")
+    ap.add_argument(
+        "--map",
+        type=Path,
+        default=HERE.parent / "category_maps" / "46.yaml",
+        help="category map whose MIDs are among the 350 segmentable classes",
+    )
     args = ap.parse_args()
-    global REF
+    global REF, MAP
     REF = args.reference
+    MAP = args.map
     rng = np.random.default_rng(args.seed)
     todo = args.only or ["lvis", "openimages", "vggsound"]
     for name in todo:

@@ -13,6 +13,8 @@ so the same inputs always give byte-identical outputs:
 
 - ``lvis_v1_categories.tsv``: name, synset, synonyms (``|``-joined), frequency, train
   image_count, train instance_count, for the 1203 LVIS v1 categories.
+- ``lvis_v1_definitions.tsv``: name, WordNet definition (LVIS's ``def`` field) of the 1203
+  LVIS v1 categories, read by ``avsynth suggest-map`` as lexical evidence.
 - ``openimages_v7_boxable.csv``: ``LabelName,DisplayName`` for the 601 V7 boxable classes.
 - ``vggsound_labels.tsv``: label, clip_count, test_count, high_level_group for the 309
   VGGSound classes (counts from ``stat.csv`` and ``test.csv``).
@@ -64,6 +66,19 @@ def make_lvis(ref: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def make_lvis_definitions(ref: Path) -> str:
+    cats = json.loads((ref / "lvis" / "lvis_v1_train_cat_info.json").read_text("utf-8"))
+    lines = ["name\tdefinition"]
+    for c in sorted(cats, key=lambda c: c["name"]):
+        text = " ".join(c["def"].split())
+        if "\t" in c["name"] or not text:
+            raise SystemExit(f"unexpected LVIS definition for {c['name']!r}")
+        lines.append(f"{c['name']}\t{text}")
+    if len(lines) != 1204:
+        raise SystemExit(f"expected 1203 LVIS definitions, got {len(lines) - 1}")
+    return "\n".join(lines) + "\n"
+
+
 def make_openimages(ref: Path) -> str:
     rows = _csv_rows(ref / "openimages" / "oidv7-class-descriptions-boxable.csv")
     if rows[0] != ["LabelName", "DisplayName"]:
@@ -105,6 +120,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     outputs = {
         "lvis_v1_categories.tsv": make_lvis(args.reference),
+        "lvis_v1_definitions.tsv": make_lvis_definitions(args.reference),
         "openimages_v7_boxable.csv": make_openimages(args.reference),
         "vggsound_labels.tsv": make_vggsound(args.reference),
         "avsbench_s4_labels.txt": make_s4(args.reference),

@@ -414,6 +414,7 @@ def test_make_vocab_reproduces_shipped_data(tmp_path):
         [
             "avsbench_s4_labels.txt",
             "lvis_v1_categories.tsv",
+            "lvis_v1_definitions.tsv",
             "openimages_v7_boxable.csv",
             "vggsound_labels.tsv",
         ]

@@ -281,7 +281,7 @@ def _check_unique(p: ParsedMap, categories: list[tuple[int, Category]]) -> None:
 
 
 def shipped_maps() -> list[str]:
-    """Names of the category maps shipped in the package (``["46"]``)."""
+    """Names of the category maps shipped in the package (``["46", "xl"]``)."""
     from avsynth.catmap.vocab import data_path
 
     return sorted(p.stem for p in data_path("category_maps").glob("*.yaml"))

@@ -16,6 +16,7 @@ app = make_app(
     "avsynth.cli",
     [
         ("check-map", "check_map"),
+        ("suggest-map", "suggest_map"),
         ("build", "build"),
         ("inspect", "inspect_cmd"),
         ("stats", "stats"),
