@@ -82,7 +82,7 @@ def test_cli_user_error_is_one_line(world, tmp_path):
          "9000,10,10"],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr
     assert lines[-1].startswith("error: only ") and "dog=" in lines[-1]

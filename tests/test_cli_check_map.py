@@ -1,5 +1,5 @@
 """``avsynth check-map``: exit codes and one-line messages, in process (CliRunner on the app)
-and through the installed console script (the real entry point, no traceback)."""
+and through the console script's entry point (``python -m avsynth.cli``, no traceback)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from avsynth.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 MAP46 = REPO / "category_maps" / "46.yaml"
-AVSYNTH = Path(sys.executable).with_name("avsynth")
+# The console script's entry point, run from this checkout (cwd first on sys.path).
+AVSYNTH = [sys.executable, "-m", "avsynth.cli"]
 runner = CliRunner()
 
 
@@ -60,7 +61,7 @@ def test_console_script_error_has_no_traceback(tmp_path):
     bad = tmp_path / "46.yaml"
     bad.write_text(MAP46.read_text("utf-8").replace("playing piano", "playing pianno"), "utf-8")
     proc = subprocess.run(
-        [str(AVSYNTH), "check-map", str(bad)], capture_output=True, text=True, timeout=120
+        [*AVSYNTH, "check-map", str(bad)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -69,18 +70,18 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
 
     missing = subprocess.run(
-        [str(AVSYNTH), "check-map", str(tmp_path / "nope.yaml")],
+        [*AVSYNTH, "check-map", str(tmp_path / "nope.yaml")],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 2
+    assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: category map not found"
 
 
 def test_console_script_ok():
     proc = subprocess.run(
-        [str(AVSYNTH), "check-map", str(MAP46)], capture_output=True, text=True, timeout=120
+        [*AVSYNTH, "check-map", str(MAP46)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(": OK")

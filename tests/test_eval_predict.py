@@ -1,4 +1,4 @@
-"""evaluate / predict / the train-eval-predict CLI, and one-line user errors (exit 2)."""
+"""evaluate / predict / the train-eval-predict CLI, and one-line user errors (exit 1)."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def test_avsbench_eval_and_finetune(ckpt: Path, tmp_path: Path) -> None:
 
 
 def _one_line_error(code: int, err: str, pattern: str, *, after_progress: bool = False) -> None:
-    assert code == 2, err
+    assert code == 1, err
     if after_progress:  # progress bars (redrawn with \r) came first; the error ends stderr
         err = err.split("\r")[-1].lstrip()
     lines = err.strip().splitlines()

@@ -211,7 +211,7 @@ def test_cli_download_error_is_one_line(server, tmp_path):
         env=env,
         timeout=120,
     )
-    assert r.returncode == 2
+    assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "404" in r.stderr
     assert list(Path(tmp_path).iterdir()) == []
 

@@ -1,4 +1,4 @@
-"""Every ``--out`` of both command lines: a bad output path is one line and exit 2, no traceback.
+"""Every ``--out`` of both command lines: a bad output path is one line and exit 1, no traceback.
 
 Issue 13 item 16: an ``--out`` that is an existing file, lies below a file, or is a folder
 without write permission used to end in ``FileExistsError``/``NotADirectoryError``
@@ -49,7 +49,7 @@ def avsmodel(args: list, capsys) -> tuple[int, str]:
 
 
 def one_line(code: int, err: str, *parts: str) -> str:
-    assert code == 2, err
+    assert code == 1, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     for p in parts:

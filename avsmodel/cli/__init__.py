@@ -2,7 +2,7 @@
 
 Heavy imports (torch, segment-anything) happen inside commands so ``--help`` is instant.
 User errors (:class:`AvsmodelError`, and avsynth's errors when reading manifests) print one
-line and exit with status 2; set ``AVSMODEL_DEBUG=1`` for the traceback.
+line and exit with status 1 (usage errors: 2, Ctrl-C: 130); set ``AVSMODEL_DEBUG=1`` for the traceback.
 """
 
 from __future__ import annotations

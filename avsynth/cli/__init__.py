@@ -2,7 +2,7 @@
 
 Each command lives in its own module and calls one public function; heavy imports happen
 inside the commands so ``avsynth --help`` is instant. User errors (:class:`AvsynthError`)
-print one line and exit with status 2; set ``AVSYNTH_DEBUG=1`` for the traceback.
+print one line and exit with status 1 (usage errors: 2, Ctrl-C: 130); set ``AVSYNTH_DEBUG=1`` for the traceback.
 """
 
 from __future__ import annotations
