@@ -37,7 +37,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 demo: install
-	$(PY) -m avsmodel.demo --out demo_out
+	$(VENV)/bin/avsmodel demo --out demo_out
 
 bench: install
 	@test -d bench/_data/lvis || test -n "$(REFERENCE)" || \

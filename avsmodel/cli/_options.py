@@ -45,3 +45,17 @@ RunSamCheckpoint = Annotated[
 RunVggishCheckpoint = Annotated[
     Path | None, typer.Option(help="VGGish weights path or name vggish (default: the run's).")
 ]
+
+
+def recipe_default(key: str, recipes: tuple[str, ...] = ("paper", "tiny")) -> str:
+    """``--help``'s default of a training option that the recipes set, read from the YAMLs:
+    ``[default: from the recipe (paper.yaml: 80, tiny.yaml: 12)]``."""
+    from importlib import resources
+
+    import yaml
+
+    values = []
+    for name in recipes:
+        text = resources.files("avsmodel.configs").joinpath(f"{name}.yaml").read_text("utf-8")
+        values.append(f"{name}.yaml: {yaml.safe_load(text)[key]}")
+    return f"[default: from the recipe ({', '.join(values)})]"

@@ -22,6 +22,8 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.options import Quiet
+
 
 def main(
     names: Annotated[
@@ -36,7 +38,7 @@ def main(
     force: Annotated[
         bool, typer.Option("--force", help="Fetch again even if a file is there.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Download official weights; prints each verified file's path."""
     from avsmodel.hub import download

@@ -32,6 +32,7 @@ from typing import Annotated
 import typer
 
 from avsynth.cli.choices import Allocation, OnError
+from avsynth.cli.options import quiet_option
 from avsynth.errors import PlanError
 
 
@@ -124,7 +125,7 @@ def main(
             "(sound of a verified-absent category, empty target), partial (visible + absent)."
         ),
     ] = "single=1",
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+    quiet: Annotated[bool, quiet_option("No progress bar, log messages or summary.")] = False,
 ) -> None:
     from avsynth.pipeline import build
     from avsynth.planning.select import SelectionConfig

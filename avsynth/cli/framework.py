@@ -161,8 +161,15 @@ def make_app(name: str, help: str, package: str, commands: list[tuple[str, str]]
     return app
 
 
-def run(app: typer.Typer, *, errors: tuple[type[BaseException], ...], debug_env: str) -> None:
-    """Run ``app``; an exception of ``errors`` prints ``error: MESSAGE`` and exits 1.
+def run(
+    app: typer.Typer,
+    *,
+    errors: tuple[type[BaseException], ...],
+    debug_env: str,
+    args: list[str] | None = None,
+) -> None:
+    """Run ``app`` on ``args`` (default: the command line); an exception of ``errors`` prints
+    ``error: MESSAGE`` and exits 1.
 
     So does an ``OSError`` the environment causes (a file where a folder must be, no
     permission, a full disk: :data:`avsynth.outputs.USER_ERRNOS`), naming the file. Set the
@@ -172,7 +179,8 @@ def run(app: typer.Typer, *, errors: tuple[type[BaseException], ...], debug_env:
     from avsynth.outputs import USER_ERRNOS, os_error_message
 
     try:
-        app(prog_name=app.info.name)  # standalone: Typer handles --help, usage errors, exits
+        # standalone: Typer handles --help, usage errors and their exit codes
+        app(args=args, prog_name=app.info.name)
     except errors as e:
         if os.environ.get(debug_env):
             raise

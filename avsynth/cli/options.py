@@ -17,7 +17,25 @@ OpenImagesRoot = Annotated[
 VggsoundRoot = Annotated[
     Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+
+
+def quiet_logging(value: bool) -> bool:
+    """``--quiet``'s callback: keep only warnings and errors of the log messages."""
+    if value:
+        import logging
+
+        from avsynth import log
+
+        log.set_level(logging.WARNING)
+    return value
+
+
+def quiet_option(help: str = "No progress bars; log only warnings and errors.") -> typer.Option:
+    """A ``--quiet`` / ``-q`` option that also quiets the log messages."""
+    return typer.Option("--quiet", "-q", help=help, callback=quiet_logging)
+
+
+Quiet = Annotated[bool, quiet_option()]
 
 
 def source_roots(
