@@ -18,6 +18,10 @@ VggsoundRoot = Annotated[
     Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
 ]
 
+JsonOutput = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object (the summary) instead of text.")
+]
+
 
 def quiet_logging(value: bool) -> bool:
     """``--quiet``'s callback: keep only warnings and errors of the log messages."""
