@@ -203,7 +203,7 @@ def download(
         raise ConfigError(f"name the files to download: {', '.join(sorted(ASSETS))}")
     from avsynth.outputs import check_out_dir
 
-    target = check_out_dir(dir if dir is not None else home(), option="--dir")
+    target = check_out_dir(dir if dir is not None else home(), option="--out")
     base = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     for asset in dict.fromkeys(assets):
         dest = target / asset.filename

@@ -94,3 +94,20 @@ def test_cli_help_lists_examples():
     res = CliRunner().invoke(app, ["build", "--help"])
     assert res.exit_code == 0
     assert "--plan-only" in res.output and "--split-sizes" in res.output
+
+
+def test_cli_build_json_summary(world, tmp_path):
+    import json
+
+    w, cmap = world
+    res = CliRunner().invoke(app, _args(w, cmap, tmp_path / "o", "--json"))
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    ts = read_manifest(tmp_path / "o" / "manifest.jsonl")
+    assert d["written"] == dict(Counter(t.split for t in ts))
+    assert d["written"] == {"train": 60, "val": 10, "test": 10}
+    assert d["triplets"] == len(ts) == 80
+    assert d["manifest"] == str(tmp_path / "o" / "manifest.jsonl")
+    assert d["clips_missing"] == 6  # missing_clips_per_label=1 for each of the world's labels
+    per_cat = Counter((t.category, t.split) for t in ts)
+    assert {(c, s): n for c, v in d["counts"].items() for s, n in v.items() if n} == dict(per_cat)

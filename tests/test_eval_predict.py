@@ -127,7 +127,7 @@ def test_predict_cli(ckpt: Path, manifest: Path, tmp_path: Path, capsys) -> None
             str(root / "images" / "t0002.png"),
             "--audio",
             str(root / "audio" / "t0002.wav"),
-            "--out",
+            "--output",
             str(tmp_path / "m.png"),
             "--overlay",
             str(tmp_path / "o.png"),
@@ -209,7 +209,8 @@ def test_unknown_model_name(manifest: Path, tmp_path: Path, capsys) -> None:
 def test_manifest_without_val_split(tmp_path: Path, capsys) -> None:
     m = make_manifest(tmp_path / "m", n={"train": 2, "test": 2})
     code, _, err = run_cli(
-        ["train", str(m), "--model", MODEL, "--out", str(tmp_path / "r"), "--workers", "0"], capsys
+        ["train", str(m), "--model", MODEL, "--out", str(tmp_path / "r"), "--loader-workers", "0"],
+        capsys,
     )
     _one_line_error(code, err, r"no triplets in split 'val'")
 
@@ -227,7 +228,7 @@ def test_undecodable_image_and_audio(ckpt: Path, manifest: Path, tmp_path: Path,
             str(bad_img),
             "--audio",
             str(wav),
-            "--out",
+            "--output",
             str(tmp_path / "m.png"),
         ],
         capsys,
@@ -244,7 +245,7 @@ def test_undecodable_image_and_audio(ckpt: Path, manifest: Path, tmp_path: Path,
             str(img),
             "--audio",
             str(bad_wav),
-            "--out",
+            "--output",
             str(tmp_path / "m.png"),
         ],
         capsys,
@@ -261,7 +262,7 @@ def test_undecodable_image_and_audio(ckpt: Path, manifest: Path, tmp_path: Path,
             MODEL,
             "--out",
             str(tmp_path / "r"),
-            "--workers",
+            "--loader-workers",
             "0",
             "--epochs",
             "1",

@@ -205,7 +205,7 @@ def test_cli_download_error_is_one_line(server, tmp_path):
     env = {**os.environ, "AVSMODEL_MIRROR": server.url, "PYTHONPATH": os.getcwd()}
     r = subprocess.run(
         [sys.executable, "-c", "from avsmodel.cli import main; main()", "download", "vggish"]
-        + ["--dir", str(tmp_path)],
+        + ["--out", str(tmp_path)],
         capture_output=True,
         text=True,
         env=env,
@@ -284,3 +284,28 @@ def test_killed_download_resumes_in_the_next_run(server, tmp_path):
     subprocess.run(args, env=env, check=True, timeout=120)
     assert (tmp_path / name).read_bytes() == data and not part.exists()
     assert server.requests[-1] == (name, f"bytes={have}-")
+
+
+def test_cli_download_json_and_the_old_dir_spelling(server, fake_vggish, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from avsmodel.cli import app
+
+    server.files["vggish-10086976.pth"] = fake_vggish
+    args = ["download", "vggish", "--mirror", server.url, "--json"]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"vggish": str(tmp_path / "a" / "vggish-10086976.pth")}
+    assert (tmp_path / "a" / "vggish-10086976.pth").read_bytes() == fake_vggish
+    old = CliRunner().invoke(app, [*args, "--dir", str(tmp_path / "b")])
+    assert old.exit_code == 0, old.output
+    assert old.stderr.strip() == "note: --dir is deprecated; use --out"
+    assert (tmp_path / "b" / "vggish-10086976.pth").read_bytes() == fake_vggish
+
+
+def test_cli_download_names_are_the_hub_names():
+    from avsmodel.cli.download import WeightsName
+
+    assert sorted(n.value for n in WeightsName) == hub.names()

@@ -207,7 +207,7 @@ def test_eval_takes_it_and_cli_errors_are_one_line(tmp_path, capsys):
         assert im.size == src.size
     # Their patch-16 tensors do not fit the registered (patch-8) tiny model: one line, exit 1.
     old, sys.argv = sys.argv, ["avsmodel", "import-checkpoint", str(tmp_path / "theirs.pth"),
-                               "--model", MODEL, "--out", str(tmp_path / "bad.pt")]  # fmt: skip
+                               "--model", MODEL, "--output", str(tmp_path / "bad.pt")]  # fmt: skip
     try:
         with pytest.raises(SystemExit) as e:
             main()

@@ -150,19 +150,19 @@ def test_train_out_in_a_read_only_folder(inputs, tmp_path, capsys):
 
 def _predict(inputs: dict, out: Path, overlay: Path | None = None) -> list:
     args = ["predict", inputs["file"].parent / "no_such.pt", "--image", inputs["image"],
-            "--audio", inputs["wav"], "--out", out]  # fmt: skip
+            "--audio", inputs["wav"], "--output", out]  # fmt: skip
     return args + (["--overlay", overlay] if overlay is not None else [])
 
 
 def test_predict_out_is_a_folder(inputs, tmp_path, capsys):
     code, err = avsmodel(_predict(inputs, tmp_path), capsys)
-    one_line(code, err, f"--out {tmp_path}", "is a folder")
+    one_line(code, err, f"--output {tmp_path}", "is a folder")
 
 
 @pytest.mark.parametrize("name", ["mask.tmp", "mask", "mask.jpg"])
 def test_predict_out_needs_a_png_name(inputs, tmp_path, name, capsys):
     code, err = avsmodel(_predict(inputs, tmp_path / name), capsys)
-    one_line(code, err, f"--out {tmp_path / name}", ".png")
+    one_line(code, err, f"--output {tmp_path / name}", ".png")
     assert not any(tmp_path.iterdir())
 
 
