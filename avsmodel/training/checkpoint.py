@@ -37,9 +37,13 @@ VERSION = 1
 
 
 def save_checkpoint(path: str | os.PathLike[str], ckpt: dict[str, Any]) -> None:
-    """Write ``ckpt`` (adding format/version) atomically to ``path``."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "version": VERSION, **ckpt}, tmp)
+    """Write ``ckpt`` (adding format/version) atomically to ``path``.
+
+    Saved through a file object: given a path, ``torch.save`` names the archive inside after
+    the file, so the (unique, random) temporary name would make the bytes differ run to run.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save({"format": FORMAT, "version": VERSION, **ckpt}, f)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
