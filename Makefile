@@ -43,6 +43,10 @@ test: install lint browser
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
+# The documentation site (mkdocs.yml) into site/; the test suite builds it too.
+docs: install
+	$(VENV)/bin/mkdocs build --strict
+
 demo: install
 	$(VENV)/bin/avsmodel demo --out demo_out
 
@@ -54,4 +58,4 @@ bench: install
 	$(PY) bench/model_speed.py --model sama_avs_tiny --image-size 128
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache
+	rm -rf $(VENV) demo_out site .pytest_cache
