@@ -214,3 +214,35 @@ def test_predict_json_and_quiet(monkeypatch, tmp_path) -> None:
                                     "model": "x"}  # fmt: skip
     r = CliRunner().invoke(avsmodel_app, [*args, "--quiet"])
     assert r.exit_code == 0 and r.stdout == ""
+
+
+ALL_COMMANDS = [
+    (prog, name)
+    for prog, app in APPS.items()
+    for name in typer.main.get_command(app).commands  # type: ignore[attr-defined]
+]
+
+
+@pytest.mark.parametrize(("prog", "command"), ALL_COMMANDS)
+def test_every_option_shows_its_default_and_choices(prog, command) -> None:
+    """Generic over every command: an option with a default shows it, a choice option lists
+    every value its enum holds."""
+    import enum
+    import typing
+
+    cmd = typer.main.get_command(APPS[prog]).commands[command]  # type: ignore[attr-defined]
+    rows = help_rows(prog, command)
+    for p in cmd.params:
+        if p.param_type_name != "option" or getattr(p, "hidden", False):
+            continue
+        row = rows[p.opts[0]]
+        annotation = p.type_descriptor.annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        kind = args[0] if args else annotation
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            assert "<" + "|".join(m.value for m in kind) + ">" in row, row
+        default = p.default
+        if default is None or p.is_flag or getattr(p, "count", False):
+            continue
+        shown = default.value if isinstance(default, enum.Enum) else default
+        assert f"[default: {shown}]" in row, row
