@@ -88,14 +88,14 @@ def test_problems_found_exit_1(tmp_path) -> None:
 
 def test_ctrl_c_exits_130(monkeypatch, capsys) -> None:
     """A KeyboardInterrupt inside a command: ``interrupted`` and status 130, no traceback."""
-    import avsmodel.registry
-    from avsmodel.cli import main
+    import avsynth.catmap
+    from avsynth.cli import main
 
-    def interrupted(name):
+    def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(avsmodel.registry, "parameter_counts", interrupted)
-    monkeypatch.setattr(sys, "argv", ["avsmodel", "params", "sama_avs_tiny"])
+    monkeypatch.setattr(avsynth.catmap, "check_map_file", interrupted)
+    monkeypatch.setattr(sys, "argv", ["avsynth", "check-map", "46"])
     with pytest.raises(SystemExit) as e:
         main()
     assert e.value.code == 130
@@ -108,12 +108,12 @@ def test_sigint_to_a_running_command_exits_130(tmp_path) -> None:
     import time
 
     code = (
-        "import time, avsmodel.registry as r\n"
-        "def slow(name):\n"
+        "import time, avsynth.catmap as c\n"
+        "def slow(*args, **kwargs):\n"
         "    print('ready', flush=True); time.sleep(60)\n"
-        "r.parameter_counts = slow\n"
-        "import sys; sys.argv = ['avsmodel', 'params', 'sama_avs_tiny']\n"
-        "from avsmodel.cli import main; main()\n"
+        "c.check_map_file = slow\n"
+        "import sys; sys.argv = ['avsynth', 'check-map', '46']\n"
+        "from avsynth.cli import main; main()\n"
     )
     p = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
