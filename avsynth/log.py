@@ -39,12 +39,29 @@ class PackageFormatter(logging.Formatter):
 _CLI_HANDLER = "avsynth-cli"
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (not when the handler was
+    made), as :data:`logging.lastResort` does: redirected or captured stderr keeps working."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):  # type: ignore[override]
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def configure(level: int = logging.INFO, stream: object | None = None) -> None:
     """Show the packages' log messages of ``level`` and above on ``stream`` (default stderr).
 
     Idempotent: a second call replaces the handler of the first (and sets the new level).
     """
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)  # type: ignore[arg-type]
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()  # type: ignore[arg-type]
     handler.set_name(_CLI_HANDLER)
     handler.setFormatter(PackageFormatter())
     for name in PACKAGES:

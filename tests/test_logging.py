@@ -55,3 +55,16 @@ def test_configure_shows_messages_and_quiet_silences_them(restore_loggers) -> No
     logging.getLogger("avsynth.x").error("shown")
     assert stream.getvalue().splitlines()[-1] == "[avsynth] error: shown"
     assert log.level_for(verbose=1) == logging.DEBUG and log.level_for() == logging.INFO
+
+
+def test_cli_handler_follows_a_replaced_stderr(restore_loggers, monkeypatch) -> None:
+    """Configured once, the handler writes to the stderr of the moment (a CLI test's captured
+    stream, then the next test's), never to a stream that has since been closed."""
+    log.configure(logging.INFO)
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    logging.getLogger("avsynth.a").info("one")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("avsynth.a").info("two")
+    assert second.getvalue() == "[avsynth] two\n"
