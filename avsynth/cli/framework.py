@@ -39,7 +39,7 @@ EXIT_INTERRUPTED = 130
 DISTRIBUTION = "avsynth"
 
 
-def version() -> str:
+def installed_version() -> str:
     """The installed distribution's version (the one written in ``pyproject.toml``)."""
     from importlib.metadata import version as dist_version
 
@@ -107,7 +107,7 @@ def interruptible(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(version())
+        typer.echo(installed_version())
         raise typer.Exit()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,7 +34,7 @@ def quiet_logging(value: bool) -> bool:
     return value
 
 
-def quiet_option(help: str = "No progress bars; log only warnings and errors.") -> typer.Option:
+def quiet_option(help: str = "No progress bars; log only warnings and errors.") -> Any:
     """A ``--quiet`` / ``-q`` option that also quiets the log messages."""
     return typer.Option("--quiet", "-q", help=help, callback=quiet_logging)
 
