@@ -1,14 +1,21 @@
 # One-command set-up: `make demo` and `make test` install whatever they need.
-PYTHON ?= python3.11
+# Python 3.11 (pyproject: requires-python >=3.11,<3.12): python3.11, else python3 if it is 3.11.
+PYTHON ?= $(firstword $(shell for p in python3.11 python3; do command -v $$p >/dev/null 2>&1 && \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && echo $$p; done))
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export FIFTYONE_DO_NOT_TRACK := true
 
-.PHONY: install test test-fast lint format demo bench browser clean
+.PHONY: install test test-fast lint format demo docs bench browser clean
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@test -x $(PY) || test -n "$(PYTHON)" || { \
+	  echo "make: this project needs Python 3.11 (pyproject.toml: requires-python >=3.11,<3.12)"; \
+	  echo "      and found none (python3 is: $$(python3 --version 2>&1 || echo missing))."; \
+	  echo "      Install Python 3.11 (e.g. apt-get install python3.11-venv, or pyenv/uv), or"; \
+	  echo "      point make at one: make $(MAKECMDGOALS) PYTHON=/path/to/python3.11"; exit 2; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
@@ -36,8 +43,12 @@ test: install lint browser
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
+# The documentation site (mkdocs.yml) into site/; the test suite builds it too.
+docs: install
+	$(VENV)/bin/mkdocs build --strict
+
 demo: install
-	$(PY) -m avsmodel.demo --out demo_out
+	$(VENV)/bin/avsmodel demo --out demo_out
 
 bench: install
 	@test -d bench/_data/lvis || test -n "$(REFERENCE)" || \
@@ -47,4 +58,4 @@ bench: install
 	$(PY) bench/model_speed.py --model sama_avs_tiny --image-size 128
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache
+	rm -rf $(VENV) demo_out site .pytest_cache

@@ -15,9 +15,17 @@ Public names are imported lazily (``import avsmodel`` does not import torch):
 from __future__ import annotations
 
 import importlib
+import logging
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__version__ = "0.1.0"
+try:  # written once, in pyproject.toml; both packages ship in the avsynth distribution
+    __version__ = version("avsynth")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+# Library messages go through logging (``avsynth.log``); silent unless the program configures it.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name -> module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
@@ -36,7 +44,7 @@ _LAZY: dict[str, str] = {
     "import_checkpoint": "avsmodel.pretrained.authors_checkpoint",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str) -> Any:

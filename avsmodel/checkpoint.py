@@ -119,11 +119,13 @@ class Checkpoint:
 def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint | dict[str, Any]) -> None:
     """Write ``ckpt`` (adding format/version) atomically to ``path``.
 
-    A plain dict is written as given (tests write older layouts that way).
+    A plain dict is written as given (tests write older layouts that way). Saved through a
+    file object: given a path, ``torch.save`` names the archive inside after the file, so the
+    (unique, random) temporary name would make the bytes differ run to run.
     """
     body = ckpt.to_dict() if isinstance(ckpt, Checkpoint) else ckpt
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "version": VERSION, **body}, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save({"format": FORMAT, "version": VERSION, **body}, f)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The end-to-end demo behind ``make demo``: world -> dataset -> training -> evaluation.
 
-``python -m avsmodel.demo --out demo_out`` runs, on CPU in a few minutes:
+``avsmodel demo --out demo_out`` (or ``python -m avsmodel.demo --out demo_out``) runs, on CPU
+in a few minutes:
 
 1. ``avsynth.testing.world.make_world``: bundled sample sources in the real LVIS / Open
    Images / VGGSound layouts (images with 2-3 objects of different categories, each category
@@ -18,8 +19,8 @@ Reruns are idempotent: finished stages (world, build, stats, training) are kept.
 
 from __future__ import annotations
 
-import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -32,6 +33,8 @@ from avsynth.files import atomic_path, atomic_write_text
 #: The category map the demo builds with: the curated map shipped inside avsynth (so the demo
 #: also runs from an installed wheel, without the source tree's ``category_maps/``).
 DEFAULT_MAP = "46"
+
+logger = logging.getLogger(__name__)
 
 
 def _grid(rows: list[list[Any]], out: Path) -> Path:
@@ -171,7 +174,7 @@ def run_demo(
     seed: int = 0,
     category_map: str | os.PathLike[str] | None = None,
     progress: bool = True,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run every stage of the demo below ``out``; returns the numbers (also ``summary.json``).
 
@@ -185,12 +188,13 @@ def run_demo(
         seed: Seed of world, build and training.
         category_map: Map to build with: a path or a shipped map's name (default ``46``).
         progress: Show progress bars.
-        log: Where stage messages go.
+        log: Where stage messages go (default: this module's logger, at INFO).
     """
     import avsynth
     from avsmodel.evaluation import evaluate
     from avsmodel.training import train
 
+    log = logger.info if log is None else log
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
@@ -304,40 +308,12 @@ def _report(s: dict[str, Any], left_out: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m avsmodel.demo --out DIR``."""
-    from avsmodel.errors import AvsmodelError
-    from avsynth.errors import AvsynthError
+def main(argv: list[str] | None = None) -> None:
+    """``python -m avsmodel.demo ARGS``: the same as ``avsmodel demo ARGS`` (exits)."""
+    from avsmodel.cli import main as cli_main
 
-    ap = argparse.ArgumentParser(
-        prog="python -m avsmodel.demo",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ap.add_argument("--out", default="demo_out", help="demo folder (default: demo_out)")
-    ap.add_argument("--epochs", type=int, default=None, help="training epochs (tiny.yaml)")
-    ap.add_argument("--images", type=int, default=200, help="images per source in the world")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--categories", default=None, help="category map: a YAML or a shipped map's name (46)"
-    )
-    args = ap.parse_args(argv)
-    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
-    try:
-        run_demo(
-            args.out,
-            epochs=args.epochs,
-            n_images=args.images,
-            seed=args.seed,
-            category_map=args.categories,
-        )
-    except (AvsmodelError, AvsynthError) as e:
-        if os.environ.get("AVSMODEL_DEBUG"):
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -145,7 +145,7 @@ def predict(
     from avsmodel.pretrained.build import build_from_checkpoint
     from avsynth.outputs import check_out_file, image_suffixes
 
-    check_out_file(out, option="--out", suffixes={".png"})
+    check_out_file(out, option="--output", suffixes={".png"})
     if overlay is not None:
         check_out_file(overlay, option="--overlay", suffixes=image_suffixes())
 

@@ -20,9 +20,17 @@ export, FiftyOne). Everything here is imported lazily, so ``import avsynth`` sta
 from __future__ import annotations
 
 import importlib
+import logging
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__version__ = "0.1.0"
+try:  # written once, in pyproject.toml; both packages ship in the avsynth distribution
+    __version__ = version("avsynth")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+# Library messages go through logging (``avsynth.log``); silent unless the program configures it.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Lazily imported public names -> defining module (a simple list; add new entries here).
 _LAZY = {

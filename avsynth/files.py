@@ -8,8 +8,10 @@ sees a half-written file under its final name.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,19 +20,44 @@ from pathlib import Path
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
 
-    The temporary name keeps the suffix (``x.png`` -> ``x.png.tmp.png``) so writers that pick
-    the format from the extension (PIL, matplotlib) work; on error it is removed and
-    ``path`` is left as it was. The parent folder is created.
+    The temporary file is new and unique (:func:`unique_temp`), so two writers of one path
+    never share it: each replaces ``path`` with its own complete file and the last one wins.
+    Its name keeps the suffix (``x.png`` -> ``x.png.k3j9x_2a.tmp.png``) so writers that pick
+    the format from the extension (PIL, matplotlib) work; on error it is removed and ``path``
+    is left as it was. The parent folder is created.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp" + p.suffix)
+    fd, tmp = unique_temp(p)
+    os.close(fd)
     try:
         yield tmp
         os.replace(tmp, p)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file under this process's umask (0o644 for 022)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def unique_temp(path: str | os.PathLike[str], suffix: str | None = None) -> tuple[int, Path]:
+    """A new, empty temporary file beside ``path`` with a unique name; returns ``(fd, path)``.
+
+    ``tempfile.mkstemp`` in ``path``'s folder (so ``os.replace`` onto ``path`` is atomic),
+    named ``<name>.<random>`` + ``suffix`` (default ``.tmp`` + ``path``'s suffix), with the
+    permissions of an ordinary new file rather than mkstemp's 0600. The caller closes ``fd``.
+    """
+    p = Path(path)
+    tail = ".tmp" + p.suffix if suffix is None else suffix
+    fd, name = tempfile.mkstemp(dir=p.parent, prefix=f"{p.name}.", suffix=tail)
+    os.fchmod(fd, _new_file_mode())
+    return fd, Path(name)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

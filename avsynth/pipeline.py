@@ -166,7 +166,7 @@ def build(
     from avsynth.constants import SILENT_AUDIO
 
     if silent_audio not in SILENT_AUDIO:
-        raise PlanError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
+        raise PlanError(f"--silent-audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
     require_clips = check_build_options(
         on_error=on_error,
         clip_seconds=clip_seconds,

@@ -33,6 +33,15 @@ def _hms(s: float) -> str:
     return f"{s}s"
 
 
+def _size(n: float) -> str:
+    """``n`` in binary multiples: ``512 ``, ``1.5 Ki``, ``2.4 Gi`` (then the unit: ``B``)."""
+    for prefix in ("", "Ki", "Mi", "Gi"):
+        if abs(n) < 1024 or prefix == "Gi":
+            return f"{n:,.0f} " if not prefix else f"{n:.1f} {prefix}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
 class PlainProgress:
     """Progress as occasional plain lines (for non-terminal streams)."""
 
@@ -46,11 +55,15 @@ class PlainProgress:
         interval: float = INTERVAL_S,
         leave: bool = True,
         min_gap: float = MIN_GAP_S,
+        initial: int = 0,
+        unit_scale: bool = False,
     ) -> None:
         self.iterable, self.desc, self.unit, self.file = iterable, desc, unit, file
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
-        self.total, self.n, self.interval = total, 0, interval
+        self.total, self.n, self.interval = total, initial, interval
+        self.unit_scale = unit_scale
+        self._start = initial  # the rate counts what this call did
         self.postfix = ""
         self.leave = leave
         self.min_gap = min_gap
@@ -60,15 +73,20 @@ class PlainProgress:
 
     def _line(self, now: float) -> str:
         took = now - self._t0
-        count = f"{self.n:,}" + (f"/{self.total:,}" if self.total else "") + f" {self.unit}"
+        if self.unit_scale:  # 1.5 MiB/2.0 GiB
+            count = f"{_size(self.n)}{self.unit}"
+            count += f"/{_size(self.total)}{self.unit}" if self.total else ""
+        else:  # 1,234/5,678 triplets
+            count = f"{self.n:,}" + (f"/{self.total:,}" if self.total else "") + f" {self.unit}"
         head = f"{self.desc}: "
         if self.total:
             head += f"{100 * self.n // self.total}% ({count})"
         else:
             head += count
         head += f" in {_hms(took)}"
-        if self.total and 0 < self.n < self.total and took > 0:
-            head += f", ~{_hms(took * (self.total - self.n) / self.n)} left"
+        done = self.n - self._start
+        if self.total and 0 < done and self.n < self.total and took > 0:
+            head += f", ~{_hms(took * (self.total - self.n) / done)} left"
         if self.postfix:
             head += f" [{self.postfix}]"
         return head
@@ -100,9 +118,10 @@ class PlainProgress:
         if not self._closed:
             self._closed = True
             now = time.monotonic()
-            rate = self.n / (now - self._t0) if now > self._t0 else 0.0
+            rate = (self.n - self._start) / (now - self._t0) if now > self._t0 else 0.0
+            shown = _size(rate) if self.unit_scale else f"{rate:,.1f} "
             if self.n and self.leave:
-                print(f"{self._line(now)} ({rate:,.1f} {self.unit}/s)", file=self.file, flush=True)
+                print(f"{self._line(now)} ({shown}{self.unit}/s)", file=self.file, flush=True)
 
     def __iter__(self) -> Iterator[Any]:
         assert self.iterable is not None, "nothing to iterate"
@@ -162,6 +181,8 @@ def progress(
     enabled: bool = True,
     leave: bool = True,
     file: IO[str] | None = None,
+    initial: int = 0,
+    unit_scale: bool = False,
 ) -> Any:
     """A progress display: tqdm on a terminal, plain lines otherwise, nothing if disabled.
 
@@ -173,6 +194,8 @@ def progress(
         enabled: ``False`` gives a silent object with the same methods.
         leave: Keep the bar after it closes (tqdm), or print a closing line (plain).
         file: Stream (default ``sys.stderr``); a terminal gets tqdm.
+        initial: Units already done (a resumed download's bytes).
+        unit_scale: Show counts in binary multiples (``12.5 MiB``), for bytes.
     """
     if not enabled:
         return _Off(iterable)
@@ -184,8 +207,11 @@ def progress(
     if tty:
         from tqdm import tqdm
 
+        scale = {"unit_scale": True, "unit_divisor": 1024} if unit_scale else {}
         return tqdm(
-            iterable, total=total, desc=desc, unit=f" {unit}", leave=leave, file=stream,
-            dynamic_ncols=True,
+            iterable, total=total, desc=desc, unit=unit if unit_scale else f" {unit}",
+            leave=leave, file=stream, dynamic_ncols=True, initial=initial, **scale,
         )  # fmt: skip
-    return PlainProgress(iterable, total, desc, unit, stream, leave=leave)
+    return PlainProgress(
+        iterable, total, desc, unit, stream, leave=leave, initial=initial, unit_scale=unit_scale
+    )

@@ -94,12 +94,11 @@ def import_release(
         SourceError: a metadata file is missing or malformed (names file and line), or the
             pool pickle is refused.
     """
-    from tqdm import tqdm
-
     from avsynth.files import atomic_write_text
     from avsynth.manifest import ManifestWriter
     from avsynth.outputs import check_out_dir
     from avsynth.planning.fingerprint import file_fingerprint
+    from avsynth.progress import progress as progress_display
 
     out = check_out_dir(out)  # a file, or no permission: one line before any work
     root = Path(root).resolve()
@@ -135,12 +134,12 @@ def import_release(
     seen: dict[str, int] = {}
     with ManifestWriter(manifest) as w:
         results = _map(_record, jobs, workers)
-        for (_, line, _r, _), (rec, why, path) in tqdm(
+        for (_, line, _r, _), (rec, why, path) in progress_display(
             zip(jobs, results, strict=True),
             total=len(jobs),
             desc="import",
-            disable=not progress,
-            unit="row",
+            enabled=progress,
+            unit="rows",
         ):
             if rec is None:
                 skipped[why] += 1

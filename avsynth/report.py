@@ -40,6 +40,32 @@ class BuildReport:
         """Human-readable multi-line summary (printed by the CLI)."""
         return format_summary(self)
 
+    def to_dict(self) -> dict[str, object]:
+        """What :meth:`summary` says, as plain JSON types (``avsynth build --json``)."""
+        p = self.plan
+        d: dict[str, object] = {
+            "out": str(self.out),
+            "manifest": str(self.manifest),
+            "build_info": str(self.sidecar),
+            "seed": p.seed,
+            "written": dict(self.written),
+            "triplets": sum(self.written.values()),
+            "counts": {c: dict(n) for c, n in p.counts.items()},
+            "available": dict(p.available),
+            "left_out": dict(p.left_out),
+            "masks_skipped": dict(p.skips),
+            "clips_missing": p.clips_missing,
+            "max_triplets_per_clip": dict(p.clip_use),
+            "media_skipped": len(self.media_skips),
+            "silent_clips": len(self.silent_clips),
+            "download_lists": [str(x) for x in self.needed],
+            "timings": dict(self.timings),
+        }
+        compositions = getattr(p, "composition_counts", {})
+        if compositions:
+            d["compositions"] = {c: dict(n) for c, n in compositions.items()}
+        return d
+
 
 def format_summary(r: BuildReport) -> str:
     """Counts per split, categories, skips, missing clips and where the files are."""

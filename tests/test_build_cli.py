@@ -82,7 +82,7 @@ def test_cli_user_error_is_one_line(world, tmp_path):
          "9000,10,10"],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr
     assert lines[-1].startswith("error: only ") and "dog=" in lines[-1]
@@ -94,3 +94,45 @@ def test_cli_help_lists_examples():
     res = CliRunner().invoke(app, ["build", "--help"])
     assert res.exit_code == 0
     assert "--plan-only" in res.output and "--split-sizes" in res.output
+
+
+def test_cli_build_json_summary(world, tmp_path):
+    import json
+
+    w, cmap = world
+    res = CliRunner().invoke(app, _args(w, cmap, tmp_path / "o", "--json"))
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    ts = read_manifest(tmp_path / "o" / "manifest.jsonl")
+    assert d["written"] == dict(Counter(t.split for t in ts))
+    assert d["written"] == {"train": 60, "val": 10, "test": 10}
+    assert d["triplets"] == len(ts) == 80
+    assert d["manifest"] == str(tmp_path / "o" / "manifest.jsonl")
+    assert d["clips_missing"] == 6  # missing_clips_per_label=1 for each of the world's labels
+    per_cat = Counter((t.category, t.split) for t in ts)
+    assert {(c, s): n for c, v in d["counts"].items() for s, n in v.items() if n} == dict(per_cat)
+
+
+def test_build_stage_messages_are_log_records(world, tmp_path, caplog):
+    """The planning stages are logged (logger avsynth.planning.from_sources), so any handler
+    receives them; the CLI prints them as ``[avsynth] ...`` and ``--quiet`` silences them."""
+    import logging
+
+    from avsynth import build
+
+    w, cmap = world
+    with caplog.at_level(logging.INFO, logger="avsynth"):
+        build(cmap, out=tmp_path / "api", vggsound=w.vggsound_root, lvis=w.lvis_root,
+              split_sizes=(60, 10, 10), plan_only=True, progress=True)  # fmt: skip
+    stages = [r for r in caplog.records if r.name == "avsynth.planning.from_sources"]
+    assert stages and all(r.levelno == logging.INFO for r in stages)
+    assert any(r.getMessage().endswith(" ...") for r in stages)
+
+    args = _args(w, cmap, tmp_path / "cli", "--plan-only")
+    loud = CliRunner().invoke(app, args)
+    assert loud.exit_code == 0, loud.output
+    logged = [x for x in loud.stderr.splitlines() if x.startswith("[avsynth]")]
+    assert [x.removeprefix("[avsynth] ") for x in logged[:1]] == [stages[0].getMessage()]
+    quiet = CliRunner().invoke(app, _args(w, cmap, tmp_path / "q", "--plan-only", "--quiet"))
+    assert quiet.exit_code == 0, quiet.output
+    assert "[avsynth]" not in quiet.stderr and quiet.stdout == ""

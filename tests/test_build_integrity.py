@@ -160,7 +160,7 @@ def test_cli_clip_seconds_is_one_line_error(src, tmp_path, bad):
     args = [a if a != "1" else bad for a in _cli(src, tmp_path / "o")]
     env = {k: v for k, v in os.environ.items() if k != "AVSYNTH_DEBUG"}
     proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith(f"error: --clip-seconds {float(bad)}: must be ")
     assert not (tmp_path / "o").exists()
 
@@ -220,7 +220,7 @@ def test_second_build_fails_at_once_naming_the_holder(src, tmp_path):
         t = time.monotonic()
         proc = subprocess.run(_cli(src, out), capture_output=True, text=True, env=env, timeout=60)
         assert time.monotonic() - t < 30
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
         assert proc.stderr.strip().splitlines()[-1] == (
             f"error: --out {out} is in use by another avsynth build (pid {holder.pid}); wait "
             "for it to finish or choose another --out"

@@ -1,5 +1,5 @@
 """``avsynth check-map``: exit codes and one-line messages, in process (CliRunner on the app)
-and through the installed console script (the real entry point, no traceback)."""
+and through the console script's entry point (``python -m avsynth.cli``, no traceback)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from avsynth.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 MAP46 = REPO / "category_maps" / "46.yaml"
-AVSYNTH = Path(sys.executable).with_name("avsynth")
+# The console script's entry point, run from this checkout (cwd first on sys.path).
+AVSYNTH = [sys.executable, "-m", "avsynth.cli"]
 runner = CliRunner()
 
 
@@ -60,7 +61,7 @@ def test_console_script_error_has_no_traceback(tmp_path):
     bad = tmp_path / "46.yaml"
     bad.write_text(MAP46.read_text("utf-8").replace("playing piano", "playing pianno"), "utf-8")
     proc = subprocess.run(
-        [str(AVSYNTH), "check-map", str(bad)], capture_output=True, text=True, timeout=120
+        [*AVSYNTH, "check-map", str(bad)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -69,18 +70,18 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
 
     missing = subprocess.run(
-        [str(AVSYNTH), "check-map", str(tmp_path / "nope.yaml")],
+        [*AVSYNTH, "check-map", str(tmp_path / "nope.yaml")],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 2
+    assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: category map not found"
 
 
 def test_console_script_ok():
     proc = subprocess.run(
-        [str(AVSYNTH), "check-map", str(MAP46)], capture_output=True, text=True, timeout=120
+        [*AVSYNTH, "check-map", str(MAP46)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(": OK")
@@ -104,3 +105,72 @@ def test_shipped_map_by_name(tmp_path, monkeypatch):
     assert result.exit_code != 0
     assert "47: category map not found" in str(result.exception) + result.output
     assert "shipped map's name: 46" in str(result.exception) + result.output
+
+
+def _vggsound_root(tmp_path: Path, drop: str) -> Path:
+    """A VGGSound root whose vggsound.csv has one clip of every shipped label but ``drop``."""
+    import csv
+
+    root = tmp_path / "vggsound"
+    root.mkdir()
+    shipped = REPO / "avsynth" / "data" / "vggsound_labels.tsv"
+    with open(shipped, encoding="utf-8", newline="") as f:
+        labels = [r["label"] for r in csv.DictReader(f, delimiter="\t")]
+    assert drop in labels
+    with open(root / "vggsound.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        for i, label in enumerate(x for x in labels if x != drop):
+            w.writerow([f"clip{i:07d}", 0, label, "train"])
+    return root
+
+
+def test_check_map_takes_dataset_roots_like_build(tmp_path):
+    root = _vggsound_root(tmp_path, "playing piano")
+    result = runner.invoke(app, ["check-map", str(MAP46), "--vggsound", str(root)])
+    assert result.exit_code == 1
+    assert "'playing piano' is not a VGGSound label" in result.stderr
+    assert "note:" not in result.stderr
+
+
+def test_check_map_old_file_options_still_work_and_warn(tmp_path):
+    root = _vggsound_root(tmp_path, "playing piano")
+    new = runner.invoke(app, ["check-map", str(MAP46), "--vggsound", str(root)])
+    old = runner.invoke(
+        app, ["check-map", str(MAP46), "--vggsound-csv", str(root / "vggsound.csv")]
+    )
+    assert old.exit_code == new.exit_code == 1
+    note = "note: --vggsound-csv FILE is deprecated; use --vggsound ROOT"
+    assert old.stderr.splitlines()[0] == note
+    assert old.stderr.splitlines()[1:] == new.stderr.splitlines()
+
+
+def test_check_map_lvis_root_reads_the_val_json(tmp_path):
+    import json
+
+    root = tmp_path / "lvis"
+    root.mkdir()
+    cats = [{"id": 1, "name": "dog", "synset": "dog.n.01"}]
+    (root / "lvis_v1_val.json").write_text(json.dumps({"categories": cats}), "utf-8")
+    result = runner.invoke(app, ["check-map", str(MAP46), "--lvis", str(root)])
+    assert result.exit_code == 1
+    assert f"is not an LVIS category in {root / 'lvis_v1_val.json'}" in result.stderr
+
+
+def test_check_map_json(tmp_path):
+    import json
+
+    result = runner.invoke(app, ["check-map", str(MAP46), "--json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["ok"] is True and d["problems"] == [] and d["categories"] == 46
+    text = runner.invoke(app, ["check-map", str(MAP46)]).stdout
+    assert f"{d['categories']} categories, {d['lvis']} LVIS" in text
+    root = _vggsound_root(tmp_path, "playing piano")
+    bad = runner.invoke(app, ["check-map", str(MAP46), "--vggsound", str(root), "--json"])
+    assert bad.exit_code == 1
+    assert any("'playing piano'" in p for p in json.loads(bad.stdout)["problems"])
+
+
+def test_check_map_quiet_prints_nothing_when_ok():
+    result = runner.invoke(app, ["check-map", str(MAP46), "--quiet"])
+    assert result.exit_code == 0 and result.stdout == ""

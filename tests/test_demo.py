@@ -73,3 +73,13 @@ def test_demo_trains_a_model_that_listens(tmp_path: Path) -> None:
     )
     assert last.stat().st_mtime_ns == stamp
     assert again["test_matched"]["miou"] == matched
+
+
+def test_demo_is_an_avsmodel_command_and_the_module_delegates() -> None:
+    import subprocess
+    import sys
+
+    for cmd in (["-m", "avsmodel.cli", "demo", "-h"], ["-m", "avsmodel.demo", "-h"]):
+        r = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "Usage: avsmodel demo" in r.stdout and "--epochs" in r.stdout

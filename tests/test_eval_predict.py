@@ -1,4 +1,4 @@
-"""evaluate / predict / the train-eval-predict CLI, and one-line user errors (exit 2)."""
+"""evaluate / predict / the train-eval-predict CLI, and one-line user errors (exit 1)."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def test_predict_cli(ckpt: Path, manifest: Path, tmp_path: Path, capsys) -> None
             str(root / "images" / "t0002.png"),
             "--audio",
             str(root / "audio" / "t0002.wav"),
-            "--out",
+            "--output",
             str(tmp_path / "m.png"),
             "--overlay",
             str(tmp_path / "o.png"),
@@ -162,7 +162,7 @@ def test_avsbench_eval_and_finetune(ckpt: Path, tmp_path: Path) -> None:
 
 
 def _one_line_error(code: int, err: str, pattern: str, *, after_progress: bool = False) -> None:
-    assert code == 2, err
+    assert code == 1, err
     if after_progress:  # progress bars (redrawn with \r) came first; the error ends stderr
         err = err.split("\r")[-1].lstrip()
     lines = err.strip().splitlines()
@@ -237,7 +237,8 @@ def test_unknown_model_name(manifest: Path, tmp_path: Path, capsys) -> None:
 def test_manifest_without_val_split(tmp_path: Path, capsys) -> None:
     m = make_manifest(tmp_path / "m", n={"train": 2, "test": 2})
     code, _, err = run_cli(
-        ["train", str(m), "--model", MODEL, "--out", str(tmp_path / "r"), "--workers", "0"], capsys
+        ["train", str(m), "--model", MODEL, "--out", str(tmp_path / "r"), "--loader-workers", "0"],
+        capsys,
     )
     _one_line_error(code, err, r"no triplets in split 'val'")
 
@@ -255,7 +256,7 @@ def test_undecodable_image_and_audio(ckpt: Path, manifest: Path, tmp_path: Path,
             str(bad_img),
             "--audio",
             str(wav),
-            "--out",
+            "--output",
             str(tmp_path / "m.png"),
         ],
         capsys,
@@ -272,7 +273,7 @@ def test_undecodable_image_and_audio(ckpt: Path, manifest: Path, tmp_path: Path,
             str(img),
             "--audio",
             str(bad_wav),
-            "--out",
+            "--output",
             str(tmp_path / "m.png"),
         ],
         capsys,
@@ -289,7 +290,7 @@ def test_undecodable_image_and_audio(ckpt: Path, manifest: Path, tmp_path: Path,
             MODEL,
             "--out",
             str(tmp_path / "r"),
-            "--workers",
+            "--loader-workers",
             "0",
             "--epochs",
             "1",

@@ -160,7 +160,7 @@ def test_split_and_cli(exported, tmp_path, monkeypatch, capsys):
     code, _, err = run_cli(
         monkeypatch, capsys, "export-avsbench", tmp_path / "no.jsonl", "--out", tmp_path / "y"
     )
-    assert code == 2 and "manifest not found" in err
+    assert code == 1 and "manifest not found" in err
 
 
 def test_log_mel_pickle_contract(tmp_path):

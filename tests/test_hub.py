@@ -205,13 +205,13 @@ def test_cli_download_error_is_one_line(server, tmp_path):
     env = {**os.environ, "AVSMODEL_MIRROR": server.url, "PYTHONPATH": os.getcwd()}
     r = subprocess.run(
         [sys.executable, "-c", "from avsmodel.cli import main; main()", "download", "vggish"]
-        + ["--dir", str(tmp_path)],
+        + ["--out", str(tmp_path)],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
     )
-    assert r.returncode == 2
+    assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "404" in r.stderr
     assert list(Path(tmp_path).iterdir()) == []
 
@@ -284,3 +284,60 @@ def test_killed_download_resumes_in_the_next_run(server, tmp_path):
     subprocess.run(args, env=env, check=True, timeout=120)
     assert (tmp_path / name).read_bytes() == data and not part.exists()
     assert server.requests[-1] == (name, f"bytes={have}-")
+
+
+def test_cli_download_json_and_the_old_dir_spelling(server, fake_vggish, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from avsmodel.cli import app
+
+    server.files["vggish-10086976.pth"] = fake_vggish
+    args = ["download", "vggish", "--mirror", server.url, "--json"]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {"vggish": str(tmp_path / "a" / "vggish-10086976.pth")}
+    assert (tmp_path / "a" / "vggish-10086976.pth").read_bytes() == fake_vggish
+    old = CliRunner().invoke(app, [*args, "--dir", str(tmp_path / "b")])
+    assert old.exit_code == 0, old.output
+    assert old.stderr.strip() == "note: --dir is deprecated; use --out"
+    assert (tmp_path / "b" / "vggish-10086976.pth").read_bytes() == fake_vggish
+
+
+def test_cli_download_names_are_the_hub_names():
+    from avsmodel.cli.download import WeightsName
+
+    assert sorted(n.value for n in WeightsName) == hub.names()
+
+
+def test_retries_back_off_exponentially(fake_vggish, tmp_path, monkeypatch):
+    """A server that refuses every connection: 5 attempts, 1, 2, 4 and 8 s apart."""
+    import socket
+
+    with socket.socket() as s:  # a local port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    waits: list[float] = []
+    monkeypatch.setattr(hub.time, "sleep", waits.append)
+    with pytest.raises(DownloadError, match="transfer failed 5 times"):
+        hub.download(["vggish"], dir=tmp_path, mirror=f"http://127.0.0.1:{port}", progress=False)
+    assert waits == [1.0, 2.0, 4.0, 8.0]
+    assert [hub.backoff_delay(n) for n in (1, 5, 6, 20)] == [1.0, 16.0, 30.0, 30.0]
+
+
+def test_cache_follows_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.delenv(hub.HOME_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert hub.home() == tmp_path / "xdg" / "avsmodel"
+    monkeypatch.setenv(hub.HOME_ENV, str(tmp_path / "mine"))
+    assert hub.home() == tmp_path / "mine"
+
+
+def test_download_progress_is_plain_lines_off_a_terminal(server, fake_vggish, tmp_path, capsys):
+    server.files["vggish-10086976.pth"] = fake_vggish
+    hub.download(["vggish"], dir=tmp_path, mirror=server.url, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b" not in err  # no tqdm redraws in a log
+    size = f"{len(fake_vggish) / 1024:.1f} KiB"  # 300,000 bytes
+    assert f"vggish-10086976.pth: 100% ({size}/{size}) in " in err.splitlines()[-1]

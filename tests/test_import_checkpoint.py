@@ -205,16 +205,16 @@ def test_eval_takes_it_and_cli_errors_are_one_line(tmp_path, capsys):
     predict(out, t, wav, tmp_path / "mask.png")
     with Image.open(tmp_path / "mask.png") as im, Image.open(t) as src:
         assert im.size == src.size
-    # Their patch-16 tensors do not fit the registered (patch-8) tiny model: one line, exit 2.
+    # Their patch-16 tensors do not fit the registered (patch-8) tiny model: one line, exit 1.
     old, sys.argv = sys.argv, ["avsmodel", "import-checkpoint", str(tmp_path / "theirs.pth"),
-                               "--model", MODEL, "--out", str(tmp_path / "bad.pt")]  # fmt: skip
+                               "--model", MODEL, "--output", str(tmp_path / "bad.pt")]  # fmt: skip
     try:
         with pytest.raises(SystemExit) as e:
             main()
     finally:
         sys.argv = old
     err = capsys.readouterr().err
-    assert e.value.code == 2 and err.count("\n") == 1
+    assert e.value.code == 1 and err.count("\n") == 1
     assert "key 'image_encoder." in err and "has shape" in err and "wrong model size" in err
     assert not (tmp_path / "bad.pt").exists()
 

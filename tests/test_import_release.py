@@ -226,7 +226,7 @@ def test_cli_refused_pickle_is_one_line(release, tmp_path):
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )  # fmt: skip
-    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
     assert "refused to unpickle" in r.stderr and not (tmp_path / "pwned").exists()
 
@@ -280,3 +280,24 @@ def test_clips_too_short_for_one_example_are_left_out(tmp_path):
     info = json.loads(rep.sidecar.read_text())
     assert all(f"audios/{short}.wav" not in p for p in info["audio_pools"].values())
     assert all(t.audio.duration >= 0.975 for t in read_manifest(rep.manifest))
+
+
+def test_annotations_csv_short_row_bom_and_blank_lines(tmp_path):
+    """The csv module reads annotations.csv: a BOM before the header and blank lines are
+    fine; a row with a missing field is one error naming its physical line."""
+    from avsynth.sources.avs_synthetic import read_annotations
+
+    root = write_release(tmp_path / "rel", per_class=(1, 1, 1))
+    path = root / "annotations.csv"
+    header, *body = path.read_text().splitlines()
+    want = [(i + 2, r) for i, r in enumerate(body)]  # line numbers of the plain file
+    path.write_text("\ufeff" + "\n".join([header, "", *body, ""]) + "\n")
+    got = read_annotations(path)
+    assert [line for line, _ in got] == [n + 1 for n, _ in want]  # one blank line above
+    assert [r["instance"] for _, r in got] == [b.split(",")[0] for _, b in want]
+    short = body[1].rsplit(",", 1)[0]
+    path.write_text("\n".join([header, body[0], short, *body[2:]]) + "\n")
+    n = len(header.split(","))
+    msg = rf"annotations.csv:3: {n - 1} fields; the header has {n}"
+    with pytest.raises(SourceError, match=msg):
+        read_annotations(path)

@@ -294,13 +294,13 @@ def test_app_serves_the_dataset(app, build, loaded):
         assert status == 200 and body == (build.parent / rel).read_bytes()
     # The CLI re-load restored the full manifest (no duplicates): 12 samples.
     assert "12 samples" in log.read_text()
-    # A second App on the same port: one clear line, exit status 2, before any loading.
+    # A second App on the same port: one clear line, exit status 1, before any loading.
     port = url.rsplit(":", 1)[1]
     cmd = [sys.executable, "-c", "from avsynth.cli import main; main()", "inspect", str(build)]
     r = subprocess.run(
         [*cmd, "--launch", "--port", port], capture_output=True, text=True, timeout=120
     )
-    assert r.returncode == 2 and r.stdout == ""
+    assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.strip() == (
         f"error: cannot serve the FiftyOne App on 127.0.0.1:{port} (Address already in use); "
         "choose another --port"

@@ -34,7 +34,7 @@ def test_the_minimum_is_one_vggish_example():
 def test_predict_help_states_the_enforced_minimum():
     from avsmodel.cli import app
 
-    res = CliRunner().invoke(app, ["predict", "--help"], terminal_width=200)
+    res = CliRunner().invoke(app, ["predict", "--help"], terminal_width=200, env={"COLUMNS": "200"})
     assert res.exit_code == 0
     text = " ".join(res.output.split())
     from avsynth.logmel import MIN_SECONDS

@@ -84,7 +84,7 @@ def test_export_refuses_traversing_label_and_writes_nothing_outside(tmp_path, mo
     code, _, err = run_cli(
         monkeypatch, capsys, "export-avsbench", m, "--out", root / "o", "--quiet"
     )
-    assert code == 2
+    assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "audio.label" in lines[0] and "manifest.jsonl:1" in lines[0]
     assert _files_under(tmp_path) == before  # nothing written anywhere

@@ -168,7 +168,7 @@ def test_plan_only_trains_like_materialised(builds, tmp_path: Path, capsys) -> N
     code, err = _run_avsmodel(
         [
             "train", str(builds["plan"]), "--model", MODEL, "--out", str(tmp_path / "cli"),
-            "--epochs", "1", "--batch-size", "4", "--workers", "0",
+            "--epochs", "1", "--batch-size", "4", "--loader-workers", "0",
             "--lvis", str(r["lvis"]), "--openimages", str(r["openimages"]),
             "--vggsound", str(r["vggsound"]),
         ],
@@ -180,7 +180,7 @@ def test_plan_only_trains_like_materialised(builds, tmp_path: Path, capsys) -> N
     # Without the roots the CLI fails on one line naming what is missing.
     code, err = _run_avsmodel(
         ["train", str(builds["plan"]), "--model", MODEL, "--out", str(tmp_path / "x"),
-         "--epochs", "1", "--workers", "0"],
+         "--epochs", "1", "--loader-workers", "0"],
         capsys,
     )  # fmt: skip
-    assert code == 2 and err.strip().split("\r")[-1].lstrip().startswith("error: "), err
+    assert code == 1 and err.strip().split("\r")[-1].lstrip().startswith("error: "), err

@@ -51,7 +51,7 @@ def tiny(cmd: list[str], env: dict[str, str]) -> list[str]:
         out.append(a)
     assert out[0] == "avsmodel", out
     if out[1] == "train":
-        out += ["--epochs", "1", "--batch-size", "4", "--workers", "0"]
+        out += ["--epochs", "1", "--batch-size", "4", "--loader-workers", "0"]
     return out[1:]
 
 

@@ -34,7 +34,7 @@ def avsmodel(args: list, capsys) -> tuple[int, str]:
 
 
 def one_line(code: int, err: str) -> str:
-    assert code == 2, err
+    assert code == 1, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     return lines[0]

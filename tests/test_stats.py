@@ -86,7 +86,7 @@ def test_bad_manifests(tmp_path, monkeypatch, capsys):
     with pytest.raises(ManifestError, match="manifest not found"):
         stats(tmp_path / "nope.jsonl", tmp_path / "o", progress=False)
     code, _, err = run_cli(monkeypatch, capsys, "stats", tmp_path / "nope.jsonl", "--out", tmp_path)
-    assert code == 2 and err.startswith("error: ") and "manifest not found" in err
+    assert code == 1 and err.startswith("error: ") and "manifest not found" in err
     assert len(err.strip().splitlines()) == 1
 
     m = make_build(tmp_path / "b")
@@ -94,4 +94,4 @@ def test_bad_manifests(tmp_path, monkeypatch, capsys):
     lines[4] = lines[4].replace('"schema_version":1', '"schema_version":7')
     m.write_text("\n".join(lines) + "\n")
     code, _, err = run_cli(monkeypatch, capsys, "stats", m, "--out", tmp_path / "o2", "--quiet")
-    assert code == 2 and "manifest.jsonl:5: unknown schema_version 7" in err
+    assert code == 1 and "manifest.jsonl:5: unknown schema_version 7" in err

@@ -95,7 +95,7 @@ def test_bad_manifests(tmp_path, monkeypatch, capsys):
     with pytest.raises(ManifestError, match="manifest not found"):
         verify(tmp_path / "none.jsonl", progress=False)
     code, _, err = run_cli(monkeypatch, capsys, "verify", tmp_path / "none.jsonl")
-    assert code == 2 and "manifest not found" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "manifest not found" in err and len(err.strip().splitlines()) == 1
 
     m = make_build(tmp_path / "b")
     m.write_text(m.read_text().replace('"schema_version":1', '"schema_version":3', 1))
@@ -110,3 +110,24 @@ def test_bad_manifests(tmp_path, monkeypatch, capsys):
         "manifest.jsonl:1: unusable record (mask.path '../x/dog.png' escapes its root) "
         "[triplet dog-00]"
     )
+
+
+def test_verify_json(tmp_path, monkeypatch, capsys):
+    import json
+
+    m = make_build(tmp_path / "b")
+    code, out, _ = run_cli(monkeypatch, capsys, "verify", m, "--json")
+    assert code == 0
+    d = json.loads(out)
+    # 12 records, 12 distinct image and mask files, 9 distinct clips (make_build's layout).
+    assert d == {
+        "manifest": str(m),
+        "ok": True,
+        "counts": {"triplets": 12, "images": 12, "masks": 12, "audio": 9},
+        "problems": [],
+    }
+    (tmp_path / "b" / "images" / "dog-01.jpg").unlink()
+    code, out, _ = run_cli(monkeypatch, capsys, "verify", m, "--json")
+    assert code == 1
+    d = json.loads(out)
+    assert d["ok"] is False and len(d["problems"]) == 1 and "dog-01.jpg" in d["problems"][0]

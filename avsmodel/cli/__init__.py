@@ -2,7 +2,8 @@
 
 Heavy imports (torch, segment-anything) happen inside commands so ``--help`` is instant.
 User errors (:class:`AvsmodelError`, and avsynth's errors when reading manifests) print one
-line and exit with status 2; set ``AVSMODEL_DEBUG=1`` for the traceback.
+line and exit with status 1 (usage errors: 2, Ctrl-C: 130); set ``AVSMODEL_DEBUG=1`` for the
+traceback.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ app = make_app(
         ("predict", "predict"),
         ("download", "download"),
         ("import-checkpoint", "import_checkpoint"),
+        ("demo", "demo"),
     ],
 )
 
 
-def main() -> None:
-    """Console-script entry point."""
-    run(app, errors=(AvsmodelError, AvsynthError), debug_env="AVSMODEL_DEBUG")
+def main(args: list[str] | None = None) -> None:
+    """Console-script entry point (``args``: instead of the command line's)."""
+    run(app, errors=(AvsmodelError, AvsynthError), debug_env="AVSMODEL_DEBUG", args=args)

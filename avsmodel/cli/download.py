@@ -1,34 +1,51 @@
 """Fetch the official SAM and VGGish weights, verified by SHA-256, into the cache.
 
 Names: sam_vit_b, sam_vit_l, sam_vit_h (aliases vit_b, vit_l, vit_h) and vggish. The cache
-is $AVSMODEL_HOME (default ~/.cache/avsmodel); afterwards every --sam-checkpoint /
---vggish-checkpoint takes the name instead of a path. An interrupted download resumes (run
-the same command again); nothing appears under the final name before its hash is checked.
---mirror (or $AVSMODEL_MIRROR) fetches the same file names from another base URL.
+is $AVSMODEL_HOME (default: the user cache folder's avsmodel/, e.g. ~/.cache/avsmodel, which
+follows $XDG_CACHE_HOME); afterwards every --sam-checkpoint / --vggish-checkpoint takes the
+name instead of a path. An interrupted download resumes (run the same command again); nothing
+appears under the final name before its hash is checked. --mirror (or $AVSMODEL_MIRROR)
+fetches the same file names from another base URL.
 
 Examples:
 
     avsmodel download sam_vit_h vggish
 
-    avsmodel download sam_vit_b --dir weights/
+    avsmodel download sam_vit_b --out weights/
 
-    avsmodel download vit_h --mirror https://mirror.example.org/avs-weights
+    avsmodel download vit_h --mirror https://mirror.example.org/avs-weights --json
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from avsynth.cli.options import JsonOutput, Quiet
+
+#: ``--out`` is the target folder, as in every command.
+DEPRECATED = {"--dir": "--out"}
+
+
+class WeightsName(StrEnum):
+    """The names ``download`` takes (``avsmodel.pretrained.download.names()``; a test keeps them equal)."""
+
+    SAM_VIT_B = "sam_vit_b"
+    SAM_VIT_L = "sam_vit_l"
+    SAM_VIT_H = "sam_vit_h"
+    VIT_B = "vit_b"
+    VIT_L = "vit_l"
+    VIT_H = "vit_h"
+    VGGISH = "vggish"
+
 
 def main(
-    names: Annotated[
-        list[str], typer.Argument(help="Files to fetch: sam_vit_b sam_vit_l sam_vit_h vggish.")
-    ],
-    dir: Annotated[
-        Path | None, typer.Option(help="Target folder (default: $AVSMODEL_HOME).")
+    names: Annotated[list[WeightsName], typer.Argument(help="Files to fetch.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Target folder (default: the cache).")
     ] = None,
     mirror: Annotated[
         str | None, typer.Option(help="Base URL serving the same file names.")
@@ -36,10 +53,20 @@ def main(
     force: Annotated[
         bool, typer.Option("--force", help="Fetch again even if a file is there.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    quiet: Quiet = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Download official weights; prints each verified file's path."""
+    import json
+
     from avsmodel.pretrained.download import download
 
-    for path in download(names, dir=dir, mirror=mirror, progress=not quiet, force=force):
+    paths = download(
+        [n.value for n in names], dir=out, mirror=mirror, progress=not (quiet or as_json),
+        force=force,
+    )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({n.value: str(p) for n, p in zip(names, paths, strict=True)}))
+        return
+    for path in paths:
         typer.echo(str(path))

@@ -30,14 +30,19 @@ from typing import Annotated
 import typer
 
 from avsmodel.cli.options import (
+    LOADER_WORKERS_RENAMED,
     Audio,
     AvsbenchSubset,
+    LoaderWorkers,
     Oracle,
     RunVggishCheckpoint,
     ScoreSize,
+    recipe_values,
 )
 from avsynth.cli.choices import SPLIT_METAVAR, value
-from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
+from avsynth.cli.options import LvisRoot, OpenImagesRoot, Quiet, VggsoundRoot, source_roots
+
+DEPRECATED = LOADER_WORKERS_RENAMED
 
 
 def main(
@@ -55,7 +60,13 @@ def main(
     audio: Annotated[
         Audio, typer.Option(help="Each image's own clip, or one of another category.")
     ] = Audio.MATCHED,
-    batch_size: Annotated[int | None, typer.Option(help="Frames per forward pass.")] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Frames per forward pass [default: the run's val_batch_size, from its recipe "
+            f"({recipe_values('val_batch_size')})]."
+        ),
+    ] = None,
     fscore_batch: Annotated[
         int | None, typer.Option(help="Also report a per-batch F of this many frames.")
     ] = None,
@@ -64,7 +75,7 @@ def main(
         typer.Option(help="SAM weights (default: the run's; needed with --model *_vit_*)."),
     ] = None,
     vggish_checkpoint: RunVggishCheckpoint = None,
-    workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
+    loader_workers: LoaderWorkers = 0,
     score_size: Annotated[
         ScoreSize, typer.Option(help="Score at each frame's own size or the model's input grid.")
     ] = ScoreSize.GROUND_TRUTH,
@@ -74,6 +85,7 @@ def main(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (miou, fscore{...}, n, ...).")
     ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Print mIoU and F of a checkpoint."""
     import json
@@ -94,10 +106,10 @@ def main(
         fscore_batch=fscore_batch,
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
-        workers=workers,
+        workers=loader_workers,
         score_size=score_size.value,
         roots=roots,
-        progress=not as_json,
+        progress=not (as_json or quiet),
     )
     if as_json:
         typer.echo(json.dumps(r, sort_keys=True))

@@ -10,7 +10,7 @@ reference; their own positional encoding and no_mask_embed are always kept.
 
 Examples:
 
-    avsmodel import-checkpoint s4_best.pth --model sama_avs_vit_h --out s4.pt \\
+    avsmodel import-checkpoint s4_best.pth --model sama_avs_vit_h --output s4.pt \\
         --sam-checkpoint vit_h --vggish-checkpoint vggish
 
     avsmodel eval s4.pt --avsbench avsbench_data --subset s4
@@ -23,19 +23,27 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.options import Quiet
+
+#: ``--out`` is a folder in every command; the converted file is ``--output``.
+DEPRECATED = {"--out": "--output"}
+
 
 def main(
     theirs: Annotated[Path, typer.Argument(help="The authors' .pth checkpoint.")],
     model: Annotated[str, typer.Option(help="A sama_avs_* model of their size.")] = (
         "sama_avs_vit_h"
     ),
-    out: Annotated[Path, typer.Option(help="avsmodel checkpoint to write (.pt).")] = ...,
+    output: Annotated[
+        Path, typer.Option("--output", help="avsmodel checkpoint to write (.pt).")
+    ] = ...,
     sam_checkpoint: Annotated[
         Path | None, typer.Option(help="SAM weights path or name (vit_h) for the encoder.")
     ] = None,
     vggish_checkpoint: Annotated[
         Path | None, typer.Option(help="VGGish weights path or the name vggish.")
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Import the authors' checkpoint; prints where the converted one is."""
     from avsmodel.pretrained.authors_checkpoint import import_checkpoint
@@ -43,8 +51,9 @@ def main(
     path = import_checkpoint(
         theirs,
         model=model,
-        out=out,
+        out=output,
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
     )
-    typer.echo(f"wrote {path} ({model}); evaluate it with `avsmodel eval {path} ...`")
+    if not quiet:
+        typer.echo(f"wrote {path} ({model}); evaluate it with `avsmodel eval {path} ...`")

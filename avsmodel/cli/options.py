@@ -8,12 +8,7 @@ from typing import Annotated
 
 import typer
 
-
-class Subset(StrEnum):
-    """AVSBench subset: single-source (S4) or multi-source (MS3)."""
-
-    S4 = "s4"
-    MS3 = "ms3"
+from avsynth.cli.choices import Subset
 
 
 class Audio(StrEnum):
@@ -30,12 +25,36 @@ class Oracle(StrEnum):
     MULTIMASK = "multimask"
 
 
+class Device(StrEnum):
+    """Where the model runs: ``auto`` (CUDA when available), ``cpu`` or ``cuda``."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+def device_value(device: Device) -> str | None:
+    """The library's spelling of a ``--device`` choice (``None``: pick automatically)."""
+    return None if device is Device.AUTO else device.value
+
+
 class ScoreSize(StrEnum):
     """Grid the metrics are computed on: each frame's own size, or the model's input grid."""
 
     GROUND_TRUTH = "ground_truth"
     INPUT = "input"
 
+
+LoaderWorkers = Annotated[
+    int | None,
+    typer.Option(
+        "--loader-workers",
+        help="DataLoader worker processes.",
+    ),
+]
+
+#: ``--workers`` of train / eval meant DataLoader workers; it is ``--loader-workers`` now.
+LOADER_WORKERS_RENAMED = {"--workers": "--loader-workers"}
 
 AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
@@ -45,3 +64,22 @@ RunSamCheckpoint = Annotated[
 RunVggishCheckpoint = Annotated[
     Path | None, typer.Option(help="VGGish weights path or name vggish (default: the run's).")
 ]
+
+
+def recipe_values(key: str, recipes: tuple[str, ...] = ("paper", "tiny")) -> str:
+    """A recipe key's values, read from the bundled YAMLs: ``paper.yaml: 80, tiny.yaml: 12``."""
+    from importlib import resources
+
+    import yaml
+
+    values = []
+    for name in recipes:
+        text = resources.files("avsmodel.configs").joinpath(f"{name}.yaml").read_text("utf-8")
+        values.append(f"{name}.yaml: {yaml.safe_load(text)[key]}")
+    return ", ".join(values)
+
+
+def recipe_default(key: str, recipes: tuple[str, ...] = ("paper", "tiny")) -> str:
+    """``--help``'s default of a training option that the recipes set:
+    ``[default: from the recipe (paper.yaml: 80, tiny.yaml: 12)]``."""
+    return f"[default: from the recipe ({recipe_values(key, recipes)})]"

@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.options import Quiet
+
 
 def main(
     name: Annotated[
@@ -25,6 +27,7 @@ def main(
         bool, typer.Option("--all", help="Print a table of every registered model.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Print parameter counts of one model or all models."""
     import json

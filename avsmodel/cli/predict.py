@@ -6,9 +6,9 @@ VGGish log-mel example, 0.975 s (15600 samples at 16 kHz); shorter clips are ref
 
 Examples:
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
-        --out mask.png
+        --output mask.png
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
-        --out mask.png --overlay overlay.png
+        --output mask.png --overlay overlay.png --json
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from typing import Annotated
 import typer
 
 from avsmodel.cli.options import RunSamCheckpoint, RunVggishCheckpoint
+from avsynth.cli.options import JsonOutput, Quiet
+
+#: ``--out`` is a folder in every command; the mask file is ``--output``.
+DEPRECATED = {"--out": "--output"}
 
 # avsynth.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
 # equal).
@@ -31,25 +35,36 @@ def main(
     audio: Annotated[
         Path, typer.Option(help=f"Audio file (WAV/FLAC/MP4, >= {MIN_SECONDS_TEXT}).")
     ] = ...,
-    out: Annotated[Path, typer.Option(help="Mask PNG to write (0/255), a .png name.")] = ...,
+    output: Annotated[
+        Path, typer.Option("--output", help="Mask PNG to write (0/255), a .png name.")
+    ] = ...,
     overlay: Annotated[
         Path | None, typer.Option(help="Overlay image to write (.png, .jpg, ...).")
     ] = None,
     sam_checkpoint: RunSamCheckpoint = None,
     vggish_checkpoint: RunVggishCheckpoint = None,
+    as_json: JsonOutput = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write the predicted mask (and overlay)."""
+    import json
+
     from avsmodel.inference import predict
 
     r = predict(
         ckpt,
         image,
         audio,
-        out,
+        output,
         overlay,
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
     )
+    if as_json:
+        typer.echo(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in r.items()}))
+        return
+    if quiet:
+        return
     typer.echo(f"mask {r['mask']} ({100 * r['area_fraction']:.1f}% of the image)")
     if r["overlay"]:
         typer.echo(f"overlay {r['overlay']}")

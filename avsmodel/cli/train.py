@@ -1,7 +1,9 @@
 """Train a model on an avsynth manifest (train split; val every epoch) or on AVSBench.
 
 Defaults are the paper's recipe (avsmodel/configs/paper.yaml: BCE + soft IoU, AdamW 2e-4,
-cosine to 1e-7 over 80 epochs, batch 2 per GPU); *_tiny models use configs/tiny.yaml.
+cosine to 1e-7 over 80 epochs, batch 2 per GPU); *_tiny models use configs/tiny.yaml. Options
+left out take the recipe's value (--config YAML overrides the recipe, the options override
+both).
 The run folder gets metrics.jsonl, curves.png, config.yaml, best.pt (best val mIoU) and
 last.pt. A folder that already holds a run is refused unless --resume (continue it) or
 --overwrite (start over) is given. A loss that stops being finite ends training with an
@@ -37,9 +39,17 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli.options import AvsbenchSubset
+from avsmodel.cli.options import (
+    LOADER_WORKERS_RENAMED,
+    AvsbenchSubset,
+    Device,
+    device_value,
+    recipe_default,
+)
 from avsynth.cli.choices import value
-from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
+from avsynth.cli.options import LvisRoot, OpenImagesRoot, Quiet, VggsoundRoot, source_roots
+
+DEPRECATED = LOADER_WORKERS_RENAMED
 
 
 def main(
@@ -61,9 +71,16 @@ def main(
     config: Annotated[
         Path | None, typer.Option(help="YAML overriding keys of the bundled recipe.")
     ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Epochs (cosine length).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Batch per process/GPU.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak AdamW learning rate.")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help=f"Epochs (cosine length) {recipe_default('epochs')}.")
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help=f"Batch per process/GPU {recipe_default('batch_size')}."),
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help=f"Peak AdamW learning rate {recipe_default('lr')}.")
+    ] = None,
     init: Annotated[
         Path | None, typer.Option(help="Warm-start from another run's checkpoint.")
     ] = None,
@@ -74,8 +91,17 @@ def main(
         bool,
         typer.Option("--overwrite", help="OUT holds a run: delete its run files, start over."),
     ] = False,
-    workers: Annotated[int | None, typer.Option(help="DataLoader workers per process.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of init, data order, workers.")] = None,
+    loader_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--loader-workers",
+            help=f"DataLoader worker processes per training process {recipe_default('workers')}.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help=f"Seed of init, data order, workers {recipe_default('seed')}."),
+    ] = None,
     train_fraction: Annotated[
         float | None,
         typer.Option(help="Few-shot: train on this fraction R (nested: 0.1 inside 0.3)."),
@@ -83,11 +109,14 @@ def main(
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
-    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: auto).")] = None,
+    device: Annotated[
+        Device, typer.Option(help="Where to train: auto picks CUDA when available.")
+    ] = Device.AUTO,
     stop_after: Annotated[
         int | None,
         typer.Option(help="Stop after N epochs in this call (continue later with --resume)."),
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Train a model; prints the best validation mIoU and where the run is."""
     from avsmodel.training import train
@@ -107,17 +136,18 @@ def main(
         overwrite=overwrite,
         stop_after=stop_after,
         roots=roots,
-        device=device,
+        device=device_value(device),
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
-        workers=workers,
+        workers=loader_workers,
         seed=seed,
         train_fraction=train_fraction,
+        progress=not quiet,
     )
     import os
 
-    if int(os.environ.get("RANK", "0")) == 0:
+    if int(os.environ.get("RANK", "0")) == 0 and not quiet:
         typer.echo(
             f"best val mIoU {result.best_miou:.4f} at epoch {result.best_epoch}/"
             f"{result.epochs}; checkpoints {result.best_path} and {result.last_path}; "

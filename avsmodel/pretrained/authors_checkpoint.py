@@ -147,7 +147,7 @@ def import_checkpoint(
     from avsynth.files import file_sha256
     from avsynth.outputs import check_out_file
 
-    check_out_file(out, option="--out", suffixes={".pt", ".pth"})  # before any work
+    check_out_file(out, option="--output", suffixes={".pt", ".pth"})  # before any work
     from avsmodel.modeling.config import split_options
 
     arch, _ = split_options(overrides)  # run options (attention, ...) are not architecture

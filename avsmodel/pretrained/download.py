@@ -15,14 +15,17 @@ Every file is checked against its full SHA-256. (The hex digits in the SAM file 
 the start of the files' MD5, not of their SHA-256; VGGish's follow torch hub's convention
 and start its SHA-256.)
 
-The cache is ``$AVSMODEL_HOME`` (default ``~/.cache/avsmodel``). Wherever avsmodel takes a
+The cache is ``$AVSMODEL_HOME``, else the platform's user cache folder (``platformdirs``):
+``$XDG_CACHE_HOME/avsmodel``, by default ``~/.cache/avsmodel`` on Linux. Wherever avsmodel takes a
 SAM or VGGish checkpoint path it also takes one of the names above: an existing file of that
 path wins, else the name resolves to the cached file (:func:`resolve_weights`).
 
 Transfers use ``requests`` (streamed, with an HTTP ``Range`` request to resume): bytes go
 to ``FILE.part`` beside the final name; an interrupted transfer is retried from where it
 stopped (and a later call resumes the same ``.part``); the file is renamed into place only
-once its SHA-256 matches. A mismatch deletes the ``.part`` and raises.
+once its SHA-256 matches. A mismatch deletes the ``.part`` and raises. Retries wait longer
+each time (:func:`backoff_delay`: 1, 2, 4, 8 s), so a server that is briefly down or
+overloaded gets a moment to recover.
 
 Example:
     >>> from avsmodel.pretrained.download import download, resolve_weights
@@ -34,7 +37,7 @@ Example:
 from __future__ import annotations
 
 import os
-import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +50,9 @@ HOME_ENV = "AVSMODEL_HOME"
 MIRROR_ENV = "AVSMODEL_MIRROR"
 #: Attempts per file within one call (each resumes the ``.part`` where the last stopped).
 ATTEMPTS = 5
+#: Seconds before the first retry; each further retry waits twice as long, up to the cap.
+BACKOFF_S = 1.0
+BACKOFF_MAX_S = 30.0
 #: Read size: bytes of a read cut short by a dropped connection are lost, so keep it small.
 _CHUNK = 1 << 16
 
@@ -113,9 +119,14 @@ def names() -> list[str]:
 
 
 def home() -> Path:
-    """The cache folder: ``$AVSMODEL_HOME`` or ``~/.cache/avsmodel``."""
+    """The cache folder: ``$AVSMODEL_HOME``, else the user cache folder's ``avsmodel``
+    (``$XDG_CACHE_HOME/avsmodel``, by default ``~/.cache/avsmodel`` on Linux)."""
     env = os.environ.get(HOME_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "avsmodel"
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return platformdirs.user_cache_path("avsmodel", appauthor=False)
 
 
 def get_asset(name: str) -> Asset:
@@ -161,7 +172,7 @@ def resolve_weights(value: str | os.PathLike[str] | None, kind: str) -> Path | N
     if not path.is_file():
         raise CheckpointError(
             f"{text!r} resolves to {path}, which is not there; run `avsmodel download "
-            f"{asset.name}` (cache: ${HOME_ENV}, default ~/.cache/avsmodel)"
+            f"{asset.name}` (cache: ${HOME_ENV}, default {home()})"
         )
     return path
 
@@ -203,7 +214,7 @@ def download(
         raise ConfigError(f"name the files to download: {', '.join(sorted(ASSETS))}")
     from avsynth.outputs import check_out_dir
 
-    target = check_out_dir(dir if dir is not None else home(), option="--dir")
+    target = check_out_dir(dir if dir is not None else home(), option="--out")
     base = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     for asset in dict.fromkeys(assets):
         dest = target / asset.filename
@@ -236,7 +247,9 @@ def fetch(url: str, dest: str | os.PathLike[str], *, sha256: str, progress: bool
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
     last: Exception | None = None
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(backoff_delay(attempt))
         try:
             _transfer(url, part, progress=progress)
             last = None
@@ -266,6 +279,11 @@ def fetch(url: str, dest: str | os.PathLike[str], *, sha256: str, progress: bool
     return dest
 
 
+def backoff_delay(retry: int) -> float:
+    """Seconds to wait before retry number ``retry`` (1, 2, ...): 1, 2, 4, 8 s ... at most 30."""
+    return min(BACKOFF_S * 2 ** (retry - 1), BACKOFF_MAX_S)
+
+
 class _Incomplete(Exception):
     """The server closed the response before sending every byte it announced."""
 
@@ -273,7 +291,8 @@ class _Incomplete(Exception):
 def _transfer(url: str, part: Path, *, progress: bool) -> None:
     """One request: append the missing bytes to ``part`` (or start it over)."""
     import requests
-    from tqdm import tqdm
+
+    from avsynth.progress import progress as progress_display
 
     have = part.stat().st_size if part.is_file() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
@@ -291,15 +310,13 @@ def _transfer(url: str, part: Path, *, progress: bool) -> None:
         total = have + int(length) if length and length.isdigit() else None
         with (
             open(part, mode) as f,
-            tqdm(
+            progress_display(
                 total=total,
                 initial=have,
                 unit="B",
                 unit_scale=True,
-                unit_divisor=1024,
                 desc=part.name.removesuffix(".part"),
-                disable=not progress,
-                file=sys.stderr,
+                enabled=progress,
             ) as bar,
         ):
             for chunk in r.iter_content(_CHUNK):

@@ -143,6 +143,16 @@ class MapSummary:
     vggsound: int
     s4_covered: tuple[str, ...]
 
+    def to_dict(self) -> dict[str, object]:
+        """The counts as plain JSON types (``check-map --json``)."""
+        return {
+            "categories": self.categories,
+            "lvis": self.lvis,
+            "openimages": self.openimages,
+            "vggsound": self.vggsound,
+            "s4_covered": list(self.s4_covered),
+        }
+
     def line(self, source: str) -> str:
         """One-line summary, e.g. ``46.yaml: 46 categories, 60 LVIS, ...: OK``."""
         return (

@@ -2,7 +2,8 @@
 
 Each command lives in its own module and calls one public function; heavy imports happen
 inside the commands so ``avsynth --help`` is instant. User errors (:class:`AvsynthError`)
-print one line and exit with status 2; set ``AVSYNTH_DEBUG=1`` for the traceback.
+print one line and exit with status 1 (usage errors: 2, Ctrl-C: 130); set ``AVSYNTH_DEBUG=1``
+for the traceback.
 """
 
 from __future__ import annotations
@@ -28,6 +29,6 @@ app = make_app(
 )
 
 
-def main() -> None:
-    """Console-script entry point."""
-    run(app, errors=(AvsynthError,), debug_env="AVSYNTH_DEBUG")
+def main(args: list[str] | None = None) -> None:
+    """Console-script entry point (``args``: instead of the command line's)."""
+    run(app, errors=(AvsynthError,), debug_env="AVSYNTH_DEBUG", args=args)

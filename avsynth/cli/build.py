@@ -19,6 +19,9 @@ Examples:
   avsynth build --categories category_maps/46.yaml --vggsound vgg --lvis lvis \\
       --out tiny --split-sizes 60,10,10 --seed 1 --min-area 0.02
 
+  # the summary as JSON (counts per category and split, skips, where the files are)
+  avsynth build --categories 46 --vggsound vgg --lvis lvis --out tiny --json
+
   # multi-source, off-screen and partly off-screen triplets (schema 2 records, mixes)
   avsynth build --categories category_maps/46.yaml --vggsound vgg --lvis lvis \\
       --out ms --compose single=0.70,multi=0.20,offscreen=0.05,partial=0.05
@@ -31,7 +34,8 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli.choices import Allocation, OnError
+from avsynth.cli.choices import Allocation, OnError, SilentAudio
+from avsynth.cli.options import JsonOutput, quiet_option
 from avsynth.errors import PlanError
 
 
@@ -104,12 +108,12 @@ def main(
         typer.Option(help="Instances per category: balanced (equal cap) or proportional."),
     ] = Allocation.BALANCED,
     silent_audio: Annotated[
-        str,
+        SilentAudio,
         typer.Option(
             help="Clips whose every sample is zero: keep (counted in build_info.json) or skip "
             "(drop their triplets)."
         ),
-    ] = "keep",
+    ] = SilentAudio.KEEP,
     force: Annotated[
         bool,
         typer.Option(
@@ -124,8 +128,11 @@ def main(
             "(sound of a verified-absent category, empty target), partial (visible + absent)."
         ),
     ] = "single=1",
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+    quiet: Annotated[bool, quiet_option("No progress bar, log messages or summary.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
+    import json
+
     from avsynth.pipeline import build
     from avsynth.planning.select import SelectionConfig
 
@@ -152,10 +159,12 @@ def main(
         selection=selection,
         require_clips=require_clips,
         on_error=on_error.value,
-        progress=not quiet,
-        silent_audio=silent_audio,
+        progress=not (quiet or as_json),
+        silent_audio=silent_audio.value,
         force=force,
         compose=compose,
     )
-    if not quiet:
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    elif not quiet:
         typer.echo(report.summary())

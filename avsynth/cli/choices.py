@@ -23,6 +23,20 @@ class OnError(StrEnum):
     SKIP = "skip"
 
 
+class SilentAudio(StrEnum):
+    """What ``build`` does with clips whose every sample is zero: keep them, or drop them."""
+
+    KEEP = "keep"
+    SKIP = "skip"
+
+
+class Subset(StrEnum):
+    """AVSBench subset (layout): single-source (S4) or multi-source (MS3)."""
+
+    S4 = "s4"
+    MS3 = "ms3"
+
+
 class Allocation(StrEnum):
     """How ``build`` spreads instances over categories."""
 

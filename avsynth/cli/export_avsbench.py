@@ -25,7 +25,7 @@ from typing import Annotated
 
 import typer
 
-from avsynth.cli.choices import SPLIT_METAVAR
+from avsynth.cli.choices import SPLIT_METAVAR, Subset
 from avsynth.cli.options import (
     LvisRoot,
     OpenImagesRoot,
@@ -42,8 +42,8 @@ def main(
         str | None, typer.Option("--split", metavar=SPLIT_METAVAR, help="Only this split.")
     ] = None,
     subset: Annotated[
-        str, typer.Option("--subset", help="AVSBench layout: s4 (Single-source) or ms3.")
-    ] = "s4",
+        Subset, typer.Option("--subset", help="AVSBench layout: s4 (Single-source) or ms3.")
+    ] = Subset.S4,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
@@ -54,5 +54,5 @@ def main(
 
     roots = source_roots(lvis, openimages, vggsound)
     report = export_avsbench(manifest, out, split=split, roots=roots, progress=not quiet,
-                              subset=subset)  # fmt: skip
+                              subset=subset.value)  # fmt: skip
     typer.echo(f"{report.summary()} -> {report.root}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +17,29 @@ OpenImagesRoot = Annotated[
 VggsoundRoot = Annotated[
     Path | None, typer.Option("--vggsound", help="VGGSound root for a plan-only manifest.")
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
+
+JsonOutput = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object (the summary) instead of text.")
+]
+
+
+def quiet_logging(value: bool) -> bool:
+    """``--quiet``'s callback: keep only warnings and errors of the log messages."""
+    if value:
+        import logging
+
+        from avsynth import log
+
+        log.set_level(logging.WARNING)
+    return value
+
+
+def quiet_option(help: str = "No progress bars; log only warnings and errors.") -> Any:
+    """A ``--quiet`` / ``-q`` option that also quiets the log messages."""
+    return typer.Option("--quiet", "-q", help=help, callback=quiet_logging)
+
+
+Quiet = Annotated[bool, quiet_option()]
 
 
 def source_roots(

@@ -19,11 +19,13 @@ from typing import Annotated
 
 import typer
 
+from avsynth.cli.options import Quiet
+
 
 def main(
     manifest: Annotated[Path, typer.Argument(help="manifest.jsonl (or .jsonl.gz) to count.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the tables and plots.")],
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Count a manifest's triplets and write tables and plots."""
     from avsynth.inspection.stats import stats

@@ -10,6 +10,8 @@ Examples:
 
     avsynth verify out/manifest.jsonl
 
+    avsynth verify out/manifest.jsonl --json --quiet
+
     avsynth verify plan/manifest.jsonl --lvis /data/lvis --openimages /data/oi \\
         --vggsound /data/vggsound
 """
@@ -22,6 +24,7 @@ from typing import Annotated
 import typer
 
 from avsynth.cli.options import (
+    JsonOutput,
     LvisRoot,
     OpenImagesRoot,
     Quiet,
@@ -36,12 +39,20 @@ def main(
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
     quiet: Quiet = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Check every file a manifest references."""
+    import json
+
     from avsynth.inspection.verify import verify_report
 
     roots = source_roots(lvis, openimages, vggsound)
-    report = verify_report(manifest, roots=roots, progress=not quiet)
+    report = verify_report(manifest, roots=roots, progress=not (quiet or as_json))
+    if as_json:
+        typer.echo(json.dumps({"manifest": str(manifest), **report.to_dict()}, indent=2))
+        if report.problems:
+            raise typer.Exit(1)
+        return
     for line in report.problems:
         typer.echo(line)
     typer.echo(report.summary())

@@ -1,8 +1,10 @@
 """Pictures of a triplet's sound: a log-mel spectrogram and an image | mask | sound preview.
 
-The spectrogram uses VGGish's front end (16 kHz, 25 ms window, 10 ms hop, 64 mel bands
-125-7500 Hz) so what a person sees is what the model hears; it is drawn with librosa on a
-matplotlib Agg canvas (no display needed). The preview puts the image, the image with the mask
+The spectrogram is VGGish's own front end, :func:`avsynth.logmel.log_mel` (16 kHz, 25 ms
+periodic-Hann frames every 10 ms, 512-point |FFT|, 64 HTK-mel bands 125-7500 Hz,
+``log(magnitude + 0.01)``), so what a person sees is what the model hears. It is drawn on a
+matplotlib Agg canvas (no display needed), time in seconds across, the bands up the side on
+their mel scale with ticks labelled in Hz. The preview puts the image, the image with the mask
 highlighted (the rest dimmed, an orange outline) and the spectrogram side by side.
 """
 
@@ -13,27 +15,32 @@ from pathlib import Path
 
 import numpy as np
 
-from avsynth.audio import resample
 from avsynth.constants import SAMPLE_RATE as SR
 from avsynth.files import atomic_path
 
-N_FFT = 400  # 25 ms
-HOP = 160  # 10 ms
-N_MELS = 64
-FMIN, FMAX = 125.0, 7500.0
 OUTLINE = (255.0, 140.0, 0.0)
+#: Frequencies labelled on the spectrogram's axis (Hz).
+TICKS_HZ = (250, 500, 1000, 2000, 4000, 7000)
 
 
 def log_mel(waveform: np.ndarray, sample_rate: int = SR) -> np.ndarray:
-    """Log-mel spectrogram ``float32[64, T]`` in dB (VGGish's bands, power, ref = max)."""
-    import librosa
+    """VGGish's log-mel spectrogram ``float32[64, T]``: ``log(HTK-mel magnitude + 0.01)``.
 
-    y = np.asarray(waveform, dtype=np.float32)
-    y = resample(y, sample_rate, SR)  # the one resampler (avsynth.audio)
-    mel = librosa.feature.melspectrogram(
-        y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=FMIN, fmax=FMAX, power=2.0
-    )
-    return librosa.power_to_db(mel, ref=np.max, top_db=80.0).astype(np.float32)
+    The frames of :func:`avsynth.logmel.log_mel` (which VGGish cuts into 0.96 s examples),
+    bands first; a waveform shorter than one 25 ms window is zero-padded to one frame.
+    """
+    from avsynth.logmel import WINDOW, resample, to_mono
+    from avsynth.logmel import log_mel as vggish_log_mel
+
+    x = resample(to_mono(waveform), int(sample_rate))
+    if x.shape[0] < WINDOW:
+        x = np.pad(x, (0, WINDOW - x.shape[0]))
+    return vggish_log_mel(x).T.astype(np.float32)
+
+
+def htk_mel(hz: float) -> float:
+    """The HTK mel scale VGGish's bands are spaced on: ``1127 ln(1 + hz / 700)``."""
+    return 1127.0 * float(np.log1p(hz / 700.0))
 
 
 def render_spectrogram(
@@ -58,26 +65,26 @@ def render_spectrogram(
     Returns:
         ``out`` as a Path.
     """
-    import librosa.display
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    db = log_mel(waveform, sample_rate)
+    from avsynth.logmel import HOP, MEL_MAX_HZ, MEL_MIN_HZ
+
+    bands = log_mel(waveform, sample_rate)
     fig = Figure(figsize=size, dpi=dpi)
     ax = fig.add_subplot()
-    librosa.display.specshow(
-        db,
-        sr=SR,
-        hop_length=HOP,
-        x_axis="time",
-        y_axis="mel",
-        fmin=FMIN,
-        fmax=FMAX,
+    lo, hi = htk_mel(MEL_MIN_HZ), htk_mel(MEL_MAX_HZ)
+    ax.imshow(
+        bands,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
         cmap="magma",
-        ax=ax,
+        extent=(0.0, bands.shape[1] * HOP / SR, lo, hi),
     )
+    ax.set_yticks([htk_mel(f) for f in TICKS_HZ], [f"{f:g}" for f in TICKS_HZ])
     ax.set_xlabel("s")
     ax.set_ylabel("Hz")
     ax.tick_params(labelsize=7)

@@ -265,6 +265,10 @@ class VerifyReport:
     problems: list[str]
     counts: dict[str, int]
 
+    def to_dict(self) -> dict[str, object]:
+        """Counts and problems as plain JSON types (``avsynth verify --json``)."""
+        return {"ok": not self.problems, "counts": dict(self.counts), "problems": self.problems}
+
     def summary(self) -> str:
         """One line: what was checked and how many problems were found."""
         c = self.counts

@@ -1,8 +1,8 @@
 """Reading and writing manifests: JSONL (``.jsonl`` or ``.jsonl.gz``), streamed.
 
-Writers are atomic: records go to ``<name>.tmp`` which is renamed into place by ``close()``
-only after every record was written, so a failed build never leaves a manifest that looks
-complete. The sidecar ``build_info.json`` next to the manifest records provenance and the
+Writers are atomic: records go to a unique ``<name>.<random>.tmp`` which is renamed into place
+by ``close()`` only after every record was written, so a failed build never leaves a manifest
+that looks complete. The sidecar ``build_info.json`` next to the manifest records provenance and the
 source roots of a plan-only build.
 """
 
@@ -162,12 +162,16 @@ class ManifestWriter:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self.tmp: Path | None = None
         self.count = 0
         self._f: IO[str] | None = None
 
     def __enter__(self) -> ManifestWriter:
+        from avsynth.files import unique_temp
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = unique_temp(self.path, suffix=".tmp")  # unique: writers never share it
+        os.close(fd)
         # compressed as the final name says (the temporary name ends in ".tmp")
         self._f = _open_text(self.tmp, "wt", gz=self.path.name.endswith(".gz"))
         return self
@@ -193,7 +197,7 @@ class ManifestWriter:
         return self.count
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        assert self._f is not None
+        assert self._f is not None and self.tmp is not None
         self._f.close()
         if exc_type is None:
             os.replace(self.tmp, self.path)

@@ -1,7 +1,8 @@
 """Atomic media writes that say plainly when the disk is full, and never leave ``.tmp`` files.
 
 Every media file is encoded in memory first and written with one ``os.write`` loop to
-``<name>.<pid>.tmp``, then renamed into place. Any failure removes the temporary file;
+a new temporary file ``<name>.<random>.tmp`` beside it (unique per writer, process or
+thread), then renamed into place. Any failure removes the temporary file;
 ``ENOSPC``/``EDQUOT`` become :class:`DiskFullError`, which stops a build whatever
 ``on_error`` says (every later file would fail the same way).
 """
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 
 from avsynth.errors import MediaError
+from avsynth.files import unique_temp
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -43,11 +45,6 @@ def is_disk_full(err: BaseException) -> bool:
     return isinstance(err, OSError) and err.errno in _FULL
 
 
-def tmp_name(dest: Path) -> Path:
-    """The temporary name a worker writes ``dest`` under (unique per process)."""
-    return dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
-
-
 def write_media(dest: Path, data: bytes | memoryview) -> None:
     """Write ``data`` to ``dest`` atomically (parent folders created).
 
@@ -55,14 +52,13 @@ def write_media(dest: Path, data: bytes | memoryview) -> None:
         DiskFullError: the device is full; nothing is left under a temporary name.
         MediaError: any other OS error, naming the file.
     """
-    tmp = tmp_name(dest)
+    tmp: Path | None = None
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            fd = os.open(tmp, flags, 0o644)
+            fd, tmp = unique_temp(dest, suffix=".tmp")
         except FileNotFoundError:  # the folder is made on first use only
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, flags, 0o644)
+            fd, tmp = unique_temp(dest, suffix=".tmp")
         try:
             view = memoryview(data)
             while view:
@@ -71,10 +67,12 @@ def write_media(dest: Path, data: bytes | memoryview) -> None:
             os.close(fd)
         os.replace(tmp, dest)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         if is_disk_full(e):
             raise disk_full(dest, e) from None
         raise MediaError(f"cannot write {dest}: {e.strerror or e}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise

@@ -7,8 +7,8 @@ Images CSVs parse in a background process, then plans (single triplets, or compo
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import time
 from contextlib import contextmanager
 from functools import partial
@@ -16,6 +16,8 @@ from functools import partial
 from avsynth.catmap.schema import CategoryMap
 from avsynth.planning.options import check_roots
 from avsynth.planning.planner import Plan
+
+logger = logging.getLogger(__name__)
 
 
 def load_category_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
@@ -28,7 +30,7 @@ def load_category_map(categories: str | os.PathLike[str] | CategoryMap) -> Categ
 
 
 class _Stages:
-    """Times named stages; with ``verbose`` prints one line per stage to stderr."""
+    """Times named stages; with ``verbose`` logs one line per stage (INFO)."""
 
     def __init__(self, verbose: bool) -> None:
         self.verbose = verbose
@@ -37,14 +39,14 @@ class _Stages:
     @contextmanager
     def __call__(self, name: str, what: str):
         if self.verbose and what:
-            print(f"[avsynth] {what} ...", file=sys.stderr, flush=True)
+            logger.info("%s ...", what)
         t = time.perf_counter()
         note: list[str] = []
         yield note
         self.timings[name] = time.perf_counter() - t
         if self.verbose and what:
             extra = f"{note[0]}, " if note else ""
-            print(f"[avsynth]   {extra}{self.timings[name]:.1f} s", file=sys.stderr, flush=True)
+            logger.info("  %s%.1f s", extra, self.timings[name])
 
 
 def plan_from_sources(

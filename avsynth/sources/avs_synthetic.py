@@ -17,6 +17,7 @@ The layout (``datasets/AVSSynthetic_dataloader.py`` of jinxiang-liu/anno-free-AV
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import pickle
@@ -90,15 +91,17 @@ def read_annotations(path: Path) -> list[tuple[int, dict[str, Any]]]:
         SourceError: missing file, no/misplaced ``split`` column, wrong column count, an
             unknown split, a non-integer class id, or an unusable name (names the line).
     """
-    import pandas as pd
-
     if not path.is_file():
         raise SourceError(f"{path}: not found; is this the AVS-Synthetic release folder?")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            table = [(reader.line_num, r) for r in reader if r]  # blank lines skipped
+    except (csv.Error, UnicodeDecodeError) as e:
         raise SourceError(f"{path}: not a readable CSV ({_line(e)})") from None
-    cols = list(df.columns)
+    if not table:
+        raise SourceError(f"{path}: not a readable CSV (no header line)")
+    cols = table[0][1]
     if "split" not in cols:
         raise SourceError(f"{path}: no 'split' column (columns: {', '.join(cols)})")
     if len(cols) == 9:
@@ -107,18 +110,20 @@ def read_annotations(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 f"{path}: 'split' is column {cols.index('split')}, which the authors' loader "
                 "reads as data; expected it at position 2, 3 or 7"
             )
-        positional = cols
+        positions = list(range(9))
     elif len(cols) == 10:
-        positional = [c for c in cols if c != "split"]
+        positions = [i for i in range(10) if i != cols.index("split")]
     else:
         raise SourceError(
             f"{path}: {len(cols)} columns; the authors' loader reads 9 (split among them)"
         )
     out = []
-    values = df[positional].to_numpy()
-    splits = df["split"].to_numpy()
-    for i, (vals, split) in enumerate(zip(values, splits, strict=True)):
-        line = i + 2
+    split_at = cols.index("split")
+    for line, fields in table[1:]:
+        if len(fields) != len(cols):
+            raise SourceError(f"{path}:{line}: {len(fields)} fields; the header has {len(cols)}")
+        vals = [fields[i] for i in positions]
+        split = fields[split_at]
         if split not in SPLIT_NAMES:
             raise SourceError(
                 f"{path}:{line}: split {split!r} is not one of {', '.join(SPLIT_NAMES)}"

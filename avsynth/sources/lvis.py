@@ -32,6 +32,7 @@ __all__ = [
     "LvisCategory",
     "iter_lvis_masks",
     "lvis_categories",
+    "lvis_categories_file",
     "lvis_files",
     "lvis_masks",
     "lvis_json_path",
@@ -225,14 +226,22 @@ def _categories_at_end(mm: mmap.mmap) -> list[_CategoryInfo] | None:
         return None
 
 
+def lvis_categories_file(root: str | os.PathLike) -> Path:
+    """The JSON :func:`lvis_categories` reads: ``lvis_v1_val.json``, else the train file.
+
+    Raises:
+        SourceError: Neither JSON is under ``root``.
+    """
+    return _existing(root, ("val", "train"))[0][1]
+
+
 def lvis_categories(root: str | os.PathLike) -> dict[str, str]:
     """LVIS category name -> WordNet synset, from ``lvis_v1_val.json`` (else the train file).
 
     Raises:
         SourceError: Neither JSON exists, or it is malformed.
     """
-    _, path = _existing(root, ("val", "train"))[0]
-    cats = read_lvis_categories(path)
+    cats = read_lvis_categories(lvis_categories_file(root))
     return {name: cats[name].synset for name in sorted(cats)}
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "OI_IMAGE_LICENSE",
     "OI_SUBSETS",
     "iter_openimages_masks",
+    "openimages_class_file",
     "openimages_classes",
     "openimages_csv_path",
     "read_openimages_classes",
@@ -86,11 +87,20 @@ def openimages_classes(root: str | os.PathLike) -> dict[str, str]:
     Raises:
         SourceError: No class file, or a malformed line (message names file and line).
     """
+    return dict(sorted(read_openimages_classes(openimages_class_file(root)).items()))
+
+
+def openimages_class_file(root: str | os.PathLike) -> Path:
+    """The class-description CSV :func:`openimages_classes` reads under ``root``.
+
+    Raises:
+        SourceError: ``root`` is not a folder, or holds no class file.
+    """
     root = _check_root(root)
     path = next((root / n for n in _CLASS_FILES if (root / n).is_file()), None)
     if path is None:
         raise SourceError(f"no {' or '.join(_CLASS_FILES[:2])} in {root}")
-    return dict(sorted(read_openimages_classes(path).items()))
+    return path
 
 
 def read_openimages_classes(path: str | os.PathLike) -> dict[str, str]:
