@@ -31,7 +31,7 @@ DEPRECATED = {"--dir": "--out"}
 
 
 class WeightsName(StrEnum):
-    """The names ``download`` takes (``avsmodel.pretrained.download.names()``; a test keeps them equal)."""
+    """The names ``download`` takes (``pretrained.download.names()``; a test keeps them equal)."""
 
     SAM_VIT_B = "sam_vit_b"
     SAM_VIT_L = "sam_vit_l"
