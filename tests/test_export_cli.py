@@ -117,7 +117,7 @@ def test_unreadable_image_and_missing_audio(manifest, tmp_path, monkeypatch, cap
         monkeypatch, capsys, "export", build / "manifest.jsonl", "--format", "hf",
         "--out", tmp_path / "o", "--quiet",
     )  # fmt: skip
-    assert code == 2 and str(bad) in err and "does not decode" in err
+    assert code == 1 and str(bad) in err and "does not decode" in err
     assert err.count("\n") == 1 and not (tmp_path / "o").exists()
     shutil.copy(manifest.parent / "images" / "dog-03.jpg", bad)
     wav = next((build / "audio").glob("*.wav"))
@@ -162,7 +162,7 @@ def test_full_disk_names_the_shard(manifest, tmp_path, monkeypatch, capsys, fmt)
     )  # fmt: skip
     monkeypatch.setattr(builtins, "open", real_open)
     first = "data/train-00000-of-00001.parquet" if fmt == "hf" else "train-000000.tar"
-    assert code == 2 and err.count("\n") == 1
+    assert code == 1 and err.count("\n") == 1
     assert f"error: {tmp_path / 'o' / first}: cannot write (No space left on device)" in err
     assert not (tmp_path / "o").exists() and leftovers(tmp_path) == []
 

@@ -15,7 +15,7 @@ the same manifest and media give the same tar bytes.
 
 ``index.json``::
 
-    {"format": "webdataset", "version": 1, "avsynth": "0.1.0", "shard_size": 500,
+    {"format": "webdataset", "version": 1, "avsynth": "<version>", "shard_size": 500,
      "sample_rate": 16000,
      "extensions": {"image": ["jpg", "png"], "mask": "mask.png", "audio": "wav",
                     "record": "json"},
