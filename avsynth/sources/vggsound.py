@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsynth.errors import SourceError
+from avsynth.sources.guards import is_build_output
 from avsynth.sources.records import SourceClip
 
 __all__ = [
@@ -70,7 +71,8 @@ class VggsoundIndex:
 def scan_clips(root: str | os.PathLike) -> dict[str, str]:
     """Map clip id ``{youtube_id}_{start:06d}`` -> POSIX path relative to ``root``.
 
-    Walks ``root`` recursively once (following folder symlinks, each real folder once). Among
+    Walks ``root`` recursively once (following folder symlinks, each real folder once),
+    skipping folders that carry the build marker (an earlier build's output). Among
     several files of one clip, the preferred extension wins (wav > flac > mp4), then the
     lexicographically smallest path. Empty files and partial downloads are skipped.
     """
@@ -94,7 +96,8 @@ def scan_clips(root: str | os.PathLike) -> dict[str, str]:
             if name.startswith("."):
                 continue
             if e.is_dir():
-                stack.append((e.path, f"{rel}{name}/"))
+                if not is_build_output(e.path):  # an earlier build's cuts are no source clips
+                    stack.append((e.path, f"{rel}{name}/"))
                 continue
             m = _CLIP_RE.match(name)
             if m is None or not e.is_file():

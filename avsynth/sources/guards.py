@@ -1,0 +1,82 @@
+"""Checks that keep a build's sources and its output apart, and read only regular files.
+
+* :func:`check_out_outside_sources`: an ``--out`` inside (or equal to) a source root is
+  refused, so a build never writes where a later build would read it as source data (VGGSound
+  clips are found anywhere below the root, and a build's ``audio/`` holds WAVs named as
+  VGGSound clips).
+* :func:`is_build_output`: a folder carrying the build marker (``.avsynth-build``) or an
+  avsynth ``build_info.json`` is an earlier build's output; source scans skip it.
+* :func:`regular_file`: source media are read only from regular files; a FIFO, a device or a
+  socket would block or stream forever, so it is one line naming the file instead.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from avsynth.errors import MediaError, OutputError
+
+
+def _root_folder(root: str | os.PathLike[str]) -> Path:
+    """The folder of a source root given as a folder or as its metadata file."""
+    p = Path(root).expanduser().resolve()
+    return p.parent if p.is_file() else p
+
+
+def check_out_outside_sources(
+    out: str | os.PathLike[str], **roots: str | os.PathLike[str] | None
+) -> None:
+    """Refuse an output folder inside (or equal to) any source root.
+
+    Args:
+        out: The build's ``--out``.
+        **roots: Source roots by name (``vggsound=...``, ``lvis=...``); ``None`` is skipped.
+
+    Raises:
+        OutputError: ``--out DIR lies inside the vggsound root ROOT: ...`` (nothing is read or
+            written before).
+    """
+    o = Path(out).expanduser().resolve()
+    for name, root in roots.items():
+        if root is None:
+            continue
+        r = _root_folder(root)
+        if o == r or r in o.parents:
+            raise OutputError(
+                f"--out {out} lies inside the {name} root {r}: a later build would read this "
+                "build's files as source data; write the build outside every source root"
+            )
+
+
+def is_build_output(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` is an avsynth build's output (carries the build marker, or an
+    avsynth ``build_info.json``): source scans never read it."""
+    from avsynth.outfolder import is_build_folder
+
+    return is_build_folder(Path(folder))
+
+
+def regular_file(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` if it is a regular file (symbolic links followed).
+
+    Args:
+        path: The file about to be read.
+        what: What it is, for the message (``image``, ``mask``, ``clip``).
+
+    Raises:
+        MediaError: ``PATH: image not found`` or ``PATH: image is not a regular file (a FIFO,
+            socket or device); only regular files are read``.
+    """
+    p = Path(path)
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise MediaError(f"{p}: {what} not found") from None
+    except OSError as e:
+        raise MediaError(f"{p}: cannot read {what} ({e.strerror})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+        raise MediaError(f"{p}: {what} is not a regular file ({kind}); only regular files are read")
+    return p
