@@ -6,6 +6,8 @@
   VGGSound clips).
 * :func:`is_build_output`: a folder carrying the build marker (``.avsynth-build``) or an
   avsynth ``build_info.json`` is an earlier build's output; source scans skip it.
+* :func:`check_unique`: every id space of a source (LVIS image, annotation and category ids
+  and category names; Open Images ids; VGGSound clips; release rows) holds each id once.
 * :func:`regular_file`: source media are read only from regular files; a FIFO, a device or a
   socket would block or stream forever, so it is one line naming the file instead.
 """
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 
-from avsynth.errors import MediaError, OutputError
+from avsynth.errors import MediaError, OutputError, SourceError
 
 
 def _root_folder(root: str | os.PathLike[str]) -> Path:
@@ -80,3 +83,28 @@ def regular_file(path: str | os.PathLike[str], what: str) -> Path:
         kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
         raise MediaError(f"{p}: {what} is not a regular file ({kind}); only regular files are read")
     return p
+
+
+def check_unique(values: Iterable[Hashable], what: str, where: str) -> None:
+    """Refuse a repeated id or name in one id space of a source file.
+
+    Args:
+        values: The ids (or names) in file order.
+        what: What they are, for the message (``image id``, ``category name``).
+        where: The file (and entry) they come from.
+
+    Raises:
+        SourceError: ``lvis_v1_train.json: image id 7 appears twice (ids must be unique: a
+            repeated one would join one entry's annotations to another's picture)``.
+    """
+    items = values if isinstance(values, list) else list(values)
+    if len(set(items)) == len(items):  # the usual case, at C speed
+        return
+    seen: set[Hashable] = set()
+    for v in items:
+        if v in seen:
+            raise SourceError(
+                f"{where}: {what} {v!r} appears more than once ({what}s must be unique: "
+                "a repeated one would mix up two entries)"
+            )
+        seen.add(v)

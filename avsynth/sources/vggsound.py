@@ -189,6 +189,29 @@ def _parse(path: Path) -> list[tuple[str, int, str, str, int]]:
     return rows
 
 
+def _check_row(
+    path: Path, line: int, cid: str, label: str, split: str, first: tuple[int, str, str]
+) -> None:
+    """A selected row's label is one path component and its clip id is not used by another
+    selected row with another label or split (one file for two labels, or a clip in train
+    and test).
+
+    Raises:
+        SourceError: naming ``vggsound.csv:LINE`` and the label or clip id.
+    """
+    from avsynth.manifest.schema import UnsafePathError, safe_component
+
+    try:
+        safe_component(label, what=f"{path}:{line}: label")
+    except UnsafePathError as e:
+        raise SourceError(str(e)) from None
+    if first[0] != line and (first[1], first[2]) != (label, split):
+        raise SourceError(
+            f"{path}:{line}: clip id {cid!r} ({label}, {split}) repeats line {first[0]} "
+            f"({first[1]}, {first[2]}): a clip id must be unique"
+        )
+
+
 def read_vggsound(
     root: str | os.PathLike, *, labels: Collection[str] | None = None
 ) -> VggsoundIndex:
@@ -213,6 +236,7 @@ def read_vggsound(
     unknown = () if wanted is None else tuple(sorted(wanted - set(all_labels)))
     files = scan_clips(root)
     selected: dict[tuple[str, int, str, str], SourceClip] = {}
+    first: dict[str, tuple[int, str, str]] = {}  # clip id -> (line, label, split) first seen
     for ytid, start, label, split, lineno in rows:
         if wanted is not None and label not in wanted:
             continue
@@ -220,6 +244,7 @@ def read_vggsound(
         if key in selected:
             continue  # exact duplicate row: keep the first
         cid = f"{ytid}_{start:06d}"
+        _check_row(path, lineno, cid, label, split, first.setdefault(cid, (lineno, label, split)))
         selected[key] = SourceClip(ytid, start, label, split, files.get(cid), lineno)
     clips = [selected[k] for k in sorted(selected)]
     return VggsoundIndex(
