@@ -94,16 +94,16 @@ def import_release(
         SourceError: a metadata file is missing or malformed (names file and line), or the
             pool pickle is refused.
     """
-    from tqdm import tqdm
-
     from avsynth.files import atomic_write_text
     from avsynth.manifest import ManifestWriter
     from avsynth.outputs import check_out_dir
     from avsynth.planning.fingerprint import file_fingerprint
+    from avsynth.progress import progress as progress_bar
 
     out = check_out_dir(out)  # a file, or no permission: one line before any work
     root = Path(root).resolve()
     rows = read_annotations(root / ANNOTATIONS)
+    _check_unique_rows(root / ANNOTATIONS, rows)
     pools_raw = read_pools(root / POOLS)
     classes: dict[str, int] = {}
     for line, r in rows:
@@ -135,11 +135,11 @@ def import_release(
     seen: dict[str, int] = {}
     with ManifestWriter(manifest) as w:
         results = _map(_record, jobs, workers)
-        for (_, line, _r, _), (rec, why, path) in tqdm(
+        for (_, line, _r, _), (rec, why, path) in progress_bar(
             zip(jobs, results, strict=True),
             total=len(jobs),
             desc="import",
-            disable=not progress,
+            enabled=progress,
             unit="row",
         ):
             if rec is None:
@@ -195,6 +195,19 @@ def read_audio_pools(
         cat: [resolve_media_path(manifest, p, "release", roots=roots) for p in paths]
         for cat, paths in pools.items()
     }
+
+
+def _check_unique_rows(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """Every row's instance id is unique (it names the triplet and its mask file).
+
+    Raises:
+        SourceError: ``annotations.csv:LINE: instance id 'x' repeats line N``.
+    """
+    first: dict[str, int] = {}
+    for line, r in rows:
+        prev = first.setdefault(r["instance"], line)
+        if prev != line:
+            raise SourceError(f"{path}:{line}: instance id {r['instance']!r} repeats line {prev}")
 
 
 def _version() -> str:
@@ -258,7 +271,13 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         return None, "mask empty", mask_rel
     ys, xs = np.nonzero(m)
     x0, y0 = float(xs.min()), float(ys.min())
-    bbox = (x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0)
+    # Normalised (x, y, w, h) in [0, 1] of the image, as built manifests write boxes.
+    bbox = (
+        round(x0 / width, 6),
+        round(y0 / height, 6),
+        round((float(xs.max()) + 1 - x0) / width, 6),
+        round((float(ys.max()) + 1 - y0) / height, 6),
+    )
     rate, duration = _audio_info(root / audio)
     if rate is None:
         return None, "audio does not decode", audio

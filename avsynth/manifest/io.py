@@ -29,6 +29,8 @@ from avsynth.manifest.schema import (
 )
 
 SIDECAR = "build_info.json"
+#: Roots a command line takes as options (``--lvis``, ``--openimages``, ``--vggsound``).
+SOURCE_ROOTS = ("lvis", "openimages", "vggsound")
 
 
 def _open_text(path: Path, mode: str, *, gz: bool | None = None) -> IO[str]:
@@ -306,9 +308,13 @@ def resolve_media_path(
         known = dict(read_sidecar(manifest).get("roots", {}))
         known.update({k: str(v) for k, v in (roots or {}).items()})
         if root not in known or not known[root]:
-            raise ManifestError(
-                f"{manifest}: media root {root!r} unknown; pass it (e.g. --{root} DIR)"
+            how = (
+                f"pass it (e.g. --{root} DIR)"
+                if root in SOURCE_ROOTS
+                else f"give the folder as roots.{root} in {SIDECAR} (or re-run the command "
+                "that wrote the manifest, e.g. `avsynth import-release`)"
             )
+            raise ManifestError(f"{manifest}: media root {root!r} unknown; {how}")
         base = Path(known[root]).resolve()
     full = (base / path).resolve()
     if full != base and base not in full.parents:
