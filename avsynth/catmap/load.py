@@ -315,8 +315,8 @@ def _read(path: str | Path) -> bytes:
     except FileNotFoundError:
         names = shipped_maps()
         hint = (
-            f" (give a map file, or the name of a map shipped with avsynth: {', '.join(names)};"
-            f" e.g. `avsynth check-map {names[0]}`)"
+            f" (give a map file, or a shipped map's name: {', '.join(names)}; e.g. "
+            f"`avsynth check-map {names[0]}`)"
             if names
             else ""
         )
