@@ -83,7 +83,9 @@ def test_openimages_duplicate_mask_path_names_it(roots, copies):
     ],
 )
 def test_vggsound_clip_ids_are_unique(tmp_path, second, ok):
-    root = write_vggsound(tmp_path / "v", [("abcdefghijk", 30, "dog barking", "train"), second])
+    root = write_vggsound(
+        tmp_path / "v", [("abcdefghijk", 30, "dog barking", "train"), second]
+    ).parent
     if ok:
         assert len(read_vggsound(root).clips) == 1
         return
@@ -95,10 +97,8 @@ def test_vggsound_clip_ids_are_unique(tmp_path, second, ok):
 
 @pytest.mark.parametrize("label", ["AC/DC", "..", ".", "a\\b", "x" * 250])
 def test_unusable_vggsound_label_is_refused_at_build_time(tmp_path, label):
-    root = write_vggsound(
-        tmp_path / "v",
-        [("abcdefghijk", 30, "dog barking", "train"), ("bcdefghijkl", 0, label, "test")],
-    )
+    rows = [("abcdefghijk", 30, "dog barking", "train"), ("bcdefghijkl", 0, label, "test")]
+    root = write_vggsound(tmp_path / "v", rows).parent
     with pytest.raises(SourceError) as e:
         read_vggsound(root, labels={label, "dog barking"})
     msg = str(e.value)
@@ -130,14 +130,14 @@ def _fifo(path):
     return path
 
 
-def _no_hang(fifo, fn, *args):
+def _no_hang(fifo, fn, *args, **kw):
     """``fn(*args)`` in a thread: ``{"value": ...}`` or ``{"error": ...}``; fails the test
     (instead of hanging the suite) if it blocks on ``fifo``."""
     box = {}
 
     def run():
         try:
-            box["value"] = fn(*args)
+            box["value"] = fn(*args, **kw)
         except BaseException as e:  # noqa: BLE001
             box["error"] = e
 
@@ -164,21 +164,24 @@ def test_fifo_source_file_is_one_line(tmp_path, reader):
 
 
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
-def test_build_with_fifo_image_follows_on_error(roots, tmp_path, on_error):
-    images = sorted((roots["lvis"] / "train2017").glob("*.jpg"))
-    fifo = _fifo(images[0])
-
+def test_build_with_fifo_image_follows_on_error(tmp_path, on_error):
+    roots = write_sources(tmp_path / "src", n_lvis=12, n_oi=12)
+    fifos = [_fifo(p) for p in sorted((roots["lvis"] / "train2017").glob("*.jpg"))]
+    assert len(fifos) == 12  # every LVIS image: whichever the plan takes is a FIFO
     out = tmp_path / "out"
-    box = _no_hang(fifo, build_tiny, roots, out, split_sizes=(4, 2, 2), on_error=on_error)
+    box = _no_hang(fifos[0], build_tiny, roots, out, split_sizes=(4, 2, 2), on_error=on_error)
     if on_error == "raise":
         assert isinstance(box.get("error"), MediaError), box
-        assert str(box["error"]).startswith(f"{fifo}: image is not a regular file"), box
+        msg = str(box["error"])
+        assert any(msg.startswith(f"{f}: image is not a regular file") for f in fifos), msg
         assert not (out / "manifest.jsonl").exists()
     else:
         assert "error" not in box, box
         info = json.loads((out / "build_info.json").read_text())
-        assert fifo.name in json.dumps(info["media_skips"]), info["media_skips"]
-        assert fifo.name not in (out / "manifest.jsonl").read_text()
+        skipped = json.dumps(info["media_skips"])
+        assert any(f.name in skipped for f in fifos), info["media_skips"]
+        assert "not a regular file" in skipped
+        assert '"source":"lvis"' not in (out / "manifest.jsonl").read_text()
 
 
 # ------------------------------------------------------------------ outputs vs sources
@@ -204,7 +207,7 @@ def test_clip_scan_skips_build_outputs(tmp_path, marker, where):
 
     y = np.zeros(16000, np.float32)
     rows = [("abcdefghijk", 30, "dog barking", "train")]
-    root = write_vggsound(tmp_path / "v", rows, clips={"abcdefghijk_000030": y}, fmt="flac")
+    root = write_vggsound(tmp_path / "v", rows, clips={"abcdefghijk_000030": y}, fmt="flac").parent
     build = root / where  # an earlier build's output inside the root, its 1 s cut a .wav
     (build / "audio").mkdir(parents=True)
     sf.write(str(build / "audio" / "abcdefghijk_000030.wav"), y, 16000)
@@ -236,16 +239,16 @@ def test_non_utf8_vggsound_csv_is_one_line(tmp_path, name, body):
     assert str(e.value).startswith(f"{path}: not UTF-8 text") and "\n" not in str(e.value)
 
 
-def test_non_utf8_vggsound_csv_in_check_map_cli(tmp_path):
-    from typer.testing import CliRunner
-
-    from avsynth.cli import app
+def test_non_utf8_vggsound_csv_in_check_map_cli(tmp_path, monkeypatch, capsys):
+    from inspect_fixtures import run_cli
 
     path = tmp_path / "stat.csv"
     path.write_bytes("caf\xe9 noise,12,animals\n".encode("latin-1"))
-    result = CliRunner().invoke(app, ["check-map", "46", "--vggsound-csv", str(path)])
-    assert result.exit_code == 2
-    assert f"{path}: not UTF-8 text" in str(result.exception) + result.output
+    code, out, err = run_cli(monkeypatch, capsys, "check-map", "46", "--vggsound-csv", path)
+    assert code == 2
+    assert err.strip() == (
+        f"error: {path}: not UTF-8 text (byte 0xe9 at offset 3); save it as UTF-8"
+    )
 
 
 @pytest.mark.parametrize("name", ["category_maps/47.yaml", "maps/46.yaml", "nope"])

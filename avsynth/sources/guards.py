@@ -73,10 +73,25 @@ def regular_file(path: str | os.PathLike[str], what: str) -> Path:
             socket or device); only regular files are read``.
     """
     p = Path(path)
+    if not p.exists():
+        raise MediaError(f"{p}: {what} not found")
+    return refuse_special(p, what)
+
+
+def refuse_special(path: str | os.PathLike[str], what: str) -> Path:
+    """``path``, unless it exists and is not a regular file (a FIFO, socket, device or
+    folder): reading one would block, stream forever or fail obscurely. A missing file is
+    left to the caller's own message.
+
+    Raises:
+        MediaError: ``PATH: image is not a regular file (a FIFO, socket or device); only
+            regular files are read``.
+    """
+    p = Path(path)
     try:
         mode = os.stat(p).st_mode
     except FileNotFoundError:
-        raise MediaError(f"{p}: {what} not found") from None
+        return p
     except OSError as e:
         raise MediaError(f"{p}: cannot read {what} ({e.strerror})") from None
     if not stat.S_ISREG(mode):
