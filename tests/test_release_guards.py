@@ -52,19 +52,19 @@ def test_duplicate_release_rows_name_the_id(release, tmp_path, change):
     path = root / "annotations.csv"
     with open(path, newline="") as f:
         header, *rows = list(csv.reader(f))
-    dup = list(rows[0])
+    s = header.index("split")
+    i = next(k for k, r in enumerate(rows) if r[s] == "test")  # a row with an audio name
+    dup = list(rows[i])
     if change == "other class":
-        dup[4] = rows[-1][4]
-        dup[5] = rows[-1][5]
+        dup[4], dup[5] = rows[0][4], rows[0][5]
     elif change == "other split":
-        s = header.index("split")
-        dup[s] = "test" if dup[s] != "test" else "train"
+        dup[s] = "validate"
     with open(path, "w", newline="") as f:
         csv.writer(f).writerows([header, *rows, dup])
     with pytest.raises(SourceError) as e:
         import_release(root, tmp_path / "out", progress=False)
     last = len(rows) + 2
-    assert str(e.value) == f"{path}:{last}: instance id {rows[0][0]!r} repeats line 2"
+    assert str(e.value) == f"{path}:{last}: instance id {rows[i][0]!r} repeats line {i + 2}"
     assert not (tmp_path / "out" / "manifest.jsonl").exists()
 
 
