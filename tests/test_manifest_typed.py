@@ -270,3 +270,13 @@ def test_decompression_bomb_is_one_problem(tmp_path, kind, side):
     problems = verify(m, progress=False)
     hits = [p for p in problems if name in p]
     assert len(hits) == 1 and "does not decode" in hits[0], problems
+
+
+@pytest.mark.parametrize("edit,field,word", BAD[:6], ids=[f"{f}-{w}" for _, f, w in BAD[:6]])
+def test_training_dataset_gets_the_same_line(build, tmp_path, edit, field, word):
+    from avsmodel.data.dataset import ManifestDataset
+
+    path, line = _with_line(tmp_path, build, 1, edit)  # line 1 is a train record
+    with pytest.raises(ManifestRecordError) as e:
+        ManifestDataset(path, "train", image_size=64, audio_examples=1)
+    assert str(e.value).startswith(f"{path}:{line}: {field}:") and word in str(e.value)

@@ -271,3 +271,12 @@ def test_readme_path_works_without_a_source_tree(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no category_maps/ here, as for a pip user
     m = load_map("category_maps/46.yaml")
     assert m.sha256 == load_map(data_path("category_maps/46.yaml")).sha256
+
+
+@pytest.mark.parametrize("seconds", [3600.5, 1e9])
+def test_clip_longer_than_records_allow_is_refused(roots, tmp_path, seconds):
+    from avsynth.errors import PlanError
+
+    with pytest.raises(PlanError, match=rf"--clip-seconds {seconds}: must be <= 3600"):
+        build_tiny(roots, tmp_path / "out", clip_seconds=seconds, plan_only=True)
+    assert not (tmp_path / "out").exists()

@@ -28,6 +28,28 @@ def _root_folder(root: str | os.PathLike[str]) -> Path:
     return p.parent if p.is_file() else p
 
 
+def check_build_inputs(
+    out: str | os.PathLike[str], clip_seconds: float, **roots: str | os.PathLike[str] | None
+) -> None:
+    """The build's checks that keep it from writing what its own readers refuse or read:
+    ``--out`` outside every source root (:func:`check_out_outside_sources`) and
+    ``clip_seconds`` no longer than a manifest record may say
+    (:data:`avsynth.manifest.schema.MAX_SECONDS`).
+
+    Raises:
+        OutputError: ``--out`` inside a source root. PlanError: ``clip_seconds`` too long.
+    """
+    from avsynth.errors import PlanError
+    from avsynth.manifest.schema import MAX_SECONDS
+
+    if isinstance(clip_seconds, int | float) and clip_seconds > MAX_SECONDS:
+        raise PlanError(
+            f"--clip-seconds {clip_seconds}: must be <= {MAX_SECONDS:g} (the longest clip a "
+            "manifest record may hold)"
+        )
+    check_out_outside_sources(out, **roots)
+
+
 def check_out_outside_sources(
     out: str | os.PathLike[str], **roots: str | os.PathLike[str] | None
 ) -> None:
