@@ -173,19 +173,23 @@ def test_empty_manifest_is_unusable(tmp_path, text, word):
         list(iter_manifest(path))
 
 
-@pytest.mark.parametrize("cut", [10, 30, -8])
-def test_corrupt_gz_is_one_line(build, tmp_path, cut):
+@pytest.mark.parametrize(
+    "how,at", [("cut", 10), ("cut", 30), ("flip", -8), ("flip", 100), ("flip", 200)]
+)
+def test_corrupt_gz_is_one_line(build, tmp_path, how, at):
     data = gzip.compress(build.read_bytes(), mtime=0)
-    bad = bytearray(data[:cut] if cut > 0 else data)
-    if cut < 0:
-        bad[cut] ^= 0xFF  # CRC / length trailer damaged
+    assert len(data) > 300
+    if how == "cut":
+        bad = bytearray(data[:at]) + b"\x00" * 4  # truncated
     else:
-        bad += b"\x00" * 4
+        bad = bytearray(data)
+        bad[at] ^= 0xFF  # a damaged deflate stream (zlib.error) or trailer (CRC)
     path = tmp_path / "manifest.jsonl.gz"
     path.write_bytes(bytes(bad))
     with pytest.raises(ManifestError) as e:
         read_manifest(path)
-    assert str(e.value).startswith(str(path)) and "\n" not in str(e.value)
+    # the file (and, where a damaged stream still inflates, the line): one line
+    assert str(e.value).startswith(f"{path}:") and "\n" not in str(e.value)
 
 
 @pytest.mark.parametrize("blanks", [1, 3])

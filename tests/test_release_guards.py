@@ -43,7 +43,7 @@ def test_release_boxes_are_normalised_like_built_manifests(release, tmp_path):
         assert all(0.0 <= v <= 1.0 for v in t.mask.bbox)
 
 
-@pytest.mark.parametrize("change", ["same", "other class", "other split"])
+@pytest.mark.parametrize("change", ["same", "other class", "other split", "first skipped"])
 def test_duplicate_release_rows_name_the_id(release, tmp_path, change):
     import shutil
 
@@ -59,6 +59,10 @@ def test_duplicate_release_rows_name_the_id(release, tmp_path, change):
         dup[4], dup[5] = rows[0][4], rows[0][5]
     elif change == "other split":
         dup[s] = "validate"
+    elif change == "first skipped":  # the first row is dropped (image missing), the repeat not
+        (root / "images" / f"{rows[i][1]}.jpg").unlink()
+        (root / "images" / f"{rows[i][1]}.jpg").write_bytes(b"")
+        dup[1] = rows[0][1]
     with open(path, "w", newline="") as f:
         csv.writer(f).writerows([header, *rows, dup])
     with pytest.raises(SourceError) as e:
