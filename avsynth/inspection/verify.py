@@ -2,10 +2,11 @@
 
 Checks per triplet (each file is checked once however many triplets share it):
 
-* every record is usable: media paths stay inside their root (symlinks resolved), and the
-  strings tools turn into file names (id, category, label, ...) are single path components
-  (:func:`avsynth.manifest.safe_component`); an unusable record is one problem line and is
-  not checked further;
+* every record is usable: its fields have their types and ranges (the typed decoding of
+  :func:`avsynth.manifest.iter_numbered`), media paths stay inside their root (symlinks
+  resolved), and the strings tools turn into file names (id, category, label, ...) are
+  single path components (:func:`avsynth.manifest.safe_component`); an unusable record is
+  one problem line and is not checked further;
 * ids are unique;
 * the image decodes and has the recorded width/height;
 * the mask decodes, is binary (one non-zero value), non-empty and at the image's size
@@ -324,8 +325,8 @@ def verify(
         One line per problem, naming the file, what is wrong and the triplet/line.
 
     Raises:
-        ManifestError: if the manifest is missing, not JSONL or of an unknown schema version
-            (the manifest itself is unusable). A record with an unsafe path or name is a
+        ManifestError: if the manifest is missing, empty, unreadable, not JSONL or of an
+            unknown schema version (the manifest itself is unusable). A record with an unsafe path or name is a
             problem line (``manifest.jsonl:LINE: unusable record (...) [triplet ID]``).
     """
     return verify_report(manifest, roots=roots, progress=progress).problems
