@@ -326,7 +326,8 @@ def verify(
 
     Raises:
         ManifestError: if the manifest is missing, empty, unreadable, not JSONL or of an
-            unknown schema version (the manifest itself is unusable). A record with an unsafe path or name is a
-            problem line (``manifest.jsonl:LINE: unusable record (...) [triplet ID]``).
+            unknown schema version (the manifest itself is unusable). A record with an unsafe
+            path or name, or one its types refuse, is a problem line
+            (``manifest.jsonl:LINE: unusable record (...) [triplet ID]``).
     """
     return verify_report(manifest, roots=roots, progress=progress).problems

@@ -68,6 +68,10 @@ Root = Literal["manifest", "lvis", "openimages", "vggsound", "release"]
 Composition = Literal["single", "multi", "offscreen", "partial"]
 Side = Annotated[int, msgspec.Meta(ge=1, le=MAX_SIDE)]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+#: A mask's area over its image's; a composed union's is the sum of its instances' (each at
+#: most 1), so more than 1 is possible there, never more than this.
+MAX_AREA = 64.0
+Area = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_AREA)]
 Seconds = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_SECONDS)]
 Start = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
 Rate = Annotated[int, msgspec.Meta(ge=1, le=10**6)]
@@ -217,7 +221,7 @@ class MaskRef:
     source_id: str
     source_label: str
     bbox: tuple[Fraction, Fraction, Fraction, Fraction]
-    area_fraction: Fraction
+    area_fraction: Area
 
 
 @dataclass(frozen=True, slots=True)
