@@ -285,3 +285,35 @@ def test_training_dataset_gets_the_same_line(build, tmp_path, edit, field, word)
     with pytest.raises(ManifestRecordError) as e:
         ManifestDataset(path, "train", image_size=64, audio_examples=1)
     assert str(e.value).startswith(f"{path}:{line}: {field}:") and word in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "line,word",
+    [
+        (b"not json at all", "invalid JSON"),
+        (b'{"id": "x", \xff\xfe}', "invalid JSON"),
+        (b"[1, 2, 3]", "record: expected object, got array"),
+        (b'"just a string"', "record: expected object, got str"),
+        (b'{"schema_version": 9, "id": 3}', "unknown schema_version 9"),
+    ],
+)
+def test_malformed_lines_name_file_and_line(build, tmp_path, line, word):
+    path = tmp_path / "manifest.jsonl"
+    lines = build.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([*lines[:2], line, *lines[2:]]) + b"\n")
+    with pytest.raises(ManifestError) as e:
+        read_manifest(path)
+    assert str(e.value).startswith(f"{path}:3: ") and word in str(e.value), str(e.value)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["image", "mask"])
+def test_export_refuses_a_decompression_bomb_in_one_line(tmp_path, monkeypatch, capsys, kind):
+    m = make_build(tmp_path / "b")
+    name = json.loads(m.read_text().splitlines()[0])[kind]["path"]
+    _bomb_png(m.parent / name, 30000)
+    code, _, err = run_cli(monkeypatch, capsys, "export-avsbench", m, "--out", tmp_path / "ex",
+                           "--quiet")  # fmt: skip
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert name in lines[0] and "does not decode" in lines[0], err
