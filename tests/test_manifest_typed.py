@@ -117,6 +117,11 @@ def test_cli_readers_print_one_line(build, tmp_path, monkeypatch, capsys, edit, 
         assert len(lines) == 1 and f":{line}: {field}:" in lines[0], err
     assert not (tmp_path / "st" / "stats.json").exists()
     assert not (tmp_path / "ex" / "export_info.json").exists()
+    from avsynth.inspection.fiftyone_app import load_fiftyone  # inspect reads before FiftyOne
+
+    with pytest.raises(ManifestRecordError) as e:
+        load_fiftyone(path, name="typed-test", progress=False)
+    assert str(e.value).startswith(f"{path}:{line}: {field}:")
 
 
 def _v2(d):
