@@ -43,3 +43,17 @@ def did_you_mean(word: str, choices, *, n: int = 1, cutoff: float = 0.6) -> str:
 
     close = difflib.get_close_matches(word, [str(c) for c in choices], n=n, cutoff=cutoff)
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+class ManifestRecordError(ManifestError):
+    """A manifest record does not fit the schema: a wrong type, a missing field, an unknown
+    choice, or a number that is not finite or out of range (the message names file:line and
+    the field, e.g. ``manifest.jsonl:7: audio.duration: expected float, got str``).
+
+    Attributes:
+        field: The field's path in the record (``audio.duration``, ``mask.bbox[2]``).
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field

@@ -61,9 +61,18 @@ def unique_temp(path: str | os.PathLike[str], suffix: str | None = None) -> tupl
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns the path.
+
+    Raises:
+        OutputError: the write failed (a full disk, no permission), naming ``path``.
+    """
+    from avsynth.errors import OutputError
+
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write ({e.strerror or e})") from None
     return Path(path)
 
 

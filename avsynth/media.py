@@ -72,15 +72,18 @@ def mask_values(path: str | os.PathLike[str]) -> np.ndarray:
     """
     from PIL import Image
 
+    from avsynth.sources.media import check_alpha
+
     try:
         with Image.open(path) as im:
+            check_alpha(im)
             if im.mode not in ("1", "L", "I", "I;16"):
                 arr = np.asarray(im.convert("L"))
             else:
                 arr = np.asarray(im)
     except FileNotFoundError:
         raise MediaError(f"{path}: mask not found") from None
-    except (OSError, ValueError, SyntaxError) as e:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise MediaError(f"{path}: mask does not decode ({e})") from None
     if arr.ndim != 2:
         raise MediaError(f"{path}: mask has shape {arr.shape}, expected a single channel")

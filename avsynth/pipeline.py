@@ -174,6 +174,9 @@ def build(
         plan_only=plan_only,
         require_clips=require_clips,
     )
+    from avsynth.sources.guards import check_build_inputs
+
+    check_build_inputs(out, clip_seconds, vggsound=vggsound, lvis=lvis, openimages=openimages)
     outp = check_out_folder(out, force=force)
     with OutFolderLock(outp):
         return _build_locked(

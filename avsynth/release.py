@@ -103,6 +103,7 @@ def import_release(
     out = check_out_dir(out)  # a file, or no permission: one line before any work
     root = Path(root).resolve()
     rows = read_annotations(root / ANNOTATIONS)
+    _check_unique_rows(root / ANNOTATIONS, rows)
     pools_raw = read_pools(root / POOLS)
     classes: dict[str, int] = {}
     for line, r in rows:
@@ -196,6 +197,19 @@ def read_audio_pools(
     }
 
 
+def _check_unique_rows(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """Every row's instance id is unique (it names the triplet and its mask file).
+
+    Raises:
+        SourceError: ``annotations.csv:LINE: instance id 'x' repeats line N``.
+    """
+    first: dict[str, int] = {}
+    for line, r in rows:
+        prev = first.setdefault(r["instance"], line)
+        if prev != line:
+            raise SourceError(f"{path}:{line}: instance id {r['instance']!r} repeats line {prev}")
+
+
 def _version() -> str:
     import avsynth
 
@@ -257,7 +271,13 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         return None, "mask empty", mask_rel
     ys, xs = np.nonzero(m)
     x0, y0 = float(xs.min()), float(ys.min())
-    bbox = (x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0)
+    # Normalised (x, y, w, h) in [0, 1] of the image, as built manifests write boxes.
+    bbox = (
+        round(x0 / width, 6),
+        round(y0 / height, 6),
+        round((float(xs.max()) + 1 - x0) / width, 6),
+        round((float(ys.max()) + 1 - y0) / height, 6),
+    )
     rate, duration = _audio_info(root / audio)
     if rate is None:
         return None, "audio does not decode", audio

@@ -76,7 +76,10 @@ def test_console_script_error_has_no_traceback(tmp_path):
         timeout=120,
     )
     assert missing.returncode == 1
-    assert missing.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: category map not found"
+    assert missing.stderr.strip() == (
+        f"error: {tmp_path / 'nope.yaml'}: category map not found (give a map file, or a "
+        "shipped map's name: 46, xl; e.g. `avsynth check-map 46`)"
+    )
 
 
 def test_console_script_ok():

@@ -287,6 +287,9 @@ def shipped_maps() -> list[str]:
     return sorted(p.stem for p in data_path("category_maps").glob("*.yaml"))
 
 
+_SHIPPED = "category_maps"
+
+
 def resolve_map_path(path: str | Path) -> Path:
     """The map file ``path`` stands for: the file itself if it exists, else the shipped map a
     bare name such as ``46`` (or ``46.yaml``) names, so pip users need no source tree.
@@ -296,7 +299,8 @@ def resolve_map_path(path: str | Path) -> Path:
     from avsynth.catmap.vocab import data_path
 
     p = Path(path)
-    if p.exists() or len(p.parts) != 1:
+    # A bare name, or the README's ``category_maps/NAME.yaml`` outside a source tree.
+    if p.exists() or not (len(p.parts) == 1 or (len(p.parts) == 2 and p.parts[0] == _SHIPPED)):
         return p
     stem = p.name[: -len(".yaml")] if p.name.endswith(".yaml") else p.name
     if stem in shipped_maps():
@@ -309,9 +313,13 @@ def _read(path: str | Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        hint = ""
-        if len(path.parts) == 1:  # a bare name: say which names are shipped
-            hint = f" (give a map file, or a shipped map's name: {', '.join(shipped_maps())})"
+        names = shipped_maps()
+        hint = (
+            f" (give a map file, or a shipped map's name: {', '.join(names)}; e.g. "
+            f"`avsynth check-map {names[0]}`)"
+            if names
+            else ""
+        )
         raise MapError(f"{path}: category map not found{hint}") from None
     except IsADirectoryError:
         raise MapError(f"{path}: is a directory; pass the map's .yaml file") from None

@@ -19,6 +19,17 @@ from avsynth.catmap.vocab import PathLike, Vocabulary, s4_labels, s4_to_vggsound
 from avsynth.errors import did_you_mean
 
 
+def is_path_component(text: str) -> bool:
+    """Whether ``text`` may be one file or folder name (the manifest's rule)."""
+    from avsynth.manifest.schema import UnsafePathError, safe_component
+
+    try:
+        safe_component(text)
+    except UnsafePathError:
+        return False
+    return True
+
+
 def _label_hint(label: str, following: tuple[str, ...], vocab: Vocabulary) -> str:
     """Suggestion for an unknown VGGSound label, aware of labels that contain commas."""
     if following and f"{label}, {following[0]}" in vocab.vggsound:
@@ -123,7 +134,13 @@ def _vocabulary_problems(parsed: ParsedMap, vocab: Vocabulary, prefix: str) -> l
                     f"{vocab.openimages_source}, not {ref.name!r}; write name: {name}",
                 )
         for j, label in enumerate(cat.vggsound):
-            if label not in vocab.vggsound:
+            if not is_path_component(label):  # it names folders (export's S4 category)
+                add(
+                    (i, "vggsound", j),
+                    f"{who}: VGGSound label {label!r} cannot be a file or folder name (empty, "
+                    "'.', '..', '/', '\\' or a control character)",
+                )
+            elif label not in vocab.vggsound:
                 add(
                     (i, "vggsound", j),
                     f"{who}: {label!r} is not a VGGSound label"

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from avsynth.errors import SourceError
 from avsynth.sources.lvis import LvisCategory
@@ -194,7 +195,7 @@ def read_lvis_categories(path: PathLike) -> dict[str, LvisCategory]:
     """
     path = Path(path)
     if path.suffix == ".tsv":
-        return _read_lvis_tsv(path)
+        return text_errors(_read_lvis_tsv, path)
     return _read_lvis_json(path)
 
 
@@ -215,6 +216,29 @@ def _read_lvis_tsv(path: Path) -> dict[str, LvisCategory]:
 
 
 def read_vggsound_labels(path: PathLike) -> dict[str, int | None]:
+    """VGGSound label -> clip count (:func:`read_vggsound_labels_unchecked`); a file that is
+    not UTF-8 text or not CSV is one line naming it.
+
+    Raises:
+        SourceError: The file is missing, empty, not UTF-8, or of an unknown layout.
+    """
+    return text_errors(read_vggsound_labels_unchecked, Path(path))
+
+
+def text_errors(read: Any, path: Path) -> Any:
+    """``read(path)``, with a decoding or CSV error as one :class:`SourceError` line."""
+    try:
+        return read(path)
+    except UnicodeDecodeError as e:
+        raise SourceError(
+            f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+            "save it as UTF-8"
+        ) from None
+    except csv.Error as e:
+        raise SourceError(f"{path}: malformed CSV ({e})") from None
+
+
+def read_vggsound_labels_unchecked(path: PathLike) -> dict[str, int | None]:
     """VGGSound label -> clip count from vggsound.csv, stat.csv, test.csv or a labels file.
 
     The layout is recognised from the first row: 4 columns with an integer second column is

@@ -287,5 +287,6 @@ def stats(
     d["split_totals"] = report.split_totals
     if not report.compositions:
         del d["compositions"]  # a single-source manifest's stats.json is as it was
-    atomic_write_text(out / "stats.json", json.dumps(d, indent=2, sort_keys=True) + "\n")
+    text = json.dumps(d, indent=2, sort_keys=True, allow_nan=False)  # strict JSON
+    atomic_write_text(out / "stats.json", text + "\n")
     return report

@@ -2,10 +2,11 @@
 
 Checks per triplet (each file is checked once however many triplets share it):
 
-* every record is usable: media paths stay inside their root (symlinks resolved), and the
-  strings tools turn into file names (id, category, label, ...) are single path components
-  (:func:`avsynth.manifest.safe_component`); an unusable record is one problem line and is
-  not checked further;
+* every record is usable: its fields have their types and ranges (the typed decoding of
+  :func:`avsynth.manifest.iter_numbered`), media paths stay inside their root (symlinks
+  resolved), and the strings tools turn into file names (id, category, label, ...) are
+  single path components (:func:`avsynth.manifest.safe_component`); an unusable record is
+  one problem line and is not checked further;
 * ids are unique;
 * the image decodes and has the recorded width/height;
 * the mask decodes, is binary (one non-zero value), non-empty and at the image's size
@@ -34,7 +35,7 @@ import numpy as np
 
 from avsynth.constants import MASK_THRESHOLD, SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.manifest import iter_manifest, read_sidecar
+from avsynth.manifest import iter_manifest, iter_numbered, read_sidecar
 from avsynth.manifest.io import SIDECAR
 from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet, UnsafePathError, safe_relpath
 from avsynth.media import ManifestMedia, Roots, lvis_labels, mask_values, media_path
@@ -63,8 +64,9 @@ class _Verifier:
         self.ids: dict[str, int] = {}
         self.counts = {"triplets": 0, "images": 0, "masks": 0, "audio": 0}
 
-    def unusable(self, line: int, record: dict[str, Any], e: UnsafePathError) -> None:
-        """A record the schema refuses (unsafe path or name): one line naming it."""
+    def unusable(self, line: int, record: dict[str, Any], e: ManifestError) -> None:
+        """A record the schema refuses (unsafe path or name, wrong type, missing field, number
+        out of range): one line naming it."""
         detail = str(e).removeprefix(f"{self.manifest}:{line}: ")
         self.problems.append(
             f"{self.manifest.name}:{line}: unusable record ({detail}) [triplet {record.get('id')}]"
@@ -99,7 +101,7 @@ class _Verifier:
                     im.load()
                     w, h = im.size
                 size = (h, w)
-            except (OSError, ValueError, SyntaxError) as e:
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
                 self.report(path, f"image does not decode ({e})", t, line)
             if size and t.image.width is not None and (w, h) != (t.image.width, t.image.height):
                 self.report(
@@ -279,7 +281,7 @@ class VerifyReport:
         )
 
 
-def _ignore(line: int, record: dict[str, Any], e: UnsafePathError) -> None:
+def _ignore(line: int, record: dict[str, Any], e: ManifestError) -> None:
     return None
 
 
@@ -294,23 +296,19 @@ def verify_report(
         raise ManifestError(f"{path}: manifest not found")
     # Labels of plan-only LVIS masks, so the LVIS annotations are read in one pass.
     v = _Verifier(path, roots, lvis_labels(iter_manifest(path, on_unsafe=_ignore)))
-    line = 0
 
-    def unusable(lineno: int, record: dict[str, Any], e: UnsafePathError) -> None:
-        nonlocal line
-        line = lineno
+    def unusable(lineno: int, record: dict[str, Any], e: ManifestError) -> None:
         v.unusable(lineno, record, e)
 
     total = _count_lines(path)
     records = progress_bar(
-        iter_manifest(path, on_unsafe=unusable),
+        iter_numbered(path, on_unsafe=unusable),
         total=total,
         desc="verify",
         unit="triplets",
         enabled=progress,
     )
-    for t in records:
-        line += 1
+    for line, t in records:  # line numbers count every line of the file, blank ones too
         v.triplet(t, line)
     v.fingerprints()
     return VerifyReport(problems=v.problems, counts=dict(v.counts))
@@ -331,8 +329,9 @@ def verify(
         One line per problem, naming the file, what is wrong and the triplet/line.
 
     Raises:
-        ManifestError: if the manifest is missing, not JSONL or of an unknown schema version
-            (the manifest itself is unusable). A record with an unsafe path or name is a
-            problem line (``manifest.jsonl:LINE: unusable record (...) [triplet ID]``).
+        ManifestError: if the manifest is missing, empty, unreadable, not JSONL or of an
+            unknown schema version (the manifest itself is unusable). A record with an unsafe
+            path or name, or one its types refuse, is a problem line
+            (``manifest.jsonl:LINE: unusable record (...) [triplet ID]``).
     """
     return verify_report(manifest, roots=roots, progress=progress).problems

@@ -3,6 +3,7 @@
 from avsynth.manifest.io import (
     ManifestWriter,
     iter_manifest,
+    iter_numbered,
     read_manifest,
     read_sidecar,
     resolve_media_path,
@@ -32,6 +33,7 @@ __all__ = [
     "UnsafePathError",
     "check_split",
     "iter_manifest",
+    "iter_numbered",
     "read_manifest",
     "read_sidecar",
     "resolve_media_path",

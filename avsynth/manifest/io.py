@@ -11,16 +11,26 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
-from avsynth.errors import ManifestError
-from avsynth.manifest.schema import Triplet, UnsafePathError
+from avsynth.errors import ManifestError, ManifestRecordError
+from avsynth.manifest.decode import loads_or_none, record_error, syntax_error
+from avsynth.manifest.schema import (
+    CHOICES,
+    Triplet,
+    UnsafePathError,
+    check_record,
+    check_version,
+)
 
 SIDECAR = "build_info.json"
+#: Roots a command line takes as options (``--lvis``, ``--openimages``, ``--vggsound``).
+SOURCE_ROOTS = ("lvis", "openimages", "vggsound")
 
 
 def _open_text(path: Path, mode: str, *, gz: bool | None = None) -> IO[str]:
@@ -31,6 +41,13 @@ def _open_text(path: Path, mode: str, *, gz: bool | None = None) -> IO[str]:
         gz = gzip.GzipFile(fileobj=raw, mode=mode[0] + "b", mtime=0, filename="")
         return _GzText(gz, raw)
     return open(path, mode, encoding="utf-8", newline="\n")  # noqa: SIM115
+
+
+def _open_bytes(path: Path) -> IO[bytes]:
+    """``path`` for reading lines as bytes (gunzipped when the name ends in ``.gz``)."""
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")  # noqa: SIM115
 
 
 class _GzText:
@@ -85,49 +102,101 @@ def dumps_record(t: Triplet) -> str:
     return _ENCODER.encode(t.to_dict()).decode()
 
 
-def iter_manifest(
-    path: str | os.PathLike[str],
-    *,
-    on_unsafe: Callable[[int, dict[str, Any], UnsafePathError], None] | None = None,
-) -> Iterator[Triplet]:
-    """Yield the triplets of a manifest lazily, one line at a time.
+_DECODER = msgspec.json.Decoder(Triplet)
+#: What a record callback gets: a record the schema refuses (unsafe path or name, wrong type,
+#: missing field, ...) as ``(line number, parsed JSON object or {}, error)``.
+OnBadRecord = Callable[[int, dict[str, Any], ManifestError], None]
+
+
+def decode_line(line: bytes, where: str) -> Triplet:
+    """One manifest line as a :class:`Triplet`, typed by msgspec and checked
+    (:func:`avsynth.manifest.schema.check_record`).
+
+    Raises:
+        ManifestRecordError: a wrong type, missing field, unknown choice or number out of
+            range (``where: field: what``); UnsafePathError; ManifestError: not JSON, or an
+            unknown schema version.
+    """
+    try:
+        t = _DECODER.decode(line)
+    except msgspec.ValidationError as e:
+        doc = loads_or_none(line)
+        if isinstance(doc, dict):
+            check_version(doc.get("schema_version"), where)
+        raise record_error(e, where, doc, choices=CHOICES) from None
+    except msgspec.DecodeError as e:
+        raise syntax_error(line, e, where) from None
+    return check_record(t, where)
+
+
+def iter_numbered(
+    path: str | os.PathLike[str], *, on_unsafe: OnBadRecord | None = None
+) -> Iterator[tuple[int, Triplet]]:
+    """Yield ``(line number, triplet)`` of a manifest lazily (numbers count every line of the
+    file, blank ones included).
 
     Args:
         path: ``manifest.jsonl`` or ``manifest.jsonl.gz``.
-        on_unsafe: If given, a record with an unsafe path or name is passed to it as
-            ``(line number, parsed JSON object, error)`` and skipped instead of raising
-            (``avsynth verify`` lists them all).
+        on_unsafe: If given, a record the schema refuses (an unsafe path or name, a wrong
+            type, a missing field, an unknown choice, a number out of range) is passed to it
+            as ``(line number, parsed JSON object or {}, error)`` and skipped instead of
+            raising (``avsynth verify`` lists them all).
 
     Raises:
-        ManifestError: if the file is missing, or a line is not valid JSON, has an unknown
-            schema version, misses fields or holds an unsafe path (message names file:line).
+        ManifestError: if the file is missing, unreadable (a corrupt ``.gz``) or holds no
+            records, or a line is not valid JSON, has an unknown schema version or does not
+            fit the schema (:class:`~avsynth.errors.ManifestRecordError`, naming file:line
+            and the field).
     """
     p = Path(path)
     if not p.is_file():
         raise ManifestError(f"{p}: manifest not found")
-    f = _open_text(p, "rt")
+    seen = 0
+    f = _open_bytes(p)
     try:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            where = f"{p}:{lineno}"
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ManifestError(f"{where}: invalid JSON ({e.msg})") from None
+            seen += 1
             if on_unsafe is None:
-                yield Triplet.from_dict(d, where=where)
+                yield lineno, decode_line(line, f"{p}:{lineno}")
                 continue
             try:
-                t = Triplet.from_dict(d, where=where)
-            except UnsafePathError as e:
-                on_unsafe(lineno, d, e)
+                t = decode_line(line, f"{p}:{lineno}")
+            except (UnsafePathError, ManifestRecordError) as e:
+                doc = loads_or_none(line)
+                on_unsafe(lineno, doc if isinstance(doc, dict) else {}, e)
                 continue
-            yield t
-    except (OSError, EOFError, UnicodeDecodeError) as e:
+            yield lineno, t
+    except (OSError, EOFError, zlib.error) as e:
         raise ManifestError(f"{p}: cannot read manifest ({e})") from None
     finally:
         f.close()
+    if not seen:
+        raise ManifestError(f"{p}: holds no records (an empty manifest)")
+
+
+def iter_manifest(
+    path: str | os.PathLike[str], *, on_unsafe: OnBadRecord | None = None
+) -> Iterator[Triplet]:
+    """Yield the triplets of a manifest lazily, one line at a time.
+
+    Every record is decoded by msgspec against the record types, so every reader gets the
+    same checks (see :func:`iter_numbered`).
+
+    Args:
+        path: ``manifest.jsonl`` or ``manifest.jsonl.gz``.
+        on_unsafe: If given, a record the schema refuses is passed to it as
+            ``(line number, parsed JSON object or {}, error)`` and skipped instead of raising.
+
+    Raises:
+        ManifestError: if the file is missing, unreadable or empty, or a line is not valid
+            JSON, has an unknown schema version, does not fit the schema
+            (:class:`~avsynth.errors.ManifestRecordError`) or holds an unsafe path (message
+            names file:line and the field).
+    """
+    for _, t in iter_numbered(path, on_unsafe=on_unsafe):
+        yield t
 
 
 def read_manifest(
@@ -243,9 +312,13 @@ def resolve_media_path(
         known = dict(read_sidecar(manifest).get("roots", {}))
         known.update({k: str(v) for k, v in (roots or {}).items()})
         if root not in known or not known[root]:
-            raise ManifestError(
-                f"{manifest}: media root {root!r} unknown; pass it (e.g. --{root} DIR)"
+            how = (
+                f"pass it (e.g. --{root} DIR)"
+                if root in SOURCE_ROOTS
+                else f"give the folder as roots.{root} in {SIDECAR} (or re-run the command "
+                "that wrote the manifest, e.g. `avsynth import-release`)"
             )
+            raise ManifestError(f"{manifest}: media root {root!r} unknown; {how}")
         base = Path(known[root]).resolve()
     full = (base / path).resolve()
     if full != base and base not in full.parents:

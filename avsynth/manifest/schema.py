@@ -28,11 +28,13 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from avsynth.constants import SPLITS
-from avsynth.errors import ManifestError
+from avsynth.errors import ManifestError, ManifestRecordError
 
 SCHEMA_VERSION = 1
 SCHEMA_VERSIONS = (1, 2)  # versions this avsynth reads; 2 = composed records
@@ -51,6 +53,29 @@ NAME_FIELDS = (
     ("audio", "subset"),
 )
 _UNSAFE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
+#: Longest name (UTF-8 bytes) that :func:`safe_component` accepts: a file system takes 255,
+#: and tools add suffixes (``<id>.mask.png``) and prefixes to such names.
+MAX_NAME_BYTES = 200
+#: Longest clip (seconds) a record may claim: an hour is 230 MB of float32 samples at 16 kHz;
+#: VGGSound clips are 10 s.
+MAX_SECONDS = 3600.0
+#: Largest image side (pixels) a record may claim.
+MAX_SIDE = 100_000
+
+# Typed fields: msgspec checks them while decoding (see :func:`decode_record`).
+Split = Literal["train", "val", "test"]
+Root = Literal["manifest", "lvis", "openimages", "vggsound", "release"]
+Composition = Literal["single", "multi", "offscreen", "partial"]
+Side = Annotated[int, msgspec.Meta(ge=1, le=MAX_SIDE)]
+Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+#: A mask's area over its image's; a composed union's is the sum of its instances' (each at
+#: most 1), so more than 1 is possible there, never more than this.
+MAX_AREA = 64.0
+Area = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_AREA)]
+Seconds = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_SECONDS)]
+Start = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
+Rate = Annotated[int, msgspec.Meta(ge=1, le=10**6)]
+Gain = Annotated[float, msgspec.Meta(ge=-200.0, le=200.0)]
 
 
 class UnsafePathError(ManifestError):
@@ -84,6 +109,11 @@ def safe_component(text: str, *, what: str = "name") -> str:
             f"{what} {text!r} cannot be used as a file or folder name "
             "(empty, '.', '..', '/', '\\' or a control character)"
         )
+    if len(text) * 4 > MAX_NAME_BYTES and len(text.encode("utf-8", "replace")) > MAX_NAME_BYTES:
+        raise UnsafePathError(
+            f"{what} {text[:40]!r}... is {len(text.encode('utf-8', 'replace'))} bytes long; "
+            f"a file or folder name may have at most {MAX_NAME_BYTES}"
+        )
     return text
 
 
@@ -101,7 +131,11 @@ def _check_names(t: Triplet, where: str) -> None:
         au.subset,
     )  # in NAME_FIELDS order
     try:  # fast path (~1 us instead of ~6): one regex over all, joined by a safe character
-        if _UNSAFE_CHARS.search("|".join(values)) is None and _DOTS.isdisjoint(values):
+        if (
+            _UNSAFE_CHARS.search("|".join(values)) is None
+            and _DOTS.isdisjoint(values)
+            and max(map(len, values)) * 4 <= MAX_NAME_BYTES
+        ):
             return
     except TypeError:  # a value that is not a string: the loop below names it
         pass
@@ -164,12 +198,12 @@ class ImageRef:
     """
 
     path: str
-    root: str
+    root: Root
     source: str
     source_id: str
     subset: str
-    width: int | None
-    height: int | None
+    width: Side | None
+    height: Side | None
     license: str
 
 
@@ -182,27 +216,27 @@ class MaskRef:
     """
 
     path: str | None
-    root: str
+    root: Root
     source: str
     source_id: str
     source_label: str
-    bbox: tuple[float, float, float, float]
-    area_fraction: float
+    bbox: tuple[Fraction, Fraction, Fraction, Fraction]
+    area_fraction: Area
 
 
 @dataclass(frozen=True, slots=True)
 class AudioRef:
     """The sound of a triplet: 16 kHz mono 16-bit WAV once materialised."""
 
-    path: str
-    root: str
+    path: str | None
+    root: Root
     source: str
     youtube_id: str
-    start_seconds: int
+    start_seconds: Start
     label: str
     subset: str
-    sample_rate: int | None
-    duration: float
+    sample_rate: Rate | None
+    duration: Seconds
     license: str
 
 
@@ -214,7 +248,7 @@ class ComponentRef:
 
     category: str
     visible: bool
-    gain_db: float
+    gain_db: Gain
     audio: AudioRef
 
 
@@ -223,14 +257,14 @@ class Triplet:
     """One manifest line."""
 
     id: str
-    split: str
+    split: Split
     category: str
     image: ImageRef
     mask: MaskRef
     audio: AudioRef
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
-    composition: str = "single"
+    composition: Composition = "single"
     instances: tuple[MaskRef, ...] = ()
     components: tuple[ComponentRef, ...] = ()
 
@@ -265,78 +299,92 @@ class Triplet:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, where: str = "record") -> Triplet:
-        """Build from a parsed JSON object, validating version, split and paths.
+        """Build from a parsed JSON object, checking every field's type, the version, the
+        choices, the number ranges, the paths and the names (:func:`check_record`).
 
         Args:
             d: The parsed line.
             where: Prefix for error messages, e.g. ``manifest.jsonl:12``.
+
+        Raises:
+            ManifestRecordError: a wrong type, missing field, unknown choice or number out of
+                range (names the field); UnsafePathError: an unsafe path or name;
+            ManifestError: not an object, or an unknown ``schema_version``.
         """
+        from avsynth.manifest.decode import record_error
+
         if not isinstance(d, dict):
             raise ManifestError(f"{where}: expected a JSON object")
-        version = d.get("schema_version")
-        if version not in SCHEMA_VERSIONS or isinstance(version, bool):
-            raise ManifestError(
-                f"{where}: unknown schema_version {version!r} (this avsynth reads "
-                f"{' and '.join(map(str, SCHEMA_VERSIONS))}); rebuild the manifest or "
-                "upgrade avsynth"
-            )
+        check_version(d.get("schema_version"), where)
         try:
-            image = ImageRef(**d["image"])
-            m = dict(d["mask"])
-            m["bbox"] = tuple(m["bbox"])
-            mask = MaskRef(**m)
-            audio = AudioRef(**d["audio"])
-            v2 = _v2_fields(d) if version == 2 else {}
-            t = cls(
-                id=d["id"],
-                split=d["split"],
-                category=d["category"],
-                image=image,
-                mask=mask,
-                audio=audio,
-                schema_version=version,
-                extra=d.get("extra", {}),
-                **v2,
-            )
-        except KeyError as e:
-            raise ManifestError(f"{where}: missing field {e.args[0]!r}") from None
-        except TypeError as e:
-            raise ManifestError(f"{where}: malformed record ({e})") from None
-        if t.split not in SPLITS:
-            raise ManifestError(f"{where}: split {t.split!r} is not one of {', '.join(SPLITS)}")
-        refs = [("image", t.image), ("mask", t.mask), ("audio", t.audio)]
-        refs += [(f"instances[{i}]", m) for i, m in enumerate(t.instances)]
-        refs += [(f"components[{i}].audio", c.audio) for i, c in enumerate(t.components)]
-        for name, ref in refs:
-            if ref.root not in ROOTS:
-                raise ManifestError(f"{where}: {name}.root {ref.root!r} is not one of {ROOTS}")
-            if ref.path is not None:
-                safe_relpath(ref.path, what=f"{where}: {name}.path")
-        _check_names(t, where)
-        for i, m in enumerate(t.instances):  # schema 2: the same rule for listed refs
-            safe_component(m.source_id, what=f"{where}: instances[{i}].source_id")
-        for i, c in enumerate(t.components):
-            for key in ("youtube_id", "label", "subset"):
-                safe_component(getattr(c.audio, key), what=f"{where}: components[{i}].audio.{key}")
-        return t
+            t = msgspec.convert(d, cls)
+        except msgspec.ValidationError as e:
+            raise record_error(e, where, d, choices=CHOICES) from None
+        return check_record(t, where)
 
 
 COMPOSITIONS = ("single", "multi", "offscreen", "partial")
 
 
-def _v2_fields(d: dict[str, Any]) -> dict[str, Any]:
-    """``composition``/``instances``/``components`` of a schema 2 record (KeyError/TypeError
-    on missing or malformed fields, reported by the caller)."""
-    comp = d["composition"]
-    if comp not in COMPOSITIONS:
-        raise TypeError(f"composition {comp!r} is not one of {', '.join(COMPOSITIONS)}")
-    instances = []
-    for m in d["instances"]:
-        m = dict(m)
-        m["bbox"] = tuple(m["bbox"])
-        instances.append(MaskRef(**m))
-    components = tuple(
-        ComponentRef(c["category"], bool(c["visible"]), float(c["gain_db"]), AudioRef(**c["audio"]))
-        for c in d["components"]
-    )
-    return {"composition": comp, "instances": tuple(instances), "components": components}
+CHOICES = {"split": SPLITS, "root": ROOTS, "composition": COMPOSITIONS}
+
+
+def check_version(version: Any, where: str) -> None:
+    """Refuse a ``schema_version`` this avsynth does not read (one line naming ``where``)."""
+    if version not in SCHEMA_VERSIONS or isinstance(version, bool):
+        raise ManifestError(
+            f"{where}: unknown schema_version {version!r} (this avsynth reads "
+            f"{' and '.join(map(str, SCHEMA_VERSIONS))}); rebuild the manifest or "
+            "upgrade avsynth"
+        )
+
+
+def _record_error(where: str, field_name: str, what: str) -> ManifestRecordError:
+    return ManifestRecordError(f"{where}: {field_name}: {what}", field_name)
+
+
+def check_record(t: Triplet, where: str) -> Triplet:
+    """The rules of a decoded record that its types cannot say; returns the record.
+
+    The version is one this avsynth reads; a schema 1 record has no schema 2 fields (they are
+    dropped) and a schema 2 record lists the clips it is heard from; a ``null`` path only where
+    the file is made later (a plan-only LVIS or union mask, a plan-only mix); paths stay in
+    their roots and names are single path components.
+
+    Raises:
+        ManifestError: unknown version; ManifestRecordError: a field breaks a rule above;
+        UnsafePathError: an unsafe path or name.
+    """
+    check_version(t.schema_version, where)
+    if t.schema_version == 1 and (t.composition != "single" or t.instances or t.components):
+        t = replace(t, composition="single", instances=(), components=())
+    if t.schema_version >= 2 and not t.components:
+        why = "missing or empty (a schema 2 record lists every clip it is heard from)"
+        raise _record_error(where, "components", why)
+    refs = [("image", t.image), ("mask", t.mask), ("audio", t.audio)]
+    refs += [(f"instances[{i}]", m) for i, m in enumerate(t.instances)]
+    refs += [(f"components[{i}].audio", c.audio) for i, c in enumerate(t.components)]
+    for name, ref in refs:
+        if ref.path is not None:
+            safe_relpath(ref.path, what=f"{where}: {name}.path")
+        elif not _may_be_null(t, name, ref):
+            why = "null, but nothing makes the file (only a plan-only mask or mix may be null)"
+            raise _record_error(where, f"{name}.path", why)
+    _check_names(t, where)
+    for i, m in enumerate(t.instances):  # schema 2: the same rule for listed refs
+        safe_component(m.source_id, what=f"{where}: instances[{i}].source_id")
+    for i, c in enumerate(t.components):
+        for key in ("youtube_id", "label", "subset"):
+            safe_component(getattr(c.audio, key), what=f"{where}: components[{i}].audio.{key}")
+    return t
+
+
+def _may_be_null(t: Triplet, name: str, ref: Any) -> bool:
+    """Whether ``ref`` (named ``name`` in ``t``) may have a ``null`` path: a plan-only mask
+    (drawn from its annotation) or a plan-only mix of listed clips (mixed when
+    materialising); never a file a materialised build or a release holds."""
+    if ref.root in FILE_MASK_ROOTS or name == "image" or name.startswith("components"):
+        return False
+    if name == "audio":
+        return t.schema_version >= 2 and len(t.components) > 1
+    return True

@@ -31,6 +31,9 @@ PNG_COMPRESS_LEVEL = 6
 
 
 def _read_bytes(path: Path, what: str) -> bytes:
+    from avsynth.sources.guards import refuse_special
+
+    refuse_special(path, what)  # a FIFO would block the build
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -52,6 +55,8 @@ def check_image(data: bytes, src: Path) -> tuple[int, int]:
             im.load()
             return size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise MediaError(f"cannot decode image {src}: {e}") from None
+    except Image.DecompressionBombError as e:
         raise MediaError(f"cannot decode image {src}: {e}") from None
 
 

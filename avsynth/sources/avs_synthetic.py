@@ -68,17 +68,40 @@ def load_plain_pickle(path: str | os.PathLike[str]) -> Any:
         ) from None
     except Exception as e:  # noqa: BLE001 - truncated/corrupt pickles raise many types
         raise SourceError(f"{p}: not a readable pickle ({type(e).__name__}: {e})") from None
-    stack = [obj]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, dict):
-            stack.extend(x.keys())
-            stack.extend(x.values())
-        elif isinstance(x, list | tuple):
-            stack.extend(x)
-        elif not isinstance(x, _PLAIN):
-            raise SourceError(f"{p}: holds a {type(x).__name__}; only plain containers allowed")
+    check_plain(obj, str(p))
     return obj
+
+
+#: Deepest container nesting :func:`check_plain` accepts (the pool file nests 2 deep).
+MAX_DEPTH = 32
+
+
+def check_plain(obj: Any, where: str) -> None:
+    """Check that ``obj`` holds only plain containers and scalars, visiting each container
+    once (a pickle can share one list many times: walked as a tree, 30 levels of two shared
+    references would be 2**30 visits) and at most :data:`MAX_DEPTH` levels deep.
+
+    Raises:
+        SourceError: naming ``where``: another type, or nesting deeper than ``MAX_DEPTH``.
+    """
+    seen: set[int] = set()
+    stack = [(obj, 0)]
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, _PLAIN):
+            continue
+        if not isinstance(x, dict | list | tuple):
+            raise SourceError(f"{where}: holds a {type(x).__name__}; only plain containers allowed")
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if depth >= MAX_DEPTH:
+            raise SourceError(
+                f"{where}: containers nested more than {MAX_DEPTH} deep; expected "
+                "{class id: [audio name, ...]}"
+            )
+        items = [*x.keys(), *x.values()] if isinstance(x, dict) else x
+        stack.extend((v, depth + 1) for v in items)
 
 
 def read_annotations(path: Path) -> list[tuple[int, dict[str, Any]]]:

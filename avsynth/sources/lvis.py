@@ -25,6 +25,7 @@ import msgspec
 
 from avsynth.errors import SourceError, did_you_mean
 from avsynth.sources._util import gc_paused
+from avsynth.sources.guards import check_unique
 from avsynth.sources.records import SourceImage, SourceMask
 
 __all__ = [
@@ -198,6 +199,7 @@ def read_lvis_categories(path: str | os.PathLike) -> dict[str, LvisCategory]:
             raise SourceError(f"{path}: not an LVIS json: {e}") from None
         finally:
             mm.close()
+    check_unique([c.name for c in cats], "category name", str(path))
     out = {
         c.name: LvisCategory(
             c.name, c.synset, tuple(c.synonyms), c.frequency, c.image_count, c.instance_count
@@ -273,6 +275,10 @@ def _unknown_labels(path: Path, unknown: list[str], known: Collection[str]) -> S
 
 def _read_subset(path: Path, subset: str, labels: set[str]) -> list[SourceMask]:
     lv = _decode(path, _LvisFile)
+    check_unique([c.name for c in lv.categories], "category name", str(path))
+    check_unique([c.id for c in lv.categories], "category id", str(path))
+    check_unique([im.id for im in lv.images], "image id", str(path))
+    check_unique([a.id for a in lv.annotations], "annotation id", str(path))
     by_name = {c.name: c for c in lv.categories}
     unknown = sorted(labels - by_name.keys())
     if unknown:
@@ -322,7 +328,7 @@ def _read_subset(path: Path, subset: str, labels: set[str]) -> list[SourceMask]:
                 image=rec,
                 label=wanted[a.category_id],
                 bbox=bbox,
-                area_fraction=float(a.area) / (W * H),
+                area_fraction=min(max(float(a.area) / (W * H), 0.0), 1.0),
                 iscrowd=bool(a.iscrowd),
                 exhaustive=a.category_id not in im.not_exhaustive_category_ids,
                 segmentation=bytes(a.segmentation),

@@ -26,9 +26,11 @@ import numpy as np
 from avsynth.audio import decode_audio
 from avsynth.constants import MASK_THRESHOLD
 from avsynth.errors import MediaError
+from avsynth.sources.guards import regular_file
 from avsynth.sources.records import SourceMask
 
 __all__ = [
+    "check_alpha",
     "decode_audio",
     "decode_mask",
     "decode_segmentation",
@@ -51,12 +53,13 @@ def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
     """
     from PIL import Image, UnidentifiedImageError
 
+    regular_file(path, "image")  # a FIFO would block Image.open
     try:
         with Image.open(path) as im:
             return int(im.size[0]), int(im.size[1])
     except FileNotFoundError:
         raise MediaError(f"{path}: image not found") from None
-    except (UnidentifiedImageError, OSError) as e:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
         raise MediaError(f"{path}: image does not decode ({e})") from None
 
 
@@ -71,12 +74,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
+    regular_file(path, "image")
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     except FileNotFoundError:
         raise MediaError(f"{path}: image not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise MediaError(f"{path}: image does not decode ({e})") from None
 
 
@@ -86,8 +90,36 @@ def mask_from_image(im: Any) -> np.ndarray:
     Any mode is first converted to 8-bit grey (``L``), as AVSBench's ``convert("1")`` does:
     0/255 masks (what avsynth writes, AVSBench's), 1-bit masks (Open Images) and palette masks
     whose foreground colour is light all read as expected. 0/1-valued grey PNGs read as empty.
+
+    Raises:
+        ValueError: the image has transparency that disagrees with its grey levels (see
+            :func:`check_alpha`).
     """
+    check_alpha(im)
     return np.asarray(im.convert("L")) >= MASK_THRESHOLD
+
+
+def check_alpha(im: Any) -> None:
+    """Refuse a mask image whose shape may be in its alpha channel.
+
+    Converting to grey drops transparency, so an RGBA (or LA, or transparent palette) PNG that
+    draws its shape only in the alpha channel would read as a full-image (or empty) mask. A
+    mask whose alpha is opaque, or agrees with its grey levels, is fine.
+
+    Raises:
+        ValueError: ``mask has an alpha channel that differs from its grey levels ...``.
+    """
+    if im.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in im.info:
+        return
+    alpha = np.asarray(im.convert("RGBA").getchannel("A"))
+    if alpha.min() == 255:
+        return
+    grey = np.asarray(im.convert("L")) >= MASK_THRESHOLD
+    if not np.array_equal(grey, alpha >= MASK_THRESHOLD):
+        raise ValueError(
+            "mask has an alpha channel that differs from its grey levels (the shape may be in "
+            "the transparency, which mask readers ignore); save the mask as a grey PNG"
+        )
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
@@ -98,12 +130,15 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
+    regular_file(path, "mask")
     try:
         with Image.open(path) as im:
             return mask_from_image(im)
     except FileNotFoundError:
         raise MediaError(f"{path}: mask not found") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise MediaError(f"{path}: mask does not decode ({e})") from None
+    except Image.DecompressionBombError as e:
         raise MediaError(f"{path}: mask does not decode ({e})") from None
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from avsynth.errors import SourceError
 from avsynth.sources._util import gc_paused
+from avsynth.sources.guards import check_unique
 from avsynth.sources.records import SourceImage, SourceMask
 
 __all__ = [
@@ -314,6 +315,7 @@ def _masks_of(path: Path, subset: str, table) -> list[SourceMask]:
     if table.num_rows == 0:
         return []
     mask_paths = table["MaskPath"].to_pylist()
+    check_unique(mask_paths, "MaskPath", str(path))  # one mask file, one instance
     image_ids = table["ImageID"].to_pylist()
     for i, (mp, iid) in enumerate(zip(mask_paths, image_ids, strict=True)):
         if not mp or not iid:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsynth.errors import SourceError
+from avsynth.sources.guards import is_build_output
 from avsynth.sources.records import SourceClip
 
 __all__ = [
@@ -70,7 +71,8 @@ class VggsoundIndex:
 def scan_clips(root: str | os.PathLike) -> dict[str, str]:
     """Map clip id ``{youtube_id}_{start:06d}`` -> POSIX path relative to ``root``.
 
-    Walks ``root`` recursively once (following folder symlinks, each real folder once). Among
+    Walks ``root`` recursively once (following folder symlinks, each real folder once),
+    skipping folders that carry the build marker (an earlier build's output). Among
     several files of one clip, the preferred extension wins (wav > flac > mp4), then the
     lexicographically smallest path. Empty files and partial downloads are skipped.
     """
@@ -94,7 +96,8 @@ def scan_clips(root: str | os.PathLike) -> dict[str, str]:
             if name.startswith("."):
                 continue
             if e.is_dir():
-                stack.append((e.path, f"{rel}{name}/"))
+                if not is_build_output(e.path):  # an earlier build's cuts are no source clips
+                    stack.append((e.path, f"{rel}{name}/"))
                 continue
             m = _CLIP_RE.match(name)
             if m is None or not e.is_file():
@@ -186,6 +189,29 @@ def _parse(path: Path) -> list[tuple[str, int, str, str, int]]:
     return rows
 
 
+def _check_row(
+    path: Path, line: int, cid: str, label: str, split: str, first: tuple[int, str, str]
+) -> None:
+    """A selected row's label is one path component and its clip id is not used by another
+    selected row with another label or split (one file for two labels, or a clip in train
+    and test).
+
+    Raises:
+        SourceError: naming ``vggsound.csv:LINE`` and the label or clip id.
+    """
+    from avsynth.manifest.schema import UnsafePathError, safe_component
+
+    try:
+        safe_component(label, what=f"{path}:{line}: label")
+    except UnsafePathError as e:
+        raise SourceError(str(e)) from None
+    if first[0] != line and (first[1], first[2]) != (label, split):
+        raise SourceError(
+            f"{path}:{line}: clip id {cid!r} ({label}, {split}) repeats line {first[0]} "
+            f"({first[1]}, {first[2]}): a clip id must be unique"
+        )
+
+
 def read_vggsound(
     root: str | os.PathLike, *, labels: Collection[str] | None = None
 ) -> VggsoundIndex:
@@ -210,6 +236,7 @@ def read_vggsound(
     unknown = () if wanted is None else tuple(sorted(wanted - set(all_labels)))
     files = scan_clips(root)
     selected: dict[tuple[str, int, str, str], SourceClip] = {}
+    first: dict[str, tuple[int, str, str]] = {}  # clip id -> (line, label, split) first seen
     for ytid, start, label, split, lineno in rows:
         if wanted is not None and label not in wanted:
             continue
@@ -217,6 +244,7 @@ def read_vggsound(
         if key in selected:
             continue  # exact duplicate row: keep the first
         cid = f"{ytid}_{start:06d}"
+        _check_row(path, lineno, cid, label, split, first.setdefault(cid, (lineno, label, split)))
         selected[key] = SourceClip(ytid, start, label, split, files.get(cid), lineno)
     clips = [selected[k] for k in sorted(selected)]
     return VggsoundIndex(
