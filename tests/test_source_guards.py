@@ -258,9 +258,18 @@ def test_missing_map_names_the_shipped_maps(tmp_path, monkeypatch, name):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(MapError) as e:
         load_map(name)
+    # The shipped maps, listed from the package folder here (46 and xl today).
+    from pathlib import Path
+
+    import avsynth
+
+    shipped = sorted(
+        p.stem for p in (Path(avsynth.__file__).parent / "data" / "category_maps").glob("*.yaml")
+    )
+    assert "46" in shipped
     assert str(e.value) == (
-        f"{name}: category map not found (give a map file, or a shipped map's name: 46; "
-        "e.g. `avsynth check-map 46`)"
+        f"{name}: category map not found (give a map file, or a shipped map's name: "
+        f"{', '.join(shipped)}; e.g. `avsynth check-map 46`)"
     )
 
 
