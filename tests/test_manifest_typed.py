@@ -112,7 +112,7 @@ def test_cli_readers_print_one_line(build, tmp_path, monkeypatch, capsys, edit, 
         ("export-avsbench", path, "--out", tmp_path / "ex", "--quiet"),
     ):
         code, _, err = run_cli(monkeypatch, capsys, *args)
-        assert code == 2, (args, err)
+        assert code == 1, (args, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and f":{line}: {field}:" in lines[0], err
     assert not (tmp_path / "st" / "stats.json").exists()
@@ -320,5 +320,5 @@ def test_export_refuses_a_decompression_bomb_in_one_line(tmp_path, monkeypatch, 
     code, _, err = run_cli(monkeypatch, capsys, "export-avsbench", m, "--out", tmp_path / "ex",
                            "--quiet")  # fmt: skip
     lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1, err
+    assert code == 1 and len(lines) == 1, err
     assert name in lines[0] and "does not decode" in lines[0].split(name, 1)[1], err

@@ -121,7 +121,7 @@ def test_import_progress_has_no_carriage_returns(release, tmp_path, capsys):
     import_release(release, tmp_path / "out", progress=True)
     err = capsys.readouterr().err
     assert "\r" not in err
-    assert "import: 100%" in err and "(24/24 row)" in err, err
+    assert "import: 100%" in err and "(24/24 rows)" in err, err
 
 
 @pytest.mark.parametrize(
@@ -181,6 +181,6 @@ def test_export_on_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch, 
     code, _, err = run_cli(monkeypatch, capsys, "export-avsbench", m, "--out", tmp_path / "ex",
                            "--quiet")  # fmt: skip
     lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1, err
+    assert code == 1 and len(lines) == 1, err
     assert "cannot write (No space left on device)" in lines[0]
     assert str(tmp_path / "ex") in lines[0] and lines[0].split(": cannot")[0].endswith(".png")

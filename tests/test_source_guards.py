@@ -242,10 +242,10 @@ def test_non_utf8_vggsound_csv_is_one_line(tmp_path, name, body):
 def test_non_utf8_vggsound_csv_in_check_map_cli(tmp_path, monkeypatch, capsys):
     from inspect_fixtures import run_cli
 
-    path = tmp_path / "stat.csv"
+    path = tmp_path / "vggsound.csv"
     path.write_bytes("caf\xe9 noise,12,animals\n".encode("latin-1"))
-    code, out, err = run_cli(monkeypatch, capsys, "check-map", "46", "--vggsound-csv", path)
-    assert code == 2
+    code, out, err = run_cli(monkeypatch, capsys, "check-map", "46", "--vggsound", tmp_path)
+    assert code == 1
     assert err.strip() == (
         f"error: {path}: not UTF-8 text (byte 0xe9 at offset 3); save it as UTF-8"
     )
