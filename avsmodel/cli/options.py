@@ -37,6 +37,14 @@ class ScoreSize(StrEnum):
     INPUT = "input"
 
 
+class Autocast(StrEnum):
+    """Precision of evaluation forward passes: fp32 (as the paper), or autocast bf16/fp16."""
+
+    NONE = "none"
+    BF16 = "bf16"
+    FP16 = "fp16"
+
+
 AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
 RunSamCheckpoint = Annotated[
@@ -44,4 +52,29 @@ RunSamCheckpoint = Annotated[
 ]
 RunVggishCheckpoint = Annotated[
     Path | None, typer.Option(help="VGGish weights path or name vggish (default: the run's).")
+]
+
+
+def check_device(spec: str | None) -> str | None:
+    """Typer callback of ``--device``: refuse a malformed value as a usage error."""
+    from avsmodel.device import parse_device
+    from avsmodel.errors import ConfigError
+
+    if spec is None:
+        return None
+    try:
+        parse_device(spec)
+    except ConfigError as e:
+        raise typer.BadParameter(str(e)) from None
+    return spec
+
+
+Device = Annotated[
+    str,
+    typer.Option(
+        metavar="<auto|cpu|cuda|cuda:N>",
+        callback=check_device,
+        help="Where to run: auto = CUDA when available (under torchrun: each rank's "
+        "LOCAL_RANK GPU), else cpu.",
+    ),
 ]

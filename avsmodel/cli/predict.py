@@ -9,6 +9,8 @@ Examples:
         --out mask.png
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
         --out mask.png --overlay overlay.png
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
+        --out mask.png --device cpu
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli.options import RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli.options import Device, RunSamCheckpoint, RunVggishCheckpoint
 
 # avsynth.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
 # equal).
@@ -37,6 +39,7 @@ def main(
     ] = None,
     sam_checkpoint: RunSamCheckpoint = None,
     vggish_checkpoint: RunVggishCheckpoint = None,
+    device: Device = "auto",
 ) -> None:
     """Write the predicted mask (and overlay)."""
     from avsmodel.inference import predict
@@ -49,6 +52,7 @@ def main(
         overlay,
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
+        device=device,
     )
     typer.echo(f"mask {r['mask']} ({100 * r['area_fraction']:.1f}% of the image)")
     if r["overlay"]:

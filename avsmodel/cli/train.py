@@ -22,6 +22,7 @@ Examples:
         --vggish-checkpoint vggish-10086976.pth
     avsmodel train out/manifest.jsonl --model sama_avs_tiny \\
         --out runs/tiny --resume
+    avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/cpu --device cpu
     avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
         --sam-checkpoint vit_h --vggish-checkpoint vggish
     avsmodel train --avsbench avsbench_data --subset s4 \\
@@ -37,7 +38,7 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli.options import AvsbenchSubset
+from avsmodel.cli.options import AvsbenchSubset, Device
 from avsynth.cli.choices import value
 from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_roots
 
@@ -83,7 +84,7 @@ def main(
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
-    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: auto).")] = None,
+    device: Device = "auto",
     stop_after: Annotated[
         int | None,
         typer.Option(help="Stop after N epochs in this call (continue later with --resume)."),
