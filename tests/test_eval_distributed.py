@@ -4,16 +4,12 @@ frames) gives exactly one process's J and F under every protocol."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from _train_helpers import make_manifest
+from _train_helpers import make_manifest, seeded_checkpoint, torchrun_eval
 
 from avsmodel.evaluation.loader import ShardedBatches
 from avsmodel.evaluation.metrics import f_score, mask_iou
@@ -84,17 +80,9 @@ def test_reduce_replays_every_rank_in_dataset_order(monkeypatch) -> None:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A 7-frame test split and an (untrained, seeded) tiny model's checkpoint."""
-    import avsmodel
-    from avsmodel.checkpoint import Checkpoint, save_checkpoint
-
     root = tmp_path_factory.mktemp("evald")
     manifest = make_manifest(root / "m", n={"train": 2, "val": 2, "test": 7})
-    torch.manual_seed(0)
-    state = avsmodel.build_model(MODEL).trainable_state_dict()
-    ckpt = root / "model.pt"
-    cfg = {"seed": 0, "threads": 1, "val_batch_size": 4}
-    save_checkpoint(ckpt, Checkpoint(model=MODEL, train_config=cfg, state_dict=state))
-    return manifest, ckpt
+    return manifest, seeded_checkpoint(root / "model.pt", MODEL)
 
 
 KEYS = ("miou", "fscore", "fscore_official", "per_category", "n")
@@ -124,28 +112,10 @@ def test_torchrun_eval_equals_one_process_exactly(data, tmp_path: Path) -> None:
     from avsmodel.evaluation import evaluate
 
     manifest, ckpt = data
-    driver = tmp_path / "avsmodel_cli.py"
-    driver.write_text(
-        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-        "from avsmodel.cli import main\nsys.argv[0] = 'avsmodel'\nmain()\n"
-    )
     args = ["--manifest", str(manifest), "--split", "test", "--batch-size", "2"]
-    args += ["--fscore-batch", "3", "--device", "cpu", "--json"]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    env["OMP_NUM_THREADS"] = "1"
-    r = subprocess.run(
-        [*cmd, str(driver), "eval", str(ckpt), *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
+    ddp = torchrun_eval(
+        ckpt, [*args, "--fscore-batch", "3", "--device", "cpu"], nproc=2, cwd=tmp_path
     )
-    assert r.returncode == 0, r.stderr[-3000:]
-    lines = [x for x in r.stdout.splitlines() if x.startswith("{")]
-    assert len(lines) == 1, r.stdout  # rank 0 prints, rank 1 does not
-    ddp = json.loads(lines[0])
     assert ddp["world_size"] == 2 and ddp["device"] == "cpu"
     one = evaluate(
         ckpt,
