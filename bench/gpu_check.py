@@ -104,7 +104,7 @@ QUICK = Sizes(
     eval_frames=8,
     eval_batch=4,
     eval_workers=1,
-    tiny_steps=40,
+    tiny_steps=30,
     tiny_batch=8,
     tiny_val=16,
 )
@@ -302,86 +302,6 @@ def training(device: str, sz: Sizes, peak: dict[str, float] | None) -> dict[str,
     return out
 
 
-# ----------------------------------------------------------------------------- data
-class GeneratedFrames:
-    """Evaluation frames made up in memory, items as :class:`avsmodel.data.ManifestDataset`
-    gives them (full-size masks included): ``n`` frames of ``hw`` pixels, a disc per frame.
-    """
-
-    def __init__(self, n: int, image_size: int, audio_examples: int, hw=(224, 224), seed=0):
-        from avsmodel.transforms import SamTransform
-
-        self.n, self.hw, self.seed = n, hw, seed
-        self.audio_examples = audio_examples
-        self.transform = SamTransform(image_size)
-        self.mask_size = image_size // 4
-
-    def __len__(self) -> int:
-        return self.n
-
-    def scene(self, index: int) -> tuple[Any, Any, Any]:
-        """``(uint8 image, bool mask, log-mel examples)`` of frame ``index``."""
-        import numpy as np
-        import torch
-
-        rng = np.random.default_rng([self.seed, index])
-        h, w = self.hw
-        img = rng.integers(60, 120, size=(h, w, 3), dtype=np.uint8)
-        yy, xx = np.mgrid[:h, :w]
-        cy, cx = rng.uniform(0.25, 0.75, 2) * (h, w)
-        mask = (yy - cy) ** 2 + (xx - cx) ** 2 < (min(h, w) / 5) ** 2
-        img[mask] = (200, 60, 60)
-        g = torch.Generator().manual_seed(self.seed * 100_003 + index)
-        audio = torch.randn(self.audio_examples, 1, 96, 64, generator=g)
-        return img, mask, audio
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        import torch
-
-        from avsmodel.data.dataset import mask_to_lowres
-
-        img, mask, audio = self.scene(index)
-        image, resized = self.transform.image(img)
-        return {
-            "image": image,
-            "audio": audio,
-            "mask": mask_to_lowres(self.transform.mask(mask), self.mask_size),
-            "mask_full": torch.from_numpy(mask),
-            "index": index,
-            "size": tuple(img.shape[:2]),
-            "resized": tuple(int(v) for v in resized),
-        }
-
-
-class GeneratedScenes(GeneratedFrames):
-    """Two shapes of two of three colours; the sound (a per-colour log-mel pattern plus
-    noise) says which one is the target: a model must listen to score well."""
-
-    COLOURS = ((220, 40, 40), (40, 60, 220), (40, 200, 60))
-
-    def scene(self, index: int) -> tuple[Any, Any, Any]:
-        import numpy as np
-        import torch
-
-        rng = np.random.default_rng([self.seed, index])
-        h, w = self.hw
-        img = np.full((h, w, 3), 110, np.uint8)
-        yy, xx = np.mgrid[:h, :w]
-        cats = rng.choice(3, size=2, replace=False)
-        masks = []
-        for k, (cy, cx) in enumerate(((h * 0.3, w * 0.3), (h * 0.7, w * 0.7))):
-            cy, cx = cy + rng.uniform(-4, 4), cx + rng.uniform(-4, 4)
-            m = (yy - cy) ** 2 + (xx - cx) ** 2 < (h * rng.uniform(0.12, 0.2)) ** 2
-            img[m] = self.COLOURS[cats[k]]
-            masks.append(m)
-        target = int(rng.integers(2))
-        pattern = torch.Generator().manual_seed(1000 + int(cats[target]))
-        audio = torch.randn(self.audio_examples, 1, 96, 64, generator=pattern)
-        noise = torch.Generator().manual_seed(self.seed * 100_003 + index)
-        audio = audio + 0.3 * torch.randn(audio.shape, generator=noise)
-        return img, masks[target], audio
-
-
 # ----------------------------------------------------------------------------- evaluation
 def score(model: Any, ds: Any, device: str, *, batch: int, workers: int, autocast: str) -> Any:
     """The real evaluation loop over ``ds`` on ``device``; the :class:`EvalAccumulator`."""
@@ -407,6 +327,7 @@ def score(model: Any, ds: Any, device: str, *, batch: int, workers: int, autocas
 def evaluation(device: str, sz: Sizes) -> dict[str, Any]:
     """Frames/s of the evaluation loop: batched fp32 and bf16, and one frame at a time."""
     import torch
+    from generated_inputs import GeneratedFrames
     from model_speed import recipe_overrides
 
     import avsmodel
@@ -447,8 +368,10 @@ def train_tiny(device: str, sz: Sizes) -> dict[str, Any]:
     """The tiny model trained on generated scenes on ``device`` (fp32, fixed batches);
     validation J and the seconds it took."""
     import torch
+    from generated_inputs import GeneratedScenes
 
     import avsmodel
+    from avsmodel.data import collate
     from avsmodel.recipe import load_config
     from avsmodel.task import SegmentationTask
 
@@ -462,7 +385,6 @@ def train_tiny(device: str, sz: Sizes) -> dict[str, Any]:
     task = SegmentationTask(model)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    from avsmodel.data import collate
 
     t0 = time.perf_counter()
     losses = []
@@ -561,10 +483,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--quick", action="store_true", help="tiny sizes (CI on a CPU)")
     args = p.parse_args(argv)
+    import torch
+
     from avsmodel.device import resolve_device, set_device
 
     device = resolve_device(args.device)
     set_device(device)
+    if args.quick and device == "cpu":
+        torch.set_num_threads(1)  # tiny sizes: more threads only contend (shared CI boxes)
     sz = QUICK if args.quick else Sizes()
     t0 = time.perf_counter()
     r: dict[str, Any] = {"device": device_info(device), "quick": args.quick, "sizes": asdict(sz)}
