@@ -1,10 +1,13 @@
-"""Process-group set-up and helpers for DistributedDataParallel training.
+"""Process-group set-up and helpers for DistributedDataParallel training and distributed
+evaluation.
 
 ``avsmodel train`` run under ``torchrun`` (which sets ``RANK``, ``LOCAL_RANK``,
 ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) joins the process group (NCCL on GPUs,
 gloo on CPU) and wraps the model in DDP, which all-reduces (averages) gradients in
 ``backward``: the optimiser steps of all ranks see the same gradient. Without those variables
-the same code runs as one process.
+the same code runs as one process. ``avsmodel eval`` under ``torchrun`` joins the group for
+the evaluation (:func:`process_group`) and gathers every rank's per-frame scores
+(:func:`all_gather_objects`).
 """
 
 from __future__ import annotations
