@@ -1,15 +1,20 @@
-"""Process-group set-up and helpers for DistributedDataParallel training.
+"""Process-group set-up and helpers for DistributedDataParallel training and distributed
+evaluation.
 
 ``avsmodel train`` run under ``torchrun`` (which sets ``RANK``, ``LOCAL_RANK``,
 ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) joins the process group (NCCL on GPUs,
 gloo on CPU) and wraps the model in DDP, which all-reduces (averages) gradients in
 ``backward``: the optimiser steps of all ranks see the same gradient. Without those variables
-the same code runs as one process.
+the same code runs as one process. ``avsmodel eval`` under ``torchrun`` joins the group for
+the evaluation (:func:`process_group`) and gathers every rank's per-frame scores
+(:func:`all_gather_objects`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -41,18 +46,38 @@ def init_distributed(device: str | None = None) -> DistInfo:
     """Join the process group if launched by torchrun, and pick this process's device.
 
     Args:
-        device: ``cpu``/``cuda``; default: CUDA when available.
+        device: ``auto`` (None too: CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``;
+            under torchrun ``auto``/``cuda`` take the ``LOCAL_RANK`` GPU
+            (:func:`avsmodel.device.resolve_device`).
+
+    Raises:
+        ConfigError: an unusable device request (one line).
     """
+    from avsmodel.device import resolve_device, set_device
+
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
-    dev = f"cuda:{local}" if use_cuda else "cpu"
-    if use_cuda:
-        torch.cuda.set_device(local)
+    dev = resolve_device(device, local_rank=local if world > 1 else None)
+    use_cuda = dev.startswith("cuda")
+    set_device(dev)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     return DistInfo(rank=rank, world_size=world, local_rank=local, device=dev)
+
+
+@contextlib.contextmanager
+def process_group(device: str | None) -> Iterator[DistInfo]:
+    """This process's :class:`DistInfo` (see :func:`init_distributed`) for a block; under
+    torchrun the process group is joined for the block and left after it (when this call
+    joined it: a group the caller set up stays)."""
+    joins = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized()
+    info = init_distributed(device)
+    try:
+        yield info
+    finally:
+        if joins:
+            cleanup(info)
 
 
 def cleanup(info: DistInfo) -> None:
@@ -158,3 +183,12 @@ class ShardSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self._local())
+
+
+def all_gather_objects(obj: object, info: DistInfo) -> list[object]:
+    """Every rank's ``obj`` (picklable), in rank order (``[obj]`` in one process)."""
+    if not info.distributed:
+        return [obj]
+    out: list[object] = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out

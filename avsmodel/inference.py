@@ -90,6 +90,8 @@ def predict_arrays(model: Any, image: np.ndarray, examples: Any, resize: str = "
         examples: ``[M, 1, 96, 64]`` log-mel examples (chosen as for a synthetic image:
             example 1 alone, or the model's count around the middle).
         resize: ``pad`` or ``squash``, as the model was trained (the run's ``resize``).
+
+    Runs on the model's device (the inputs are moved there); the logits come back on the CPU.
     """
     import torch
 
@@ -100,9 +102,11 @@ def predict_arrays(model: Any, image: np.ndarray, examples: Any, resize: str = "
     x, resized = tf.image(image)
     n = model.audio_examples
     audio = frame_audio(examples, n, index=synthetic_example_index(n))
-    with torch.no_grad():
-        logits = model(x[None], audio[None])
-    return tf.postprocess(logits.float(), resized, image.shape[:2])[0, 0].numpy()
+    dev = next(model.parameters()).device
+    with torch.inference_mode():
+        logits = model(x[None].to(dev), audio[None].to(dev))
+        out = tf.postprocess(logits.float(), resized, image.shape[:2])[0, 0]
+    return out.cpu().numpy()
 
 
 def predict(
@@ -115,6 +119,7 @@ def predict(
     sam_checkpoint: str | os.PathLike[str] | None = None,
     vggish_checkpoint: str | os.PathLike[str] | None = None,
     label: str | None = None,
+    device: str | None = "auto",
 ) -> dict[str, Any]:
     """Predict the mask of the object that makes ``audio`` in ``image``.
 
@@ -129,22 +134,27 @@ def predict(
         sam_checkpoint: SAM weights (default: the path recorded in the checkpoint).
         vggish_checkpoint: VGGish weights (default: the path recorded in the checkpoint).
         label: Caption of the overlay (default: model name and audio file name).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``
+            (:func:`avsmodel.device.resolve_device`).
 
     Returns:
-        ``{"mask", "overlay", "area_fraction", "model"}``.
+        ``{"mask", "overlay", "area_fraction", "model", "device"}``.
 
     Raises:
         OutputError: ``out``/``overlay`` is a folder, has the wrong extension or cannot be
             written (checked first). DataError: image or audio does not decode (or is
-            shorter than 0.975 s). CheckpointError: unusable checkpoint.
+            shorter than 0.975 s). CheckpointError: unusable checkpoint. ConfigError: an
+            unusable ``device`` (e.g. ``cuda`` where there is no GPU).
     """
     from PIL import Image
 
     from avsmodel.data.dataset import LogMelCache, read_rgb
+    from avsmodel.device import resolve_device
     from avsmodel.errors import ConfigError
     from avsmodel.pretrained.build import build_from_checkpoint
     from avsynth.outputs import check_out_file, image_suffixes
 
+    dev = resolve_device(device)
     check_out_file(out, option="--output", suffixes={".png"})
     if overlay is not None:
         check_out_file(overlay, option="--overlay", suffixes=image_suffixes())
@@ -152,7 +162,7 @@ def predict(
     img = read_rgb(image)
     examples = LogMelCache(0).get(Path(audio))
     model, meta = build_from_checkpoint(
-        ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
+        ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint, device=dev
     )
     if model.config.family == "sam_oracle":
         raise ConfigError("the SAM oracle needs the ground truth; use avsmodel eval for it")
@@ -165,6 +175,7 @@ def predict(
         "overlay": None,
         "area_fraction": float(mask.mean()),
         "model": meta.model,
+        "device": str(next(model.parameters()).device),
     }
     if overlay is not None:
         text = label or f"{meta.model} | audio: {Path(audio).name}"

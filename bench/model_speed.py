@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 
 
 # ----------------------------------------------------------------------------- models
-def _reference_class() -> type:
+def reference_class() -> type:
     import torch
     from torch import nn
 
@@ -144,7 +144,7 @@ def build_models(args: argparse.Namespace, variants: list[str]) -> dict[str, Any
                 p.normal_(0.0, 0.02)
     out: dict[str, Any] = {}
     if "reference" in variants:
-        out["reference"] = _reference_class()(project)
+        out["reference"] = reference_class()(project)
     if "project" in variants:
         out["project"] = project
     dev = torch.device(args.device)
@@ -195,7 +195,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _grads_diff(models: dict[str, Any], batch: dict[str, Any]) -> dict[str, float]:
+def grads_diff(models: dict[str, Any], batch: dict[str, Any]) -> dict[str, float]:
     """Loss and trainable-gradient differences project vs reference (before any step)."""
     import torch
 
@@ -264,7 +264,7 @@ def run_timing(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     models = build_models(args, ["reference", "project"])
     batch = make_batch(args, models["project"].audio_examples, models["project"].image_size)
-    out: dict[str, Any] = _grads_diff(models, batch)
+    out: dict[str, Any] = grads_diff(models, batch)
     steps = {k: make_step(m, batch)[0] for k, m in models.items()}
     walls, cpus, losses = _alternate(args, steps, verbose=args.verbose)
     for k in steps:

@@ -195,3 +195,42 @@ def write_avsbench(root: Path, *, seed: int = 0) -> Path:
     (s4 / "s4_meta_data.csv").write_text("\n".join(rows4) + "\n")
     (ms3 / "ms3_meta_data.csv").write_text("\n".join(rows3) + "\n")
     return base
+
+
+def seeded_checkpoint(path: Path, model: str = "sama_avs_tiny", *, seed: int = 0) -> Path:
+    """An avsmodel checkpoint of an untrained, seeded ``model`` (one recipe thread)."""
+    import torch
+
+    import avsmodel
+    from avsmodel.checkpoint import Checkpoint, save_checkpoint
+
+    torch.manual_seed(seed)
+    state = avsmodel.build_model(model).trainable_state_dict()
+    cfg = {"seed": seed, "threads": 1, "val_batch_size": 4}
+    save_checkpoint(path, Checkpoint(model=model, train_config=cfg, state_dict=state))
+    return path
+
+
+def torchrun_eval(ckpt: Path, args: list[str], *, nproc: int, cwd: Path) -> dict:
+    """``torchrun --nproc_per_node NPROC avsmodel eval CKPT ARGS --json`` from this source
+    tree; the JSON object rank 0 prints (asserting that only one rank prints)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    driver = Path(cwd) / "avsmodel_cli.py"
+    driver.write_text(
+        f"import sys\nsys.path.insert(0, {str(root)!r})\n"
+        "from avsmodel.cli import main\nsys.argv[0] = 'avsmodel'\nmain()\n"
+    )
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    cmd += ["--nproc_per_node", str(nproc), str(driver), "eval", str(ckpt), *args, "--json"]
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["OMP_NUM_THREADS"] = "1"
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = [x for x in r.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 1, r.stdout  # rank 0 prints, the others do not
+    return json.loads(lines[0])

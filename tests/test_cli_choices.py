@@ -18,6 +18,7 @@ CASES = [
     (avsmodel_app, "train", "--subset", ["s4", "ms3"]),
     (avsmodel_app, "eval", "--subset", ["s4", "ms3"]),
     (avsmodel_app, "eval", "--audio", ["matched", "mismatched"]),
+    (avsmodel_app, "eval", "--autocast", ["none", "bf16", "fp16"]),
 ]
 SPLITS = [
     (avsynth_app, "export-avsbench", "--split", ["train", "val", "test"]),

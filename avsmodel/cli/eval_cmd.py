@@ -7,6 +7,10 @@ a clip of another category (deterministic): a model that listens drops sharply, 
 ignores the sound does not. The SAM oracle needs no training: --model sam_oracle_vit_h with
 --sam-checkpoint and no run checkpoint; --oracle picks the variant (everything: the paper's
 automatic-mask-generator proposals; multimask: SAM's 3 no-prompt masks).
+--device auto (default) runs on CUDA when there is a GPU; batches come from --workers loader
+processes in pinned memory. --autocast bf16/fp16 is faster on GPUs; fp32 (none) is the paper's.
+Under torchrun each rank scores its share of the batches on its LOCAL_RANK GPU and the scores
+are combined in dataset order: the numbers are exactly those of one process.
 
 Examples:
     avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl
@@ -17,6 +21,10 @@ Examples:
         --avsbench avsbench_data --subset s4
     avsmodel eval --model sam_oracle_tiny --oracle multimask \\
         --manifest out/manifest.jsonl
+    avsmodel eval runs/s4/best.pt --avsbench avsbench_data --subset s4 \\
+        --device cuda:1 --batch-size 16 --workers 8 --autocast bf16
+    torchrun --nproc_per_node 8 --no-python avsmodel eval runs/s4/best.pt \\
+        --avsbench avsbench_data --subset s4 --batch-size 16 --workers 4
 
 A composed manifest (avsynth build --compose) is also scored per composition (single,
 multi, offscreen, partial): J, F and the mean predicted area (offscreen: should be ~0).
@@ -32,7 +40,9 @@ import typer
 from avsmodel.cli.options import (
     LOADER_WORKERS_RENAMED,
     Audio,
+    Autocast,
     AvsbenchSubset,
+    Device,
     LoaderWorkers,
     Oracle,
     RunVggishCheckpoint,
@@ -82,6 +92,10 @@ def main(
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
+    device: Device = "auto",
+    autocast: Annotated[
+        Autocast, typer.Option(help="Forward passes in fp32 (none, as the paper) or bf16/fp16.")
+    ] = Autocast.NONE,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (miou, fscore{...}, n, ...).")
     ] = False,
@@ -89,6 +103,7 @@ def main(
 ) -> None:
     """Print mIoU and F of a checkpoint."""
     import json
+    import os
 
     from avsmodel.evaluation import evaluate
 
@@ -110,7 +125,11 @@ def main(
         score_size=score_size.value,
         roots=roots,
         progress=not (as_json or quiet),
+        device=device,
+        autocast=autocast.value,
     )
+    if r["world_size"] > 1 and int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun every rank holds the same result; rank 0 prints it
     if as_json:
         typer.echo(json.dumps(r, sort_keys=True))
         return

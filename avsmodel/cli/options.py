@@ -25,19 +25,6 @@ class Oracle(StrEnum):
     MULTIMASK = "multimask"
 
 
-class Device(StrEnum):
-    """Where the model runs: ``auto`` (CUDA when available), ``cpu`` or ``cuda``."""
-
-    AUTO = "auto"
-    CPU = "cpu"
-    CUDA = "cuda"
-
-
-def device_value(device: Device) -> str | None:
-    """The library's spelling of a ``--device`` choice (``None``: pick automatically)."""
-    return None if device is Device.AUTO else device.value
-
-
 class ScoreSize(StrEnum):
     """Grid the metrics are computed on: each frame's own size, or the model's input grid."""
 
@@ -55,6 +42,15 @@ LoaderWorkers = Annotated[
 
 #: ``--workers`` of train / eval meant DataLoader workers; it is ``--loader-workers`` now.
 LOADER_WORKERS_RENAMED = {"--workers": "--loader-workers"}
+
+
+class Autocast(StrEnum):
+    """Precision of evaluation forward passes: fp32 (as the paper), or autocast bf16/fp16."""
+
+    NONE = "none"
+    BF16 = "bf16"
+    FP16 = "fp16"
+
 
 AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
@@ -83,3 +79,28 @@ def recipe_default(key: str, recipes: tuple[str, ...] = ("paper", "tiny")) -> st
     """``--help``'s default of a training option that the recipes set:
     ``[default: from the recipe (paper.yaml: 80, tiny.yaml: 12)]``."""
     return f"[default: from the recipe ({recipe_values(key, recipes)})]"
+
+
+def check_device(spec: str | None) -> str | None:
+    """Typer callback of ``--device``: refuse a malformed value as a usage error."""
+    from avsmodel.device import parse_device
+    from avsmodel.errors import ConfigError
+
+    if spec is None:
+        return None
+    try:
+        parse_device(spec)
+    except ConfigError as e:
+        raise typer.BadParameter(str(e)) from None
+    return spec
+
+
+Device = Annotated[
+    str,
+    typer.Option(
+        metavar="<auto|cpu|cuda|cuda:N>",
+        callback=check_device,
+        help="Where to run: auto = CUDA when available (under torchrun: each rank's "
+        "LOCAL_RANK GPU), else cpu.",
+    ),
+]

@@ -9,6 +9,8 @@ Examples:
         --output mask.png
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
         --output mask.png --overlay overlay.png --json
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
+        --output mask.png --device cpu
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli.options import RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli.options import Device, RunSamCheckpoint, RunVggishCheckpoint
 from avsynth.cli.options import JsonOutput, Quiet
 
 #: ``--out`` is a folder in every command; the mask file is ``--output``.
@@ -45,6 +47,7 @@ def main(
     vggish_checkpoint: RunVggishCheckpoint = None,
     as_json: JsonOutput = False,
     quiet: Quiet = False,
+    device: Device = "auto",
 ) -> None:
     """Write the predicted mask (and overlay)."""
     import json
@@ -59,6 +62,7 @@ def main(
         overlay,
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
+        device=device,
     )
     if as_json:
         typer.echo(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in r.items()}))

@@ -24,6 +24,7 @@ Examples:
         --vggish-checkpoint vggish-10086976.pth
     avsmodel train out/manifest.jsonl --model sama_avs_tiny \\
         --out runs/tiny --resume
+    avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/cpu --device cpu
     avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
         --sam-checkpoint vit_h --vggish-checkpoint vggish
     avsmodel train --avsbench avsbench_data --subset s4 \\
@@ -43,7 +44,6 @@ from avsmodel.cli.options import (
     LOADER_WORKERS_RENAMED,
     AvsbenchSubset,
     Device,
-    device_value,
     recipe_default,
 )
 from avsynth.cli.choices import value
@@ -109,9 +109,7 @@ def main(
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
-    device: Annotated[
-        Device, typer.Option(help="Where to train: auto picks CUDA when available.")
-    ] = Device.AUTO,
+    device: Device = "auto",
     stop_after: Annotated[
         int | None,
         typer.Option(help="Stop after N epochs in this call (continue later with --resume)."),
@@ -136,7 +134,7 @@ def main(
         overwrite=overwrite,
         stop_after=stop_after,
         roots=roots,
-        device=device_value(device),
+        device=device,
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,

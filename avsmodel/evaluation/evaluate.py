@@ -63,6 +63,8 @@ def evaluate(
     progress: bool = True,
     seed: int = 0,
     score_size: str = "ground_truth",
+    device: str | None = "auto",
+    autocast: str = "none",
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or the training-free SAM oracle) on a manifest split or AVSBench.
 
@@ -91,10 +93,17 @@ def evaluate(
         score_size: ``ground_truth`` (each frame at its own size, AVSBench's convention) or
             ``input`` (on the model's input grid, e.g. 1024 px, as the authors; with a run
             trained with ``resize: squash`` this is exactly their scoring).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``
+            (:func:`avsmodel.device.resolve_device`). Under ``torchrun`` each rank takes its
+            ``LOCAL_RANK`` GPU and scores a disjoint share of the batches; the results are
+            combined in dataset order, so every rank returns exactly one process's numbers.
+        autocast: ``none`` (fp32, as the paper; default), ``bf16`` or ``fp16``: the forward
+            passes under ``torch.autocast`` (faster on GPUs; scores move slightly).
 
     Returns:
         ``{"miou", "fscore": {"avsbench", "authors", "dataset"}, "n", "split", "audio",
-        "model", ...}``; for manifests also ``per_category`` mIoU, and for composed manifests
+        "model", "device", "autocast", "world_size", ...}``; for manifests also
+        ``per_category`` mIoU, and for composed manifests
         ``per_composition``: ``{name: {"miou", "fscore", "n", "pred_area"}}`` (F of the
         ``dataset`` protocol; :mod:`avsmodel.evaluation.per_composition`).
 
@@ -109,30 +118,38 @@ def evaluate(
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
     if score_size not in ("ground_truth", "input"):
         raise ConfigError(f"score_size={score_size!r}: use ground_truth or input")
+    if autocast not in AUTOCAST_CHOICES:
+        raise ConfigError(f"autocast={autocast!r}: use one of {', '.join(AUTOCAST_CHOICES)}")
     if oracle not in ORACLE_VARIANTS:
         raise ConfigError(f"oracle={oracle!r}: use one of {', '.join(ORACLE_VARIANTS)}")
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or an AVSBench root")
     if (ckpt is None) == (model is None):
         raise ConfigError("give a run checkpoint or --model sam_oracle_* (not both)")
-    _check_split(manifest, avsbench, subset, split)  # before loading the (large) model
-    if ckpt is not None:
-        from avsmodel.pretrained.build import build_from_checkpoint
+    from avsmodel.device import resolve_device
 
-        net, meta = build_from_checkpoint(
-            ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
-        )
-    else:
-        net, meta = _oracle_without_run(model, sam_checkpoint, vggish_checkpoint, seed)
-    if getattr(net.config, "family", None) == "sam_oracle":
-        net.oracle_mode = oracle
-    threads = torch.get_num_threads()
-    if int(meta.train_config.get("threads", 0)) > 0:
-        torch.set_num_threads(int(meta.train_config["threads"]))
-    try:
-        return _evaluate(
+    resolve_device(device)  # a bad request fails before any work, in every process
+    _check_split(manifest, avsbench, subset, split)  # before loading the (large) model
+    from avsmodel.distributed import process_group
+
+    with process_group(device) as info:
+        if ckpt is not None:
+            from avsmodel.pretrained.build import build_from_checkpoint
+
+            net, meta = build_from_checkpoint(
+                ckpt,
+                sam_checkpoint=sam_checkpoint,
+                vggish_checkpoint=vggish_checkpoint,
+                device=info.device,
+            )
+        else:
+            net, meta = _oracle_without_run(model, sam_checkpoint, vggish_checkpoint, seed)
+            net.to(info.device)
+        return _run(
             net,
             meta,
+            info,
+            oracle=oracle,
             ds_args=(manifest, avsbench, subset, split, audio, roots),
             batch_size=batch_size,
             fscore_batch=fscore_batch,
@@ -140,12 +157,26 @@ def evaluate(
             progress=progress,
             ckpt=ckpt,
             score_size=score_size,
+            autocast=autocast,
         )
-    finally:
-        torch.set_num_threads(threads)
 
 
 ORACLE_VARIANTS = ("everything", "multimask")
+#: ``autocast`` of :func:`evaluate` (``--autocast`` of ``avsmodel eval``).
+AUTOCAST_CHOICES = ("none", "bf16", "fp16")
+
+
+def _run(net: Any, meta: Checkpoint, info: Any, *, oracle: str, **kw: Any) -> dict[str, Any]:
+    """:func:`_evaluate` with the oracle variant and the recipe's thread count applied."""
+    if getattr(net.config, "family", None) == "sam_oracle":
+        net.oracle_mode = oracle
+    threads = torch.get_num_threads()
+    if int(meta.train_config.get("threads", 0)) > 0:
+        torch.set_num_threads(int(meta.train_config["threads"]))
+    try:
+        return _evaluate(net, meta, info=info, **kw)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _oracle_without_run(
@@ -184,34 +215,44 @@ def _evaluate(
     workers: int,
     progress: bool,
     ckpt: Any,
+    info: Any,
     score_size: str = "ground_truth",
+    autocast: str = "none",
 ) -> dict[str, Any]:
-    from torch.utils.data import DataLoader
-
-    from avsmodel.data import collate
+    from avsmodel.evaluation.loader import eval_loader
     from avsmodel.task import SegmentationTask
 
     split, audio = ds_args[3], ds_args[4]
     ds, keys, groups, resize = _eval_dataset(model, meta, ds_args, score_size)
     S = model.image_size
     bs = batch_size or int(meta.train_config.get("val_batch_size", 4))
-    loader = DataLoader(ds, batch_size=bs, shuffle=False, num_workers=workers, collate_fn=collate)
+    loader = eval_loader(
+        ds,
+        batch_size=bs,
+        workers=workers,
+        device=info.device,
+        rank=info.rank,
+        world_size=info.world_size,
+    )
     model.eval()
     task = SegmentationTask(model, needs_gt=model.config.family == "sam_oracle")
     frames_per_clip = int(getattr(ds, "frames_per_clip", 1))
     acc = run_eval(
         task,
         loader,
+        info=info,
         image_size=S,
         full_res=True,
         transform=ds.transform,
         keys=keys,
-        progress=progress,
+        progress=progress and info.is_main,
         desc=f"eval {split} ({audio})",
         fscore_batch=fscore_batch,
         frames_per_clip=frames_per_clip,
         score_size=score_size,
         groups=groups,
+        autocast=autocast,
+        inference=True,
     )
     result: dict[str, Any] = {
         "miou": acc.miou,
@@ -225,6 +266,9 @@ def _evaluate(
         "model": meta.model,
         "checkpoint": None if ckpt is None else str(Path(ckpt)),
         "epoch": meta.epoch,
+        "device": info.device,
+        "autocast": autocast,
+        "world_size": info.world_size,
     }
     if model.config.family == "sam_oracle":
         result["oracle"] = getattr(model, "oracle_mode", "multimask")

@@ -187,6 +187,15 @@ class MetricAccumulator:
         """Add ``[N,H,W]`` (or ``[N,1,H,W]``) frames."""
         ious = frame_ious(logits, gt).cpu()
         curves, nonempty = (t.cpu() for t in frame_f_curves(logits, gt, raw=self.raw))
+        self.add_scores(ious, curves, nonempty)
+
+    def add_scores(self, ious: torch.Tensor, curves: torch.Tensor, nonempty: torch.Tensor) -> None:
+        """Add frames already scored: :func:`frame_ious` ``[N]`` and :func:`frame_f_curves`
+        ``([N,255], [N])`` (with this accumulator's ``raw``), on the CPU.
+
+        ``update(logits, gt)`` is exactly ``add_scores`` of those; frames scored elsewhere
+        (another process) are added in the same order to the same totals, bit for bit.
+        """
         self.iou_sum += float(ious.sum())
         self.frames += ious.numel()
         self.f_sum += curves[nonempty].sum(0)

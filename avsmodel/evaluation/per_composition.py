@@ -26,13 +26,30 @@ class CompositionScores:
 
     def add(self, group: str, logits: torch.Tensor, gt: torch.Tensor) -> None:
         """Add one frame (``logits`` and ``gt`` ``[H, W]``) of composition ``group``."""
+        from avsmodel.evaluation.metrics import frame_f_curves, frame_ious
+
+        lg, g = logits[None].float(), gt[None]
+        curves, nonempty = frame_f_curves(lg, g)
+        area = float((logits > 0).float().mean())
+        self.add_scores(group, frame_ious(lg, g).cpu(), curves.cpu(), nonempty.cpu(), area)
+
+    def add_scores(
+        self,
+        group: str,
+        ious: torch.Tensor,
+        curves: torch.Tensor,
+        nonempty: torch.Tensor,
+        area: float,
+    ) -> None:
+        """Add one frame already scored (IoU ``[1]``, F curve ``([1,255], [1])`` with sigmoid,
+        predicted area fraction) of composition ``group``."""
         from avsmodel.evaluation.metrics import MetricAccumulator
 
         acc = self.acc.get(group)
         if acc is None:
             acc = self.acc[group] = MetricAccumulator()
-        acc.update(logits[None].float(), gt[None])
-        self.area.setdefault(group, []).append(float((logits > 0).float().mean()))
+        acc.add_scores(ious, curves, nonempty)
+        self.area.setdefault(group, []).append(area)
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """``{composition: {"miou", "fscore", "n", "pred_area"}}`` (sorted by name)."""

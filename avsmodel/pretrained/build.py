@@ -42,6 +42,7 @@ def build_model(
     *,
     sam_checkpoint: str | PathLike[str] | None = None,
     vggish_checkpoint: str | PathLike[str] | None = None,
+    device: str | None = None,
     **overrides: Any,
 ) -> AvsModel:
     """Build a registered model, optionally loading official SAM / VGGish weights.
@@ -53,6 +54,10 @@ def build_model(
             (``vit_h``, ``sam_vit_h``, ...) resolves through the cache
             (``avsmodel.pretrained.download``).
         vggish_checkpoint: ``vggish-10086976.pth`` (torchvggish layout), or ``"vggish"``.
+        device: Where to put the model: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when
+            available; :func:`avsmodel.device.resolve_device`). Default (None): the current
+            default device (the CPU unless ``torch.set_default_device`` says otherwise).
+            Weights are read on the CPU and moved.
         **overrides: architecture fields to change (e.g. ``audio_examples=5``) and run
             options (e.g. ``attention="sdpa"``, ``grad_checkpointing=True``,
             ``autocast="bf16"``); see :class:`ModelConfig` and :class:`RunOptions`.
@@ -81,7 +86,7 @@ def build_model(
             "vggish_checkpoint or pass audio_encoder='vggish'"
         )
     if sam_checkpoint is None:
-        return build_from_config(cfg, run)
+        return _placed(build_from_config(cfg, run), device)
     # Parts that come from checkpoints are allocated without random init (meta device, then
     # uninitialised CPU memory) and filled by the loaders; the other parts are initialised.
     from avsmodel.pretrained.weights import SAM_PARTS, load_sam_weights, load_vggish_weights
@@ -98,7 +103,16 @@ def build_model(
     load_sam_weights(model, sam_checkpoint)
     if vggish_checkpoint is not None:
         load_vggish_weights(model.audio_encoder, vggish_checkpoint)
-    return model
+    return _placed(model, device)
+
+
+def _placed(model: AvsModel, device: str | None) -> AvsModel:
+    """``model`` moved to ``device`` (resolved; None: left where it is)."""
+    if device is None:
+        return model
+    from avsmodel.device import resolve_device
+
+    return model.to(resolve_device(device))
 
 
 @dataclass(frozen=True)
@@ -160,8 +174,14 @@ def build_from_checkpoint(
     *,
     sam_checkpoint: str | os.PathLike[str] | None = None,
     vggish_checkpoint: str | os.PathLike[str] | None = None,
+    device: str | None = "cpu",
 ) -> tuple[torch.nn.Module, Checkpoint]:
-    """Rebuild the trained model of a checkpoint (on CPU, in eval mode).
+    """Rebuild the trained model of a checkpoint (in eval mode) on ``device``.
+
+    The checkpoint is read with ``map_location="cpu"`` and ``weights_only=True``: one saved
+    on any device (a GPU run's) loads on any other; the model is then moved to ``device``
+    (``cpu`` by default; ``auto``, ``cuda``, ``cuda:N``: see
+    :func:`avsmodel.device.resolve_device`).
 
     The frozen parts come from ``sam_checkpoint``/``vggish_checkpoint`` or the paths recorded
     at training time; random-init frozen parts are re-created with the run's seed.
@@ -202,4 +222,4 @@ def build_from_checkpoint(
         raise CheckpointError(f"{where}: weights do not fit {ckpt.model} ({msg})") from None
     load_frozen_state(model, ckpt.frozen_state or {}, where=where)
     model.eval()
-    return model, ckpt
+    return _placed(model, device), ckpt

@@ -90,7 +90,9 @@ def train(
         overwrite: ``out`` may hold a run: delete its run files and start over. Without
             ``resume`` or ``overwrite`` a folder holding a run is refused.
         roots: Source roots of a plan-only manifest.
-        device: ``cpu``/``cuda`` (default: CUDA if available).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``; under
+            torchrun each rank takes its ``LOCAL_RANK`` GPU
+            (:func:`avsmodel.device.resolve_device`).
         progress: Show progress bars.
         stop_after: Stop after this many epochs in this call (time-boxed jobs); the
             schedule still spans ``epochs`` and ``resume=True`` continues the run.
