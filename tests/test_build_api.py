@@ -26,7 +26,7 @@ def test_import_is_light_and_names_resolve():
 def test_modules_and_functions_have_distinct_names():
     _run(
         "from avsynth.pipeline import BuildReport\n"
-        "from avsynth.planning.output import to_triplet\n"
+        "from avsynth.planning.manifest_records import to_triplet\n"
         "import avsynth\n"
         "from avsynth.planning.select import SelectionConfig\n"
         "assert avsynth.build.__name__ == 'build' and avsynth.plan.__name__ == 'plan'\n"

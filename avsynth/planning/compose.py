@@ -27,9 +27,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from avsynth.catmap.schema import CategoryMap
+from avsynth.constants import DEFAULT_SPLIT_SIZES
 from avsynth.errors import PlanError
 from avsynth.planning.compose_spec import (
     COMPOSITIONS,
@@ -41,7 +42,7 @@ from avsynth.planning.compose_spec import (
 )
 from avsynth.planning.keys import image_key, mask_key, stable_hash, triplet_id
 from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, split_pools
-from avsynth.planning.planner import Plan, _check_sizes
+from avsynth.planning.planner import Component, Plan, PlannedTriplet, check_split_sizes
 from avsynth.planning.select import SelectionConfig, category_of, select_masks
 from avsynth.planning.split import allocate, quotas
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
@@ -49,52 +50,12 @@ from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 __all__ = [
     "COMPOSITIONS",
     "GAIN_DB",
-    "ComposedPlan",
-    "ComposedTriplet",
-    "Component",
     "composition_sizes",
     "make_composed_plan",
     "parse_compose",
+    "plan_composed",
     "single_only",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Component:
-    """One clip of a composed triplet: its category, whether it is visible, and its gain."""
-
-    category: str
-    clip: SourceClip
-    visible: bool
-    gain_db: float
-
-
-@dataclass(frozen=True, slots=True)
-class ComposedTriplet:
-    """One planned composed triplet (``targets`` empty for ``offscreen``)."""
-
-    id: str
-    split: str
-    category: str
-    composition: str
-    image: SourceImage
-    targets: tuple[SourceMask, ...]
-    components: tuple[Component, ...]
-
-
-@dataclass
-class ComposedPlan(Plan):
-    """A :class:`Plan` of :class:`ComposedTriplet` (``counts`` per stratum, ``compose`` given).
-
-    Attributes:
-        compose: Composition weights.
-        composition_counts: ``{composition: {split: n}}``.
-        absent_images: Images with at least one verified-absent mapped category, per source.
-    """
-
-    compose: dict[str, float] = field(default_factory=dict)
-    composition_counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    absent_images: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +219,11 @@ def make_composed_plan(
     *,
     compose: Mapping[str, float],
     absent: Mapping[str, frozenset[str]],
-    split_sizes: Sequence[int] = (52609, 5000, 5000),
+    split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
     seed: int = 0,
     selection: SelectionConfig | None = None,
     require_clips: bool = False,
-) -> ComposedPlan:
+) -> Plan:
     """Plan a composed build (pure: reads no files).
 
     Args:
@@ -279,7 +240,7 @@ def make_composed_plan(
     Raises:
         PlanError: a composition lacks units or clips for its counts (names it).
     """
-    sizes = _check_sizes(split_sizes)
+    sizes = check_split_sizes(split_sizes)
     cfg = selection or SelectionConfig()
     masks = list(masks)
     candidates, skips = select_masks(masks, category_map, cfg)
@@ -362,7 +323,7 @@ def make_composed_plan(
             given[d] = pool[j % len(pool)]
             uses[given[d].clip_id] += 1
         clip_use[SPLITS[k]] = max(clip_use.get(SPLITS[k], 0), max(uses.values()))
-    triplets: list[ComposedTriplet] = []
+    triplets: list[PlannedTriplet] = []
     comp_counts = {c: dict(zip(SPLITS, per_comp[c], strict=True)) for c in per_comp}
     for comp, per_split in picked.items():
         for k, us in enumerate(per_split):
@@ -379,14 +340,14 @@ def make_composed_plan(
                 )
                 cat = u.stratum if comp != "partial" else u.sounds[0][0]
                 triplets.append(
-                    ComposedTriplet(tid, SPLITS[k], cat, comp, u.image, u.targets, comps)
+                    PlannedTriplet(tid, SPLITS[k], cat, comp, u.image, u.targets, comps)
                 )
     order = {s: i for i, s in enumerate(SPLITS)}
     corder = {c: i for i, c in enumerate(COMPOSITIONS)}
     triplets.sort(key=lambda t: (order[t.split], corder[t.composition], t.category, t.id))
     n_abs = Counter(g.split(":", 1)[0] for g in absent_cats)
-    return ComposedPlan(
-        triplets=triplets,  # type: ignore[arg-type]
+    return Plan(
+        triplets=triplets,
         split_sizes=sizes,
         seed=seed,
         category_map=category_map,
@@ -401,4 +362,43 @@ def make_composed_plan(
         compose=dict(compose),
         composition_counts=comp_counts,
         absent_images=dict(sorted(n_abs.items())),
+    )
+
+
+def plan_composed(
+    masks: Sequence[SourceMask],
+    clips: Sequence[SourceClip],
+    cmap: CategoryMap,
+    *,
+    lvis,
+    openimages,
+    weights: Mapping[str, float],
+    split_sizes: Sequence[int],
+    seed: int,
+    selection: SelectionConfig | None,
+    require_clips: bool,
+) -> Plan:
+    """Read the verified absences (LVIS ``neg_category_ids``, Open Images human-verified image
+    labels) when a composition needs them, and plan (:func:`make_composed_plan`)."""
+    from avsynth.sources.absence import lvis_absent, openimages_absent
+
+    absent: dict[str, frozenset[str]] = {}
+    if {"offscreen", "partial"} & set(weights):
+        if lvis is not None:
+            absent.update(
+                lvis_absent(lvis, sorted({r.name for c in cmap.categories for r in c.lvis}))
+            )
+        if openimages is not None:
+            mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
+            absent.update(openimages_absent(openimages, mids))
+    return make_composed_plan(
+        masks,
+        clips,
+        cmap,
+        compose=weights,
+        absent=absent,
+        split_sizes=split_sizes,
+        seed=seed,
+        selection=selection,
+        require_clips=require_clips,
     )

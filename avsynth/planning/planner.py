@@ -1,4 +1,5 @@
-"""The planner: source records in, a deterministic list of (mask, clip, split) triplets out.
+"""The planned records (:class:`PlannedTriplet`, :class:`Plan`) and the single-source planner:
+source records in, a deterministic list of (mask, clip, split) triplets out.
 
 :func:`make_plan` is pure: it reads no files, so it can be tested on records built by hand
 and is what :func:`avsynth.plan` calls after the source readers ran.
@@ -12,23 +13,63 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from avsynth.catmap.schema import CategoryMap
+from avsynth.constants import DEFAULT_SPLIT_SIZES
 from avsynth.errors import PlanError
 from avsynth.planning.keys import triplet_id
 from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, pair, split_pools
 from avsynth.planning.select import SelectionConfig, select_masks
 from avsynth.planning.split import allocate, assign_ordered, order_candidates, quotas
-from avsynth.sources.records import SourceClip, SourceMask
+from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One clip heard in a planned triplet: its category, whether that category is visible
+    in the image, and its gain in the mix (0 dB when the triplet is not mixed)."""
+
+    category: str
+    clip: SourceClip
+    visible: bool
+    gain_db: float
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedTriplet:
-    """One planned triplet: a source mask, the clip paired with it, and its split."""
+    """One planned triplet: a composition of one image, its target masks and the clips heard.
+
+    A single-source triplet (``composition="single"``) is one image, one target mask and one
+    visible component; ``multi`` has 2-3 targets and as many visible components, ``offscreen``
+    no target and one invisible component, ``partial`` one target, one visible and one
+    invisible component (see :mod:`avsynth.planning.compose`).
+    """
 
     id: str
     split: str
     category: str
-    mask: SourceMask
-    clip: SourceClip
+    composition: str
+    image: SourceImage
+    targets: tuple[SourceMask, ...]
+    components: tuple[Component, ...]
+
+    @classmethod
+    def single(
+        cls, id: str, split: str, category: str, mask: SourceMask, clip: SourceClip
+    ) -> PlannedTriplet:
+        """The single-source triplet of ``mask`` heard as ``clip``."""
+        return cls(
+            id, split, category, "single", mask.image, (mask,),
+            (Component(category, clip, True, 0.0),),
+        )  # fmt: skip
+
+    @property
+    def mask(self) -> SourceMask:
+        """The first target mask (the only one of a single-source triplet)."""
+        return self.targets[0]
+
+    @property
+    def clip(self) -> SourceClip:
+        """The first component's clip (the only one of a single-source triplet)."""
+        return self.components[0].clip
 
 
 @dataclass
@@ -36,13 +77,14 @@ class Plan:
     """The result of planning (metadata only; nothing decoded).
 
     Attributes:
-        triplets: Planned triplets sorted by split (train, val, test), category and id.
+        triplets: Planned triplets sorted by split (train, val, test), then (composed plans)
+            composition, then category and id.
         split_sizes: Exact (train, val, test) sizes.
         seed: The seed.
         category_map: The map used.
         selection: The selection rules used.
         require_clips: Whether clips without a file were excluded.
-        counts: Triplets per category and split (``counts[category][split]``).
+        counts: Triplets per category (composed plans: per ``composition:stratum``) and split.
         available: Usable instances per category after selection (before allocation).
         skips: Masks dropped per selection rule.
         left_out: Map categories left out, with the reason.
@@ -51,6 +93,9 @@ class Plan:
         roots: Source roots (absolute paths) by source name.
         fingerprints: Content hashes of the metadata files read.
         timings: Seconds per stage.
+        compose: Composition weights (``{"single": 1.0}``: a single-source plan).
+        composition_counts: ``{composition: {split: n}}`` (composed plans).
+        absent_images: Images with a verified-absent mapped category, per source (composed).
     """
 
     triplets: list[PlannedTriplet]
@@ -68,21 +113,31 @@ class Plan:
     roots: dict[str, str] = field(default_factory=dict)
     fingerprints: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    compose: dict[str, float] = field(default_factory=lambda: {"single": 1.0})
+    composition_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    absent_images: dict[str, int] = field(default_factory=dict)
 
-    def by_split(self, split: str) -> list[PlannedTriplet]:
-        """The planned triplets of one split."""
-        return [t for t in self.triplets if t.split == split]
+    @property
+    def schema_version(self) -> int:
+        """The manifest schema of the plan's records: 1 for ``single=1``, else 2."""
+        return 1 if set(self.compose) == {"single"} else 2
 
 
-def _check_sizes(split_sizes: Sequence[int]) -> tuple[int, int, int]:
+def check_split_sizes(split_sizes: Sequence[int]) -> tuple[int, int, int]:
+    """``split_sizes`` as three ints.
+
+    Raises:
+        PlanError: not three non-negative integers, or all zero.
+    """
     if len(split_sizes) != 3 or any(int(s) != s or s < 0 for s in split_sizes):
         raise PlanError(
             f"split sizes {tuple(split_sizes)} must be three non-negative integers "
-            "TRAIN,VAL,TEST, e.g. --split-sizes 52609,5000,5000"
+            f"TRAIN,VAL,TEST, e.g. --split-sizes {','.join(map(str, DEFAULT_SPLIT_SIZES))}"
         )
     if sum(split_sizes) == 0:
         raise PlanError("split sizes are all zero; ask for at least one triplet")
-    return tuple(int(s) for s in split_sizes)  # type: ignore[return-value]
+    a, b, c = (int(s) for s in split_sizes)
+    return a, b, c
 
 
 def _shortfall(available: dict[str, int], left_out: dict[str, str], total: int) -> PlanError:
@@ -104,7 +159,7 @@ def make_plan(
     clips: Iterable[SourceClip],
     category_map: CategoryMap,
     *,
-    split_sizes: Sequence[int] = (52609, 5000, 5000),
+    split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
     seed: int = 0,
     selection: SelectionConfig | None = None,
     require_clips: bool = False,
@@ -161,13 +216,13 @@ class Planner:
         clips: Iterable[SourceClip],
         category_map: CategoryMap,
         *,
-        split_sizes: Sequence[int] = (52609, 5000, 5000),
+        split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
         seed: int = 0,
         selection: SelectionConfig | None = None,
         require_clips: bool = False,
         rejected: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
-        self.sizes = _check_sizes(split_sizes)
+        self.sizes = check_split_sizes(split_sizes)
         self.cfg = selection or SelectionConfig()
         self.category_map = category_map
         self.seed = seed
@@ -276,7 +331,7 @@ class Planner:
             return old
         pairs = pair(masks, clips, seed=self.seed)
         uses = Counter(c.clip_id for _, c in pairs)
-        made = [PlannedTriplet(triplet_id(m, c), split, cat, m, c) for m, c in pairs]
+        made = [PlannedTriplet.single(triplet_id(m, c), split, cat, m, c) for m, c in pairs]
         cell = _Cell(list(masks), clips, made, max(uses.values()))
         self._cells[(cat, k)] = cell
         return cell
