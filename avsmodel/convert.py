@@ -143,8 +143,8 @@ def import_checkpoint(
     from avsmodel.registry import build_model, get_config
     from avsmodel.training.checkpoint import save_checkpoint
     from avsmodel.training.config import load_config
-    from avsynth.files import file_sha256
-    from avsynth.outputs import check_out_file
+    from avsynth.storage.atomic import file_sha256
+    from avsynth.storage.out_paths import check_out_file
 
     check_out_file(out, option="--out", suffixes={".pt", ".pth"})  # before any work
     from avsmodel.modeling.config import split_options

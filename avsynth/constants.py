@@ -6,7 +6,8 @@
 * :data:`MASK_THRESHOLD`: the 8-bit grey level from which a mask pixel is foreground.
   Materialised masks are 0/255 PNGs and so are AVSBench's ground-truth masks, which
   AVSBench's loader turns into bilevel images with PIL's ``convert("1")`` (foreground from 128);
-  the same 128 is used for every grey mask read anywhere. See :func:`avsynth.media.read_mask`.
+  the same 128 is used for every grey mask read anywhere. See
+  :func:`avsynth.manifest.media.read_mask`.
 * :data:`ON_ERROR`, :data:`SILENT_AUDIO`: the choices of ``build --on-error`` and
   ``--silent-audio``, the default first (here, so that checking options does not import the
   media stage; the CLI's choice enums are made from them).

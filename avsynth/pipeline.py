@@ -23,15 +23,15 @@ from avsynth.constants import (
     SILENT_AUDIO,
     SPLITS,
 )
-from avsynth.files import atomic_write_text
 from avsynth.manifest.io import SIDECAR, ManifestWriter
-from avsynth.outfolder import OutFolderLock, check_out_folder
 from avsynth.planning.from_sources import plan_from_sources
 from avsynth.planning.planner import Plan
 from avsynth.planning.select import SelectionConfig
 from avsynth.planning.spec import BuildSpec
 from avsynth.report import BuildReport
-from avsynth.sources._util import gc_paused
+from avsynth.sources.processes import gc_paused
+from avsynth.storage.atomic import atomic_write_text
+from avsynth.storage.outfolder import OutFolderLock, check_out_folder
 
 MANIFEST = "manifest.jsonl"
 
@@ -150,7 +150,7 @@ def build(
         progress: Show progress (in triplets, with the time left; plain lines when stderr
             is not a terminal).
         force: Build into an existing non-empty folder that is not an avsynth build folder
-            (one without the ``.avsynth-build`` marker, see :mod:`avsynth.outfolder`).
+            (one without the ``.avsynth-build`` marker, see :mod:`avsynth.storage.outfolder`).
         silent_audio: Clips whose every sample is zero: ``keep`` (default: the plan keeps
             its exact split sizes; they are counted in the sidecar's ``silent_clips``) or
             ``skip`` (drop their triplets like undecodable media).

@@ -202,7 +202,7 @@ def floor(plan, out: Path, steps: dict[str, float]) -> None:
     from PIL import Image
     from pycocotools import mask as mask_utils
 
-    from avsynth.materialise.media import PNG_COMPRESS_LEVEL
+    from avsynth.materialise.convert import PNG_COMPRESS_LEVEL
     from avsynth.planning.keys import image_key
 
     def tick(name: str, t0: float) -> float:

@@ -7,7 +7,7 @@ Everything is read from the source text with :mod:`ast` (nothing is imported):
   every import counts (module level, inside functions, under ``TYPE_CHECKING``);
 * **private imports**: ``from M import _name`` with ``M`` another module of the two packages,
   and imports, from any other module, of a module whose dotted path has an
-  underscore-prefixed part (``avsynth.sources._util``);
+  underscore-prefixed part (``avsynth.sources.processes``);
 * **long bodies**: functions (and methods) whose body, docstring excluded, spans more than
   80 lines (files below a ``testing`` folder are not counted);
 * **triple names**: module basenames (``__init__`` excluded) used three or more times in a

@@ -11,13 +11,13 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 import soundfile as sf
+from compose_fixtures import COMPOSE, EXPECTED, SIZES, build_composed, compose_world
 from PIL import Image
 
 import avsynth
 from avsynth.errors import PlanError
 from avsynth.manifest import read_manifest
 from avsynth.planning.compose import GAIN_DB, composition_sizes, parse_compose
-from tests.compose_fixtures import COMPOSE, EXPECTED, SIZES, build_composed, compose_world
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -194,7 +194,7 @@ def test_plan_only_lists_every_component_clip_and_image(world, built, tmp_path):
 
 
 def test_byte_identical_across_input_order_and_workers(world, built, tmp_path):
-    from tests.compose_fixtures import shuffled_copy
+    from compose_fixtures import shuffled_copy
 
     w, cmap = world
     roots = shuffled_copy(w, tmp_path / "shuf")
@@ -311,7 +311,7 @@ def test_plan_only_composed_manifest_verifies_and_unions_from_instances(world, b
     from avsynth.errors import ManifestError
     from avsynth.inspection.export_avsbench import export_avsbench
     from avsynth.inspection.verify import verify
-    from avsynth.media import ManifestMedia, lvis_labels
+    from avsynth.manifest.media import ManifestMedia, lvis_labels
 
     w, cmap = world
     r = build_composed(w, cmap, tmp_path / "p", plan_only=True)
@@ -350,7 +350,7 @@ def test_imagelabels_reader_rules(tmp_path):
 def test_undecodable_component_clip_is_skipped_with_its_triplets(world, built, tmp_path):
     import shutil
 
-    from tests.compose_fixtures import shuffled_copy
+    from compose_fixtures import shuffled_copy
 
     w, cmap = world
     roots = shuffled_copy(w, tmp_path / "src")  # a copy we may break

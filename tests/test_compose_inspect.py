@@ -14,9 +14,9 @@ import textwrap  # noqa: E402
 
 import psutil  # noqa: E402
 import pytest  # noqa: E402
+from compose_fixtures import build_composed, compose_world  # noqa: E402
 
 from avsynth.manifest import read_manifest  # noqa: E402
-from tests.compose_fixtures import build_composed, compose_world  # noqa: E402
 
 SCRIPT = textwrap.dedent(
     """

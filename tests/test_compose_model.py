@@ -7,11 +7,11 @@ import json
 import sys
 
 import pytest
+from compose_fixtures import build_composed, compose_world
 
 from avsmodel.evaluation import evaluate
 from avsmodel.training import train
 from avsynth.manifest import ManifestWriter, read_manifest
-from tests.compose_fixtures import build_composed, compose_world
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -20,7 +20,7 @@ import typer
 
 from avsmodel.cli._options import RunSamCheckpoint, RunVggishCheckpoint
 
-# avsynth.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
+# avsynth.audio.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
 # equal).
 MIN_SECONDS_TEXT = "0.975 s"
 

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from avsynth.cli._help import markdown_help
+from avsynth.cli.help_text import markdown_help
 
 
 def make_app(name: str, help: str, package: str, commands: list[tuple[str, str]]) -> typer.Typer:
@@ -37,10 +37,10 @@ def run(app: typer.Typer, *, errors: tuple[type[BaseException], ...], debug_env:
     """Run ``app``; an exception of ``errors`` prints ``error: MESSAGE`` and exits 2.
 
     So does an ``OSError`` the environment causes (a file where a folder must be, no
-    permission, a full disk: :data:`avsynth.outputs.USER_ERRNOS`), naming the file. Set the
-    environment variable ``debug_env`` to see the traceback instead.
+    permission, a full disk: :data:`avsynth.storage.out_paths.USER_ERRNOS`), naming the file.
+    Set the environment variable ``debug_env`` to see the traceback instead.
     """
-    from avsynth.outputs import USER_ERRNOS, os_error_message
+    from avsynth.storage.out_paths import USER_ERRNOS, os_error_message
 
     try:
         app()  # standalone: Typer handles --help, usage errors and exit codes

@@ -37,11 +37,11 @@ import numpy as np
 from avsynth import __version__
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.files import atomic_path
-from avsynth.layout import safe_name
 from avsynth.manifest import check_split, iter_manifest, read_manifest
+from avsynth.manifest.media import ManifestMedia, Roots, lvis_labels, media_path
 from avsynth.manifest.schema import FILE_MASK_ROOTS, SPLITS, Triplet
-from avsynth.media import ManifestMedia, Roots, lvis_labels, media_path
+from avsynth.storage.atomic import atomic_path
+from avsynth.storage.layout import safe_name
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -67,7 +67,7 @@ def _fresh(out: Path, *inputs: Path) -> bool:
 
 
 def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
-    from avsynth.audio import decode_audio
+    from avsynth.audio.decode import decode_audio
     from avsynth.inspection.spectrogram import render_spectrogram
 
     y = decode_audio(audio, sample_rate=SAMPLE_RATE, duration=duration)
@@ -77,7 +77,7 @@ def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
 
 def _preview_job(image: str, mask: str, spec: str, out: str) -> str:
     from avsynth.inspection.spectrogram import render_preview
-    from avsynth.media import read_image, read_mask
+    from avsynth.manifest.media import read_image, read_mask
 
     render_preview(read_image(Path(image)), read_mask(Path(mask)), spec, out)
     return out

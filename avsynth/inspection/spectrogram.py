@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from avsynth.audio import resample
+from avsynth.audio.decode import resample
 from avsynth.constants import SAMPLE_RATE as SR
-from avsynth.files import atomic_path
+from avsynth.storage.atomic import atomic_path
 
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
@@ -29,7 +29,7 @@ def log_mel(waveform: np.ndarray, sample_rate: int = SR) -> np.ndarray:
     import librosa
 
     y = np.asarray(waveform, dtype=np.float32)
-    y = resample(y, sample_rate, SR)  # the one resampler (avsynth.audio)
+    y = resample(y, sample_rate, SR)  # the one resampler (avsynth.audio.decode)
     mel = librosa.feature.melspectrogram(
         y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=FMIN, fmax=FMAX, power=2.0
     )

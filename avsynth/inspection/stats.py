@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from avsynth.errors import ManifestError
-from avsynth.files import atomic_path, atomic_write_text
 from avsynth.manifest import iter_manifest
 from avsynth.manifest.schema import COMPOSITIONS, SPLITS
+from avsynth.storage.atomic import atomic_path, atomic_write_text
 
 SOURCES = ("lvis", "openimages")
 
@@ -235,8 +235,8 @@ def stats(
         ManifestError: if the manifest is missing or malformed.
         OutputError: if ``out`` is a file, lies below one, or cannot be written.
     """
-    from avsynth.outputs import check_out_dir
     from avsynth.progress import progress as progress_bar
+    from avsynth.storage.out_paths import check_out_dir
 
     if not Path(manifest).is_file():
         raise ManifestError(f"{manifest}: manifest not found")

@@ -37,8 +37,8 @@ from avsynth.constants import MASK_THRESHOLD, SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
 from avsynth.manifest import iter_manifest, read_sidecar
 from avsynth.manifest.io import SIDECAR
+from avsynth.manifest.media import ManifestMedia, Roots, lvis_labels, mask_values, media_path
 from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet, UnsafePathError, safe_relpath
-from avsynth.media import ManifestMedia, Roots, lvis_labels, mask_values, media_path
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
 
@@ -139,7 +139,7 @@ class _Verifier:
                 shown = ", ".join(str(v) for v in values[:6])
                 self.report(path, f"mask is not binary (values {shown})", t, line)
                 return
-            if arr.dtype != bool:  # what every reader sees (avsynth.media.read_mask)
+            if arr.dtype != bool:  # what every reader sees (avsynth.manifest.media.read_mask)
                 arr = arr >= MASK_THRESHOLD
             where = path
         else:
@@ -194,7 +194,7 @@ class _Verifier:
             if bad:
                 self.report(path, "audio is " + ", ".join(bad), t, line)
             return
-        from avsynth.audio import decode_audio
+        from avsynth.audio.decode import decode_audio
 
         try:
             y = decode_audio(path, sample_rate=SAMPLE_RATE)
@@ -371,7 +371,7 @@ def check_composed(v: Any, t: Any, line: int) -> None:
 
 
 def _union(v: Any, t: Any, line: int) -> None:
-    from avsynth.media import read_mask
+    from avsynth.manifest.media import read_mask
 
     try:
         path = v._path("mask", t.mask, t, line)

@@ -32,7 +32,7 @@ import numpy as np
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
 from avsynth.materialise import provenance as prov
-from avsynth.materialise.media import _read_bytes, encode_mask_png
+from avsynth.materialise.convert import encode_mask_png, read_file_bytes
 from avsynth.materialise.writes import write_media
 from avsynth.planning.compose_spec import PEAK_DBFS, TARGET_LUFS
 
@@ -111,7 +111,7 @@ def materialise_mix(
     """
     import soundfile as sf
 
-    datas = [_read_bytes(Path(s), "component clip") for s in sources]
+    datas = [read_file_bytes(Path(s), "component clip") for s in sources]
     p = prov.digest("mix", prov.FORMAT, int(frames), [float(g) for g in gains_db], *datas)
     dest = Path(out) / rel
     if prov.matches((recorded or {}).get(rel), p, dest):
@@ -135,7 +135,7 @@ def materialise_mix(
 
 def union_mask(paths: Sequence[str], width: int, height: int) -> np.ndarray:
     """OR of the 0/255 PNG masks ``paths`` (all ``width`` x ``height``); all-False if none."""
-    return _union([(p, _read_bytes(Path(p), "instance mask")) for p in paths], width, height)
+    return _union([(p, read_file_bytes(Path(p), "instance mask")) for p in paths], width, height)
 
 
 def _union(masks: Sequence[tuple[str, bytes]], width: int, height: int) -> np.ndarray:
@@ -166,7 +166,7 @@ def materialise_union(
 ) -> tuple[int, int]:
     """Write the union of the instance PNGs ``paths`` to ``out/rel`` (kept when its
     provenance line in ``recorded`` names the same instances and size and it is whole)."""
-    masks = [(p, _read_bytes(Path(p), "instance mask")) for p in paths]
+    masks = [(p, read_file_bytes(Path(p), "instance mask")) for p in paths]
     pr = prov.digest("union", prov.FORMAT, int(width), int(height), *(d for _, d in masks))
     dest = Path(out) / rel
     if not prov.matches((recorded or {}).get(rel), pr, dest):

@@ -23,12 +23,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from avsynth.constants import SAMPLE_RATE
-from avsynth.layout import audio_relpath, image_relpath, mask_relpath, mix_relpath, union_relpath
-from avsynth.materialise.media import materialise_clip, materialise_image
+from avsynth.materialise.convert import materialise_clip, materialise_image
 from avsynth.planning.keys import key_of_image
 from avsynth.planning.manifest_records import MIXED, UNION
 from avsynth.planning.planner import Plan
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+from avsynth.storage.layout import (
+    audio_relpath,
+    image_relpath,
+    mask_relpath,
+    mix_relpath,
+    union_relpath,
+)
 
 __all__ = [
     "ClipTask",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from avsynth.errors import PlanError
-from avsynth.planning.split import _largest_remainder
+from avsynth.planning.split import largest_remainder
 
 COMPOSITIONS = ("single", "multi", "offscreen", "partial")
 ORDER = ("multi", "partial", "offscreen", "single")  # scarcest first
@@ -74,5 +74,5 @@ def composition_sizes(
     sizes: Sequence[int], weights: Mapping[str, float], seed: int
 ) -> dict[str, list[int]]:
     """Exact triplets per composition and split (each split by largest remainder)."""
-    cols = [_largest_remainder(int(n), dict(weights), seed) for n in sizes]
+    cols = [largest_remainder(int(n), dict(weights), seed) for n in sizes]
     return {c: [col[c] for col in cols] for c in weights}

@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 
 from avsynth.catmap.schema import CategoryMap
 from avsynth.planning.planner import Plan
+from avsynth.planning.select import SelectionConfig
 from avsynth.planning.spec import BuildSpec, check_roots
+from avsynth.sources.records import SourceClip, SourceMask
 
 
 def load_category_map(categories: str | os.PathLike[str] | CategoryMap) -> CategoryMap:
@@ -146,8 +149,6 @@ def _plan(stage: _Stages, spec: BuildSpec, masks, index, cmap, *, roots, check_f
     from avsynth.planning.compose import single_only
 
     if not single_only(spec.compose):  # composed build: its own planner (docs/dataset.md)
-        from avsynth.planning.compose import plan_composed
-
         with stage("plan", "planning compositions (absences, selection, splits, pairing)"):
             return plan_composed(masks, index.clips, cmap, lvis=spec.lvis,
                                  openimages=spec.openimages, weights=spec.compose,
@@ -174,3 +175,44 @@ def _plan(stage: _Stages, spec: BuildSpec, masks, index, cmap, *, roots, check_f
         p, rejected, checked = settle_plan(planner.plan, roots=files, workers=spec.workers)
         note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
     return p
+
+
+def plan_composed(
+    masks: Sequence[SourceMask],
+    clips: Sequence[SourceClip],
+    cmap: CategoryMap,
+    *,
+    lvis,
+    openimages,
+    weights: Mapping[str, float],
+    split_sizes: Sequence[int],
+    seed: int,
+    selection: SelectionConfig | None,
+    require_clips: bool,
+) -> Plan:
+    """Read the verified absences (LVIS ``neg_category_ids``, Open Images human-verified image
+    labels) when a composition needs them, and plan (:func:`make_composed_plan`)."""
+    from avsynth.sources.absence import lvis_absent, openimages_absent
+
+    absent: dict[str, frozenset[str]] = {}
+    if {"offscreen", "partial"} & set(weights):
+        if lvis is not None:
+            absent.update(
+                lvis_absent(lvis, sorted({r.name for c in cmap.categories for r in c.lvis}))
+            )
+        if openimages is not None:
+            mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
+            absent.update(openimages_absent(openimages, mids))
+    from avsynth.planning.compose import make_composed_plan
+
+    return make_composed_plan(
+        masks,
+        clips,
+        cmap,
+        compose=weights,
+        absent=absent,
+        split_sizes=split_sizes,
+        seed=seed,
+        selection=selection,
+        require_clips=require_clips,
+    )

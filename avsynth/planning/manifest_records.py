@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import ManifestError
-from avsynth.layout import audio_relpath, image_relpath, mask_relpath, mix_relpath, union_relpath
 from avsynth.manifest.schema import AudioRef, ComponentRef, ImageRef, MaskRef, Triplet, safe_relpath
 from avsynth.planning.planner import PlannedTriplet
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+from avsynth.storage.layout import (
+    audio_relpath,
+    image_relpath,
+    mask_relpath,
+    mix_relpath,
+    union_relpath,
+)
 
 __all__ = [
     "MIXED",

@@ -12,10 +12,10 @@ from typing import Any
 
 from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import ManifestError, SourceError
-from avsynth.files import atomic_write_text
 from avsynth.manifest.schema import safe_relpath
 from avsynth.planning.planner import Plan
 from avsynth.sources.records import SourceClip, SourceImage
+from avsynth.storage.atomic import atomic_write_text
 
 
 def check_source_path(what: str, path: str | None) -> None:

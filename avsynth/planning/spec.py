@@ -28,8 +28,8 @@ PathLike = str | os.PathLike[str]
 
 def min_clip_seconds() -> float:
     """The shortest ``clip_seconds`` a build accepts: one VGGish example (0.975 s), the least
-    audio that training and ``export-avsbench`` take (:data:`avsynth.logmel.MIN_SECONDS`)."""
-    from avsynth.logmel import MIN_SECONDS
+    audio that training and ``export-avsbench`` take (:data:`avsynth.audio.logmel.MIN_SECONDS`)."""
+    from avsynth.audio.logmel import MIN_SECONDS
 
     return MIN_SECONDS
 
