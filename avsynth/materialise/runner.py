@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from avsynth.constants import SILENT_AUDIO
+from avsynth.constants import ON_ERROR, SILENT_AUDIO
 from avsynth.errors import AvsynthError, MediaError
 from avsynth.materialise import provenance as prov
 from avsynth.materialise.tasks import (
@@ -121,8 +121,8 @@ def run_media(
     *,
     clip_seconds: float,
     workers: int = 1,
-    on_error: str = "raise",
-    silent_audio: str = "keep",
+    on_error: str = ON_ERROR[0],
+    silent_audio: str = SILENT_AUDIO[0],
     progress: bool = True,
     hook: Callable[[int], None] | None = None,
 ) -> MediaResult:
@@ -145,6 +145,8 @@ def run_media(
     """
     if silent_audio not in SILENT_AUDIO:
         raise MediaError(f"silent_audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
+    if on_error not in ON_ERROR:
+        raise MediaError(f"on_error {on_error!r} is not one of {', '.join(ON_ERROR)}")
     _remove_stale_tmp(out)
     Path(out).mkdir(parents=True, exist_ok=True)
     recorded = prov.load(out)
