@@ -25,7 +25,7 @@ from avsynth.constants import (
 )
 from avsynth.manifest.io import SIDECAR, ManifestWriter
 from avsynth.planning.from_sources import plan_from_sources
-from avsynth.planning.planner import Plan
+from avsynth.planning.plan import Plan
 from avsynth.planning.select import SelectionConfig
 from avsynth.planning.spec import BuildSpec
 from avsynth.report import BuildReport

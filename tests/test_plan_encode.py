@@ -18,7 +18,8 @@ from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet
 from avsynth.planning.encode import manifest_lines
 from avsynth.planning.keys import image_key
 from avsynth.planning.manifest_records import to_triplet
-from avsynth.planning.planner import PlannedTriplet, make_plan
+from avsynth.planning.plan import PlannedTriplet
+from avsynth.planning.planner import make_plan
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 

@@ -28,7 +28,7 @@ from avsynth.materialise.tasks import (
 )
 from avsynth.materialise.writes import DiskFullError, disk_full, is_disk_full
 from avsynth.planning.keys import key_of_image
-from avsynth.planning.planner import Plan, PlannedTriplet
+from avsynth.planning.plan import Plan, PlannedTriplet
 from avsynth.sources.processes import die_with_parent
 
 _MAX_CHUNK = 8

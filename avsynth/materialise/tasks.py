@@ -26,7 +26,7 @@ from avsynth.constants import SAMPLE_RATE
 from avsynth.materialise.convert import materialise_clip, materialise_image
 from avsynth.planning.keys import key_of_image
 from avsynth.planning.manifest_records import MIXED, UNION
-from avsynth.planning.planner import Plan
+from avsynth.planning.plan import Plan
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 from avsynth.storage.layout import (
     audio_relpath,

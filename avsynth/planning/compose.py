@@ -42,7 +42,7 @@ from avsynth.planning.compose_spec import (
 )
 from avsynth.planning.keys import image_key, mask_key, stable_hash, triplet_id
 from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, split_pools
-from avsynth.planning.planner import Component, Plan, PlannedTriplet, check_split_sizes
+from avsynth.planning.plan import Component, Plan, PlannedTriplet, check_split_sizes
 from avsynth.planning.select import SelectionConfig, category_of, select_masks
 from avsynth.planning.split import allocate, quotas
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask

@@ -40,7 +40,7 @@ from avsynth.errors import MediaError
 from avsynth.sources.records import SourceMask
 
 if TYPE_CHECKING:
-    from avsynth.planning.planner import Plan
+    from avsynth.planning.plan import Plan
 
 __all__ = ["ASPECT_TOLERANCE", "INSIDE_BOX", "check_mask", "settle_plan"]
 

@@ -19,7 +19,7 @@ from avsynth.errors import ManifestError
 from avsynth.manifest.encode import encode_record, encode_structs, record_struct
 from avsynth.planning.keys import key_of_image
 from avsynth.planning.manifest_records import record_values, to_record
-from avsynth.planning.planner import PlannedTriplet
+from avsynth.planning.plan import PlannedTriplet
 
 __all__ = ["manifest_lines"]
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import partial
 
 from avsynth.catmap.schema import CategoryMap
-from avsynth.planning.planner import Plan
+from avsynth.planning.plan import Plan
 from avsynth.planning.select import SelectionConfig
 from avsynth.planning.spec import BuildSpec, check_roots
 from avsynth.sources.records import SourceClip, SourceMask
@@ -191,7 +191,8 @@ def plan_composed(
     require_clips: bool,
 ) -> Plan:
     """Read the verified absences (LVIS ``neg_category_ids``, Open Images human-verified image
-    labels) when a composition needs them, and plan (:func:`make_composed_plan`)."""
+    labels) when a composition needs them, and plan
+    (:func:`~avsynth.planning.planner.make_plan`)."""
     from avsynth.sources.absence import lvis_absent, openimages_absent
 
     absent: dict[str, frozenset[str]] = {}
@@ -203,9 +204,9 @@ def plan_composed(
         if openimages is not None:
             mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
             absent.update(openimages_absent(openimages, mids))
-    from avsynth.planning.compose import make_composed_plan
+    from avsynth.planning.planner import make_plan
 
-    return make_composed_plan(
+    return make_plan(
         masks,
         clips,
         cmap,

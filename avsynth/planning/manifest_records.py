@@ -12,7 +12,7 @@ from __future__ import annotations
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import ManifestError
 from avsynth.manifest.schema import AudioRef, ComponentRef, ImageRef, MaskRef, Triplet, safe_relpath
-from avsynth.planning.planner import PlannedTriplet
+from avsynth.planning.plan import PlannedTriplet
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 from avsynth.storage.layout import (
     audio_relpath,

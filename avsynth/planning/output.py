@@ -13,7 +13,7 @@ from typing import Any
 from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import ManifestError, SourceError
 from avsynth.manifest.schema import safe_relpath
-from avsynth.planning.planner import Plan
+from avsynth.planning.plan import Plan
 from avsynth.sources.records import SourceClip, SourceImage
 from avsynth.storage.atomic import atomic_write_text
 

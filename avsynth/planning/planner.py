@@ -1,143 +1,28 @@
-"""The planned records (:class:`PlannedTriplet`, :class:`Plan`) and the single-source planner:
-source records in, a deterministic list of (mask, clip, split) triplets out.
+"""The planner: source records in, a deterministic :class:`~avsynth.planning.plan.Plan` out.
 
-:func:`make_plan` is pure: it reads no files, so it can be tested on records built by hand
-and is what :func:`avsynth.plan` calls after the source readers ran.
+:func:`make_plan` is the one planning function: single-source triplets (``single=1``,
+:class:`Planner`: selection, splits, pairing) or, with other ``compose`` weights, composed
+ones (:func:`avsynth.planning.compose.make_composed_plan`); both give the same record type.
+It is pure: it reads no files, so it can be tested on records built by hand and is what
+:func:`avsynth.plan` calls after the source readers ran.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from avsynth.catmap.schema import CategoryMap
 from avsynth.constants import DEFAULT_SPLIT_SIZES
 from avsynth.errors import PlanError
+from avsynth.planning.compose_spec import parse_compose, single_only
 from avsynth.planning.keys import triplet_id
 from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, pair, split_pools
+from avsynth.planning.plan import Plan, PlannedTriplet, check_split_sizes
 from avsynth.planning.select import SelectionConfig, select_masks
 from avsynth.planning.split import allocate, assign_ordered, order_candidates, quotas
-from avsynth.sources.records import SourceClip, SourceImage, SourceMask
-
-
-@dataclass(frozen=True, slots=True)
-class Component:
-    """One clip heard in a planned triplet: its category, whether that category is visible
-    in the image, and its gain in the mix (0 dB when the triplet is not mixed)."""
-
-    category: str
-    clip: SourceClip
-    visible: bool
-    gain_db: float
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedTriplet:
-    """One planned triplet: a composition of one image, its target masks and the clips heard.
-
-    A single-source triplet (``composition="single"``) is one image, one target mask and one
-    visible component; ``multi`` has 2-3 targets and as many visible components, ``offscreen``
-    no target and one invisible component, ``partial`` one target, one visible and one
-    invisible component (see :mod:`avsynth.planning.compose`).
-    """
-
-    id: str
-    split: str
-    category: str
-    composition: str
-    image: SourceImage
-    targets: tuple[SourceMask, ...]
-    components: tuple[Component, ...]
-
-    @classmethod
-    def single(
-        cls, id: str, split: str, category: str, mask: SourceMask, clip: SourceClip
-    ) -> PlannedTriplet:
-        """The single-source triplet of ``mask`` heard as ``clip``."""
-        return cls(
-            id, split, category, "single", mask.image, (mask,),
-            (Component(category, clip, True, 0.0),),
-        )  # fmt: skip
-
-    @property
-    def mask(self) -> SourceMask:
-        """The first target mask (the only one of a single-source triplet)."""
-        return self.targets[0]
-
-    @property
-    def clip(self) -> SourceClip:
-        """The first component's clip (the only one of a single-source triplet)."""
-        return self.components[0].clip
-
-
-@dataclass
-class Plan:
-    """The result of planning (metadata only; nothing decoded).
-
-    Attributes:
-        triplets: Planned triplets sorted by split (train, val, test), then (composed plans)
-            composition, then category and id.
-        split_sizes: Exact (train, val, test) sizes.
-        seed: The seed.
-        category_map: The map used.
-        selection: The selection rules used.
-        require_clips: Whether clips without a file were excluded.
-        counts: Triplets per category (composed plans: per ``composition:stratum``) and split.
-        available: Usable instances per category after selection (before allocation).
-        skips: Masks dropped per selection rule.
-        left_out: Map categories left out, with the reason.
-        clips_missing: Selected-label VGGSound rows without a clip file.
-        clip_use: Per split, the maximum number of triplets sharing one clip.
-        roots: Source roots (absolute paths) by source name.
-        fingerprints: Content hashes of the metadata files read.
-        timings: Seconds per stage.
-        compose: Composition weights (``{"single": 1.0}``: a single-source plan).
-        composition_counts: ``{composition: {split: n}}`` (composed plans).
-        absent_images: Images with a verified-absent mapped category, per source (composed).
-    """
-
-    triplets: list[PlannedTriplet]
-    split_sizes: tuple[int, int, int]
-    seed: int
-    category_map: CategoryMap
-    selection: SelectionConfig
-    require_clips: bool
-    counts: dict[str, dict[str, int]]
-    available: dict[str, int]
-    skips: dict[str, int]
-    left_out: dict[str, str]
-    clips_missing: int = 0
-    clip_use: dict[str, int] = field(default_factory=dict)
-    roots: dict[str, str] = field(default_factory=dict)
-    fingerprints: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    compose: dict[str, float] = field(default_factory=lambda: {"single": 1.0})
-    composition_counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    absent_images: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def schema_version(self) -> int:
-        """The manifest schema of the plan's records: 1 for ``single=1``, else 2."""
-        return 1 if set(self.compose) == {"single"} else 2
-
-
-def check_split_sizes(split_sizes: Sequence[int]) -> tuple[int, int, int]:
-    """``split_sizes`` as three ints.
-
-    Raises:
-        PlanError: not three non-negative integers, or all zero.
-    """
-    if len(split_sizes) != 3 or any(int(s) != s or s < 0 for s in split_sizes):
-        raise PlanError(
-            f"split sizes {tuple(split_sizes)} must be three non-negative integers "
-            f"TRAIN,VAL,TEST, e.g. --split-sizes {','.join(map(str, DEFAULT_SPLIT_SIZES))}"
-        )
-    if sum(split_sizes) == 0:
-        raise PlanError("split sizes are all zero; ask for at least one triplet")
-    a, b, c = (int(s) for s in split_sizes)
-    return a, b, c
+from avsynth.sources.records import SourceClip, SourceMask
 
 
 def _shortfall(available: dict[str, int], left_out: dict[str, str], total: int) -> PlanError:
@@ -164,6 +49,8 @@ def make_plan(
     selection: SelectionConfig | None = None,
     require_clips: bool = False,
     rejected: Mapping[tuple[str, str], str] | None = None,
+    compose: str | Mapping[str, float] | None = None,
+    absent: Mapping[str, frozenset[str]] | None = None,
 ) -> Plan:
     """Select, split and pair.
 
@@ -176,14 +63,29 @@ def make_plan(
         selection: Selection rules (defaults: :class:`SelectionConfig`).
         require_clips: Use only clips whose file exists (``SourceClip.path`` set).
         rejected: ``(source, mask_id) -> reason`` of masks whose content is unusable (see
-            :func:`avsynth.planning.select.select_masks`).
+            :func:`avsynth.planning.select.select_masks`; single-source plans).
+        compose: Composition weights (:func:`~avsynth.planning.compose_spec.parse_compose`;
+            default ``single=1``).
+        absent: Verified-absent source labels per image key, for ``offscreen`` and
+            ``partial`` (:mod:`avsynth.sources.absence`).
 
     Returns:
         The plan.
 
     Raises:
-        PlanError: if fewer usable instances exist than the split sizes ask for.
+        PlanError: if fewer usable instances exist than the split sizes ask for (or, composed,
+            a composition lacks candidates or clips; the message names it).
     """
+    weights = parse_compose(compose)
+    if not single_only(weights):
+        from avsynth.planning.compose import make_composed_plan
+
+        if rejected:
+            raise PlanError("rejected masks apply to single-source plans only")
+        return make_composed_plan(
+            masks, clips, category_map, compose=weights, absent=absent or {},
+            split_sizes=split_sizes, seed=seed, selection=selection, require_clips=require_clips,
+        )  # fmt: skip
     return Planner(
         masks,
         clips,

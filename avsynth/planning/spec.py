@@ -18,7 +18,7 @@ from avsynth.catmap.schema import CategoryMap
 from avsynth.constants import DEFAULT_CLIP_SECONDS, DEFAULT_SPLIT_SIZES, ON_ERROR, SILENT_AUDIO
 from avsynth.errors import PlanError
 from avsynth.planning.compose_spec import parse_compose
-from avsynth.planning.planner import check_split_sizes
+from avsynth.planning.plan import check_split_sizes
 from avsynth.planning.select import SelectionConfig
 
 __all__ = ["BuildSpec", "check_roots", "min_clip_seconds"]
