@@ -1,4 +1,4 @@
-"""The VGGish front end as torch tensors: :mod:`avsynth.logmel` with avsmodel's errors."""
+"""The VGGish front end as torch tensors: :mod:`avsynth.audio.logmel` with avsmodel's errors."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import torch
 
 from avsmodel.errors import DataError
-from avsynth.errors import MediaError
-from avsynth.logmel import (  # noqa: F401  (re-exported constants)
+from avsynth.audio.logmel import (  # noqa: F401  (re-exported constants)
     EXAMPLE_FRAMES,
     LOG_OFFSET,
     MIN_SAMPLES,
@@ -15,11 +14,12 @@ from avsynth.logmel import (  # noqa: F401  (re-exported constants)
     log_mel,
     mel_matrix,
 )
-from avsynth.logmel import vggish_examples as _examples
+from avsynth.audio.logmel import vggish_examples as _examples
+from avsynth.errors import MediaError
 
 
 def vggish_examples(waveform: np.ndarray | torch.Tensor, sample_rate: int) -> torch.Tensor:
-    """``Nx1x96x64`` float32 log-mel examples (see :func:`avsynth.logmel.vggish_examples`).
+    """``Nx1x96x64`` float32 log-mel examples (see :func:`avsynth.audio.logmel.vggish_examples`).
 
     Raises:
         DataError: the waveform is too short for one example, not finite, or not 1-D/2-D.

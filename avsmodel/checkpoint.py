@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from avsmodel.errors import CheckpointError
-from avsynth.files import atomic_path
+from avsynth.storage.atomic import atomic_path
 
 FORMAT = "avsmodel-checkpoint"
 VERSION = 1

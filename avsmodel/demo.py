@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from avsynth.files import atomic_path, atomic_write_text
+from avsynth.storage.atomic import atomic_path, atomic_write_text
 
 #: The category map the demo builds with: the curated map shipped inside avsynth (so the demo
 #: also runs from an installed wheel, without the source tree's ``category_maps/``).

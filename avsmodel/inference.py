@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from avsynth.files import atomic_path
+from avsynth.storage.atomic import atomic_path
 
 COLOUR = (255, 48, 160)
 
@@ -127,7 +127,7 @@ def predict(
         ckpt: A run's ``best.pt``/``last.pt``.
         image: Image file (any format PIL reads).
         audio: Audio file (WAV/FLAC; MP4 through PyAV), at least one VGGish example
-            (:data:`avsynth.logmel.MIN_SECONDS`, 0.975 s).
+            (:data:`avsynth.audio.logmel.MIN_SECONDS`, 0.975 s).
         out: Mask PNG to write (0 background, 255 object; the image's size); a ``.png`` name.
         overlay: Optional overlay image for people (``.png``, ``.jpg``, ... any format PIL
             writes).
@@ -152,7 +152,7 @@ def predict(
     from avsmodel.device import resolve_device
     from avsmodel.errors import ConfigError
     from avsmodel.pretrained.build import build_from_checkpoint
-    from avsynth.outputs import check_out_file, image_suffixes
+    from avsynth.storage.out_paths import check_out_file, image_suffixes
 
     dev = resolve_device(device)
     check_out_file(out, option="--output", suffixes={".png"})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from avsynth.files import atomic_path
+from avsynth.storage.atomic import atomic_path
 
 SAM_VARIANTS = ("vit_b", "vit_l", "vit_h")
 

@@ -16,19 +16,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from avsynth.catmap.schema import CategoryMap
-from avsynth.errors import PlanError
-from avsynth.files import atomic_write_text
+from avsynth.constants import (
+    DEFAULT_CLIP_SECONDS,
+    DEFAULT_SPLIT_SIZES,
+    ON_ERROR,
+    SILENT_AUDIO,
+    SPLITS,
+)
 from avsynth.manifest.io import SIDECAR, ManifestWriter
-from avsynth.outfolder import OutFolderLock, check_out_folder
 from avsynth.planning.from_sources import plan_from_sources
-from avsynth.planning.options import check_build_options
-from avsynth.planning.planner import Plan
+from avsynth.planning.plan import Plan
 from avsynth.planning.select import SelectionConfig
+from avsynth.planning.spec import BuildSpec
 from avsynth.report import BuildReport
-from avsynth.sources._util import gc_paused
+from avsynth.sources.processes import gc_paused
+from avsynth.storage.atomic import atomic_write_text
+from avsynth.storage.outfolder import OutFolderLock, check_out_folder
 
 MANIFEST = "manifest.jsonl"
-DEFAULT_SPLIT_SIZES = (52609, 5000, 5000)
 
 
 def plan(
@@ -65,8 +70,8 @@ def plan(
             checked. Masks that fail are replaced (see :mod:`avsynth.planning.content`).
         workers: Processes for those checks.
         compose: Compositions, e.g. ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``
-            (default ``single=1``: today's plan); others give a
-            :class:`~avsynth.planning.compose.ComposedPlan` (see ``docs/dataset.md``).
+            (default ``single=1``: single-source triplets); others plan composed triplets
+            (see ``docs/dataset.md``).
 
     Returns:
         The :class:`Plan` (with ``roots``, ``fingerprints`` and per-stage ``timings``).
@@ -75,22 +80,20 @@ def plan(
         PlanError: too few usable instances, or bad arguments.
         SourceError, MapError: malformed inputs (message names file and entry).
     """
+    spec = BuildSpec.create(
+        categories, vggsound=vggsound, lvis=lvis, openimages=openimages,
+        split_sizes=split_sizes, seed=seed, selection=selection, require_clips=require_clips,
+        compose=compose, plan_only=True, workers=workers,
+    )  # fmt: skip
+    return plan_spec(spec, fingerprint=fingerprint, progress=progress, check_files=check_files)
+
+
+def plan_spec(spec: BuildSpec, *, fingerprint: bool, progress: bool, check_files: bool) -> Plan:
+    """:func:`plan` of a validated :class:`BuildSpec`."""
     gc.unfreeze()  # the records of an earlier plan in this process (see below)
     with gc_paused():  # millions of small, acyclic objects: cyclic GC passes cost ~30 %
         p = plan_from_sources(
-            categories,
-            vggsound=vggsound,
-            lvis=lvis,
-            openimages=openimages,
-            split_sizes=split_sizes,
-            seed=seed,
-            selection=selection,
-            require_clips=require_clips,
-            fingerprint=fingerprint,
-            progress=progress,
-            check_files=check_files,
-            workers=workers,
-            compose=compose,
+            spec, fingerprint=fingerprint, progress=progress, check_files=check_files
         )
         # Built with the collector paused, the records all sit in its youngest generation:
         # the next collections would scan them all, again and again (2-3 s of the write
@@ -116,13 +119,13 @@ def build(
     seed: int = 0,
     plan_only: bool = False,
     workers: int = 1,
-    clip_seconds: float = 10.0,
+    clip_seconds: float = DEFAULT_CLIP_SECONDS,
     selection: SelectionConfig | None = None,
     require_clips: bool | None = None,
-    on_error: str = "raise",
+    on_error: str = ON_ERROR[0],
     progress: bool = True,
     force: bool = False,
-    silent_audio: str = "keep",
+    silent_audio: str = SILENT_AUDIO[0],
     compose: str | dict[str, float] | None = None,
 ) -> BuildReport:
     """Plan and write a dataset: ``out/manifest.jsonl``, ``out/build_info.json``, media.
@@ -147,14 +150,14 @@ def build(
         progress: Show progress (in triplets, with the time left; plain lines when stderr
             is not a terminal).
         force: Build into an existing non-empty folder that is not an avsynth build folder
-            (one without the ``.avsynth-build`` marker, see :mod:`avsynth.outfolder`).
+            (one without the ``.avsynth-build`` marker, see :mod:`avsynth.storage.outfolder`).
         silent_audio: Clips whose every sample is zero: ``keep`` (default: the plan keeps
             its exact split sizes; they are counted in the sidecar's ``silent_clips``) or
             ``skip`` (drop their triplets like undecodable media).
         compose: Compositions and their shares, e.g.
             ``"single=0.7,multi=0.2,offscreen=0.05,partial=0.05"``; default ``single=1``
-            (today's build, byte-identical). Others write schema 2 records, union masks and
-            mixes (see ``docs/dataset.md``).
+            (single-source triplets, schema 1). Others write schema 2 records, union masks
+            and mixes (see ``docs/dataset.md``).
 
     Returns:
         :class:`BuildReport`.
@@ -163,91 +166,27 @@ def build(
         PlanError, SourceError, MapError, MediaError: the message names the cause.
         OutputError: ``out`` is a file, lies below one, or cannot be written.
     """
-    from avsynth.constants import SILENT_AUDIO
-
-    if silent_audio not in SILENT_AUDIO:
-        raise PlanError(f"--silent-audio {silent_audio!r} is not one of {', '.join(SILENT_AUDIO)}")
-    require_clips = check_build_options(
-        on_error=on_error,
-        clip_seconds=clip_seconds,
-        workers=workers,
-        plan_only=plan_only,
-        require_clips=require_clips,
-    )
+    spec = BuildSpec.create(
+        categories, vggsound=vggsound, lvis=lvis, openimages=openimages,
+        split_sizes=split_sizes, seed=seed, selection=selection, require_clips=require_clips,
+        compose=compose, plan_only=plan_only, clip_seconds=clip_seconds, on_error=on_error,
+        silent_audio=silent_audio, workers=workers,
+    )  # fmt: skip
     from avsynth.sources.guards import check_build_inputs
 
     check_build_inputs(out, clip_seconds, vggsound=vggsound, lvis=lvis, openimages=openimages)
     outp = check_out_folder(out, force=force)
     with OutFolderLock(outp):
-        return _build_locked(
-            categories,
-            outp,
-            vggsound=vggsound,
-            lvis=lvis,
-            openimages=openimages,
-            split_sizes=split_sizes,
-            seed=seed,
-            plan_only=plan_only,
-            workers=workers,
-            clip_seconds=clip_seconds,
-            selection=selection,
-            require_clips=require_clips,
-            on_error=on_error,
-            progress=progress,
-            silent_audio=silent_audio,
-            compose=compose,
-        )
+        return build_spec(spec, outp, progress=progress)
 
 
-def _build_locked(
-    categories,
-    outp: Path,
-    *,
-    vggsound,
-    lvis,
-    openimages,
-    split_sizes,
-    seed,
-    plan_only,
-    workers,
-    clip_seconds,
-    selection,
-    require_clips,
-    on_error,
-    progress,
-    silent_audio,
-    compose=None,
-) -> BuildReport:
-    from avsynth import __version__
-    from avsynth.planning.encode import manifest_lines
-    from avsynth.planning.keys import image_key
-    from avsynth.planning.output import build_info, check_source_paths, write_needed
+def build_spec(spec: BuildSpec, outp: Path, *, progress: bool) -> BuildReport:
+    """:func:`build` of a validated :class:`BuildSpec` into the locked folder ``outp``."""
+    from avsynth.planning.output import check_source_paths, write_needed
 
     # Everything is validated (map, options, sources, plan) before anything in --out changes:
     # a typo never costs the previous build's manifest.
-    p = plan(
-        categories,
-        vggsound=vggsound,
-        lvis=lvis,
-        openimages=openimages,
-        split_sizes=split_sizes,
-        seed=seed,
-        selection=selection,
-        require_clips=require_clips,
-        progress=progress,
-        check_files=not plan_only,
-        workers=workers,
-        compose=compose,
-    )
-    if getattr(p, "compose", None):  # a ComposedPlan: records, lists and media of its own
-        from avsynth.composed import check_composed_paths, finish_composed
-
-        check_composed_paths(p)
-        check_out_folder(outp, force=True)
-        _clear_stale(outp)
-        return BuildReport(**finish_composed(
-            p, outp, plan_only=plan_only, clip_seconds=clip_seconds, workers=workers,
-            on_error=on_error, progress=progress, manifest_name=MANIFEST))  # fmt: skip
+    p = plan_spec(spec, fingerprint=True, progress=progress, check_files=not spec.plan_only)
     check_source_paths(p)
     check_out_folder(outp, force=True)  # media subfolders still no symlinks after planning
     _clear_stale(outp)
@@ -255,63 +194,57 @@ def _build_locked(
     t = time.perf_counter()
     needed = write_needed(p, outp)
     t_lists = time.perf_counter() - t
-    media_skips: dict[str, str] = {}
-    sizes: dict[str, tuple[int, int]] = {}
-    frames: dict[str, int] = {}
-    silent: list[str] = []
-    triplets = p.triplets
-    if not plan_only:
+    media = None
+    if not spec.plan_only:
         from avsynth.materialise.runner import run_media  # not imported by --plan-only (0.1 s)
 
         t = time.perf_counter()
-        res = run_media(
-            p,
-            str(outp),
-            clip_seconds=clip_seconds,
-            workers=workers,
-            on_error=on_error,
-            silent_audio=silent_audio,
-            progress=progress,
-        )
+        media = run_media(p, str(outp), clip_seconds=spec.clip_seconds, workers=spec.workers,
+                          on_error=spec.on_error, silent_audio=spec.silent_audio,
+                          progress=progress)  # fmt: skip
         timings["media"] = time.perf_counter() - t
-        sizes, frames, silent = res.image_sizes, res.clip_frames, res.silent_clips
-        media_skips = {**res.failed_images, **res.failed_clips}
-        if media_skips:
-            triplets = [
-                t
-                for t in triplets
-                if image_key(t.mask) not in res.failed_images
-                and t.clip.clip_id not in res.failed_clips
-            ]
     t = time.perf_counter()
-    info = build_info(
-        p,
-        plan_only=plan_only,
-        clip_seconds=clip_seconds,
-        version=__version__,
-        media_skips=media_skips,
-    )
-    written = dict.fromkeys(("train", "val", "test"), 0)
+    report = _write_records(spec, p, outp, media)
+    timings["write"] = time.perf_counter() - t + t_lists
+    report.needed, report.timings = needed, timings
+    return report
+
+
+def _write_records(spec: BuildSpec, p: Plan, outp: Path, media) -> BuildReport:
+    """The sidecar, then the manifest (last) of plan ``p`` after its media stage (``media``:
+    the :class:`~avsynth.materialise.runner.MediaResult`, ``None`` for a plan-only build)."""
+    from avsynth import __version__
+    from avsynth.planning.encode import manifest_lines
+    from avsynth.planning.output import build_info
+
+    triplets = p.triplets
+    media_skips = media.skips if media is not None else {}
+    if media_skips:
+        triplets = [t for t in triplets if media.keeps(t)]
+    info = build_info(p, plan_only=spec.plan_only, clip_seconds=spec.clip_seconds,
+                      version=__version__, media_skips=media_skips)  # fmt: skip
+    written = dict.fromkeys(SPLITS, 0)
     for x in triplets:
         written[x.split] += 1
     info["written"] = written
-    if not plan_only:
-        info["silent_clips"] = {"count": len(silent), "policy": silent_audio, "ids": silent}
+    silent = media.silent_clips if media is not None else []
+    if p.schema_version >= 2:
+        per_comp = {c: dict.fromkeys(SPLITS, 0) for c in p.compose}
+        for x in triplets:
+            per_comp[x.composition][x.split] += 1
+        info["written_per_composition"] = per_comp
+    elif media is not None:  # composed sidecars have never listed silent clips
+        info["silent_clips"] = {"count": len(silent), "policy": spec.silent_audio, "ids": silent}
     atomic_write_text(outp / SIDECAR, json.dumps(info, indent=2, sort_keys=False) + "\n")
     with ManifestWriter(outp / MANIFEST) as w:
-        # dumps_record(to_triplet(x, ...)) of each triplet, encoded a chunk at a time
-        for data, n in manifest_lines(triplets, clip_seconds=clip_seconds, frames=frames,
-                                      sizes=sizes, materialised=not plan_only):  # fmt: skip
+        for data, n in manifest_lines(
+            triplets,
+            clip_seconds=spec.clip_seconds,
+            frames=media.clip_frames if media is not None else None,
+            sizes=media.image_sizes if media is not None else None,
+            materialised=not spec.plan_only,
+            schema_version=p.schema_version,
+        ):
             w.write_encoded(data, n)
-    timings["write"] = time.perf_counter() - t + t_lists
-    return BuildReport(
-        out=outp,
-        manifest=outp / MANIFEST,
-        sidecar=outp / SIDECAR,
-        plan=p,
-        written=written,
-        needed=needed,
-        media_skips=media_skips,
-        timings=timings,
-        silent_clips=silent,
-    )
+    return BuildReport(out=outp, manifest=outp / MANIFEST, sidecar=outp / SIDECAR, plan=p,
+                       written=written, media_skips=media_skips, silent_clips=silent)  # fmt: skip

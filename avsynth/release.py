@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avsynth.audio.logmel import MIN_SECONDS
 from avsynth.errors import AvsynthError, SourceError
-from avsynth.logmel import MIN_SECONDS
 from avsynth.sources.avs_synthetic import ANNOTATIONS, POOLS, read_annotations, read_pools
 
 _YTID = re.compile(r"^(?P<yt>[A-Za-z0-9_-]{11})_(?P<start>\d+)$")
@@ -94,11 +94,11 @@ def import_release(
         SourceError: a metadata file is missing or malformed (names file and line), or the
             pool pickle is refused.
     """
-    from avsynth.files import atomic_write_text
     from avsynth.manifest import ManifestWriter
-    from avsynth.outputs import check_out_dir
     from avsynth.planning.fingerprint import file_fingerprint
     from avsynth.progress import progress as progress_display
+    from avsynth.storage.atomic import atomic_write_text
+    from avsynth.storage.out_paths import check_out_dir
 
     out = check_out_dir(out)  # a file, or no permission: one line before any work
     root = Path(root).resolve()
@@ -246,7 +246,7 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
     import numpy as np
 
     from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet
-    from avsynth.sources.media import read_image_size, read_mask
+    from avsynth.sources.images import read_image_size, read_mask
 
     root_s, _line_no, r, audio = job
     root = Path(root_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from avsynth.planning.planner import Plan
+from avsynth.planning.plan import Plan
 
 __all__ = ["BuildReport", "format_summary"]
 

@@ -202,7 +202,7 @@ def floor(plan, out: Path, steps: dict[str, float]) -> None:
     from PIL import Image
     from pycocotools import mask as mask_utils
 
-    from avsynth.materialise.media import PNG_COMPRESS_LEVEL
+    from avsynth.materialise.convert import PNG_COMPRESS_LEVEL
     from avsynth.planning.keys import image_key
 
     def tick(name: str, t0: float) -> float:
@@ -286,15 +286,16 @@ def _time(kind: str, plan, tmp: Path, steps: dict[str, float], cpu: list[float])
 
 def per_task_cpu(plan, tmp: Path) -> dict[str, float]:
     """CPU ms per media task of the pipeline, by kind (one in-process pass, fresh output)."""
-    from avsynth.materialise.runner import _run_one, media_tasks
+    from avsynth.materialise.runner import run_task
+    from avsynth.materialise.tasks import media_tasks
 
     out = Path(tempfile.mkdtemp(prefix="tasks-", dir=tmp))
     tasks, _ = media_tasks(plan, str(out), 10.0)
     acc: dict[str, list[float]] = {}
     for task in tasks:
-        kind = task[0] if task[0] == "clip" else f"image_{task[2][0].source}"
+        kind = task.kind if task.kind == "clip" else f"image_{task.image.source}"
         t0 = time.process_time()
-        _run_one(task)
+        run_task(task)
         acc.setdefault(kind, []).append(time.process_time() - t0)
     shutil.rmtree(out)
     return {k: round(1000 * statistics.mean(v), 2) for k, v in sorted(acc.items())}

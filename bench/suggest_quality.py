@@ -68,7 +68,7 @@ def main() -> None:
             f"precision@1 {m['precision@1']:.3f}; {res['seconds']} s "
             f"(load {res['load_avg_1min_before']})"
         )
-    from avsynth.files import atomic_write_text
+    from avsynth.storage.atomic import atomic_write_text
 
     machine = f"{os.cpu_count()} CPU cores, shared"
     doc = {"machine": machine, "runs": runs}

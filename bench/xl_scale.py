@@ -92,7 +92,7 @@ def main() -> None:
             print(f"  {c:20s} usable {n:7,d}  planned {res['counts'].get(c, [0, 0, 0])}")
         for c, why in res["left_out"].items():
             print(f"  {c:20s} left out: {why}")
-    from avsynth.files import atomic_write_text
+    from avsynth.storage.atomic import atomic_write_text
 
     atomic_write_text(args.json, json.dumps({"results": results}, indent=1) + "\n")
     print(f"wrote {args.json}")

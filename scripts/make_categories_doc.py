@@ -300,7 +300,7 @@ def main() -> None:
             raise SystemExit(f"{args.out} is out of date; run scripts/make_categories_doc.py")
         print(f"{args.out}: up to date")
         return
-    from avsynth.files import atomic_write_text
+    from avsynth.storage.atomic import atomic_write_text
 
     atomic_write_text(args.out, text)
     print(f"wrote {args.out}")

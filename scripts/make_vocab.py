@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _write(path: Path, text: str) -> None:
-    from avsynth.files import atomic_write_text
+    from avsynth.storage.atomic import atomic_write_text
 
     atomic_write_text(path, text)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from avsynth.files import atomic_path, atomic_write_bytes, unique_temp
 from avsynth.manifest import ManifestWriter, read_manifest
 from avsynth.materialise.writes import write_media
+from avsynth.storage.atomic import atomic_path, atomic_write_bytes, unique_temp
 
 SIZE = 4 << 20  # big enough that the two writes overlap in time
 

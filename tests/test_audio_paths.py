@@ -3,8 +3,8 @@
 The same sound is written as a 44.1 kHz WAV, a 44.1 kHz FLAC, a 44.1 kHz mp4 (AAC, PyAV) and a
 16 kHz WAV. The 16 kHz WAV is synthesised at 16 kHz directly (a sum of sines, so both rates
 hold exactly the same signal), independently of any resampler. Features are computed the way
-training computes them (``LogMelCache``: :mod:`avsynth.audio` decode + resample, then the VGGish
-front end) and, for the build path, from the WAV the build materialises.
+training computes them (``LogMelCache``: :mod:`avsynth.audio.decode` decode + resample, then
+the VGGish front end) and, for the build path, from the WAV the build materialises.
 
 Tolerances (natural-log mel units; features span about -4.6 .. +3), measured when written:
 
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from avsmodel.data.dataset import LogMelCache
-from avsynth.audio import decode_audio
-from avsynth.logmel import vggish_examples
+from avsynth.audio.decode import decode_audio
+from avsynth.audio.logmel import vggish_examples
 from avsynth.testing.media import write_audio
 
 SECONDS = 3.0
@@ -105,7 +105,7 @@ def test_waveform_at_its_own_rate_equals_decoded_file(clips) -> None:
 def test_build_wav_gives_the_training_features(clips, name: str, tmp_path: Path) -> None:
     # The build decodes a clip once into a 16 kHz WAV; training on it sees what training on
     # the source clip (plan-only) sees, up to the WAV's 16-bit quantisation.
-    from avsynth.materialise.media import materialise_clip
+    from avsynth.materialise.convert import materialise_clip
     from avsynth.sources.records import SourceClip
 
     src = clips[name]

@@ -16,7 +16,7 @@ from build_fixtures import build_tiny, tiny_map, write_sources
 
 from avsynth.catmap.schema import CategoryMap, LvisRef, OpenImagesRef
 from avsynth.errors import MapError, OutputError, PlanError
-from avsynth.outfolder import LOCK_FILE, MARKER
+from avsynth.storage.outfolder import LOCK_FILE, MARKER
 
 SIZES = (12, 2, 2)
 
@@ -166,7 +166,7 @@ def test_cli_clip_seconds_is_one_line_error(src, tmp_path, bad):
 
 
 def test_clip_seconds_of_one_vggish_example_is_accepted(src, tmp_path):
-    from avsynth.logmel import MIN_SAMPLES
+    from avsynth.audio.logmel import MIN_SAMPLES
 
     r = _build(src, tmp_path / "o", clip_seconds=MIN_SAMPLES / 16000, plan_only=True)
     assert r.manifest.is_file()
@@ -176,7 +176,7 @@ def test_clip_seconds_of_one_vggish_example_is_accepted(src, tmp_path):
 
 _HOLD = """
 import sys, time
-from avsynth.outfolder import OutFolderLock
+from avsynth.storage.outfolder import OutFolderLock
 with OutFolderLock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(60)

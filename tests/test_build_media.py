@@ -17,7 +17,7 @@ from PIL import Image
 
 from avsynth.errors import MediaError
 from avsynth.manifest import read_manifest, resolve_media_path
-from avsynth.sources.media import decode_mask
+from avsynth.sources.images import decode_mask
 
 SIZES = (30, 6, 6)
 

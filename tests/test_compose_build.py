@@ -311,7 +311,7 @@ def test_plan_only_composed_manifest_verifies_and_unions_from_instances(world, b
     from avsynth.errors import ManifestError
     from avsynth.inspection.export_avsbench import export_avsbench
     from avsynth.inspection.verify import verify
-    from avsynth.media import ManifestMedia, lvis_labels
+    from avsynth.manifest.media import ManifestMedia, lvis_labels
 
     w, cmap = world
     r = build_composed(w, cmap, tmp_path / "p", plan_only=True)

@@ -176,8 +176,8 @@ def test_the_parser_sees_every_kind_of_import(tmp_path: Path) -> None:
 
 
 def test_graph_covers_both_packages(edges) -> None:
-    assert {"avsynth.pipeline", "avsynth.media", "avsmodel.data.dataset"} <= set(edges)
-    assert "avsynth.media" in edges["avsmodel.data.dataset"]
+    assert {"avsynth.pipeline", "avsynth.manifest.media", "avsmodel.data.dataset"} <= set(edges)
+    assert "avsynth.manifest.media" in edges["avsmodel.data.dataset"]
 
 
 def test_avsynth_never_imports_avsmodel(edges) -> None:

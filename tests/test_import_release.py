@@ -268,7 +268,7 @@ def test_names_that_are_not_one_path_component_are_refused(tmp_path):
 def test_clips_too_short_for_one_example_are_left_out(tmp_path):
     import soundfile as sf
 
-    from avsynth.logmel import MIN_SAMPLES
+    from avsynth.audio.logmel import MIN_SAMPLES
 
     root = write_release(tmp_path / "rel")
     rows = _rows(root)

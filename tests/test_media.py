@@ -7,8 +7,9 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
+from avsynth.audio.decode import decode_audio
 from avsynth.errors import MediaError
-from avsynth.sources.media import decode_audio, read_image, read_image_size
+from avsynth.sources.images import read_image, read_image_size
 from avsynth.testing.sources import write_audio
 
 

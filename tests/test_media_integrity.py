@@ -231,7 +231,8 @@ categories:
 
 
 def test_workers_capped_at_the_work(src, tmp_path):
-    from avsynth.materialise.runner import media_tasks, run_media
+    from avsynth.materialise.runner import run_media
+    from avsynth.materialise.tasks import media_tasks
 
     r = _build(src, tmp_path / "probe", split_sizes=(1, 1, 1), plan_only=True)
     n_tasks = len(media_tasks(r.plan, str(tmp_path / "o"), 1.0)[0])

@@ -14,15 +14,15 @@ from inspect_fixtures import make_build
 from typer.testing import CliRunner
 
 from avsmodel.errors import DataError
+from avsynth.audio.logmel import MIN_SAMPLES, SAMPLE_RATE, vggish_examples
 from avsynth.errors import ManifestError, MediaError
 from avsynth.inspection import export_avsbench
-from avsynth.logmel import MIN_SAMPLES, SAMPLE_RATE, vggish_examples
 
 WANT = (96 - 1) * 160 + 400  # samples of one example: 95 hops of 10 ms plus one 25 ms window
 
 
 def test_the_minimum_is_one_vggish_example():
-    from avsynth.logmel import MIN_SECONDS
+    from avsynth.audio.logmel import MIN_SECONDS
 
     assert MIN_SAMPLES == WANT == 15600 and MIN_SECONDS == WANT / 16000 == 0.975
     assert SAMPLE_RATE == 16000
@@ -37,7 +37,7 @@ def test_predict_help_states_the_enforced_minimum():
     res = CliRunner().invoke(app, ["predict", "--help"], terminal_width=200, env={"COLUMNS": "200"})
     assert res.exit_code == 0
     text = " ".join(res.output.split())
-    from avsynth.logmel import MIN_SECONDS
+    from avsynth.audio.logmel import MIN_SECONDS
 
     assert f">= {MIN_SECONDS:.3f} s" in text and "0.96 s" not in text, text
 

@@ -6,7 +6,7 @@ import random
 from collections import Counter, defaultdict
 
 import pytest
-from build_fixtures import records, tiny_map
+from build_fixtures import CATS, records, tiny_map
 from msgspec.structs import replace
 
 from avsynth.errors import PlanError
@@ -207,3 +207,25 @@ def test_clip_listed_in_both_vggsound_splits_is_used_once():
             assert t.clip.subset == "test" and t.split != "train"
     assert all(len(s) == 1 for s in used.values())
     assert any(cid in dup_ids for cid in used)
+
+
+def test_one_planner_for_every_composition():
+    masks, clips = records()
+    kw = {"split_sizes": (60, 10, 10), "seed": 2}
+    single = make_plan(masks, clips, tiny_map(), **kw)
+    assert make_plan(masks, clips, tiny_map(), compose="single=1", **kw) == single
+    mixed = make_plan(masks, clips, tiny_map(), compose="single=0.5,multi=0.5", **kw)
+    to_cat = {label: name for name, mid, _, _ in CATS for label in (name, mid)}
+    # exact halves of every split, and the record shape of each composition
+    got = Counter((t.composition, t.split) for t in mixed.triplets)
+    assert got == {(c, s): n // 2 for c in ("single", "multi") for s, n in zip(
+        ("train", "val", "test"), (60, 10, 10), strict=True)}  # fmt: skip
+    for t in mixed.triplets:
+        n = len(t.targets)
+        assert n == 1 if t.composition == "single" else 2 <= n <= 3
+        assert len(t.components) == n and all(c.visible for c in t.components)
+        assert all(m.image == t.image for m in t.targets)
+        assert [c.category for c in t.components] == [to_cat[m.label] for m in t.targets]
+    assert (single.schema_version, mixed.schema_version) == (1, 2)
+    with pytest.raises(PlanError, match="single-source plans only"):
+        make_plan(masks, clips, tiny_map(), compose="multi=1", rejected={("lvis", "1"): "x"}, **kw)

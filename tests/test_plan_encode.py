@@ -1,4 +1,4 @@
-"""The one-pass plan encoder writes exactly what to_triplet + dumps_record write."""
+"""The one-pass plan encoder writes exactly what to_triplet + encode_record write."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import msgspec
 import pytest
 from build_fixtures import records, tiny_map
 
+import avsynth.manifest.encode as encoder
 import avsynth.planning.encode as encode
 from avsynth.errors import ManifestError
-from avsynth.manifest.io import ManifestWriter, dumps_record
+from avsynth.manifest.encode import encode_record
+from avsynth.manifest.io import ManifestWriter
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet
 from avsynth.planning.encode import manifest_lines
 from avsynth.planning.keys import image_key
-from avsynth.planning.output import to_triplet
-from avsynth.planning.planner import PlannedTriplet, make_plan
+from avsynth.planning.manifest_records import to_triplet
+from avsynth.planning.plan import PlannedTriplet
+from avsynth.planning.planner import make_plan
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 
@@ -28,8 +31,8 @@ def _reference(triplets, *, clip_seconds, frames=None, sizes=None, materialised)
         secs = n / 16000 if n is not None else clip_seconds
         rec = to_triplet(t, clip_seconds=secs, image_size=sizes.get(image_key(t.mask)),
                          materialised=materialised)  # fmt: skip
-        out.append(dumps_record(rec) + "\n")
-    return "".join(out).encode("utf-8")
+        out.append(encode_record(rec) + b"\n")
+    return b"".join(out)
 
 
 def _encoded(triplets, **kw):
@@ -77,7 +80,7 @@ def _odd_triplets() -> list[PlannedTriplet]:
     out = []
     for i, m in enumerate(masks):
         c = clip if i % 2 else clip2
-        out.append(PlannedTriplet(f"{i:016x}", ("train", "val", "test")[i % 3], "dog", m, c))
+        out.append(PlannedTriplet.single(f"{i:016x}", ("train", "val", "test")[i % 3], "dog", m, c))
     return out
 
 
@@ -108,7 +111,8 @@ def test_encoded_lines_cross_chunk_boundaries_and_fallbacks_in_order(monkeypatch
 def test_encoded_lines_reject_what_the_reference_rejects():
     bad = msgspec.structs.replace(_odd_triplets()[0].mask.image, path="../outside.jpg")
     t = _odd_triplets()[0]
-    t = dataclasses.replace(t, mask=msgspec.structs.replace(t.mask, image=bad))
+    t = PlannedTriplet.single(t.id, t.split, t.category,
+                              msgspec.structs.replace(t.mask, image=bad), t.clip)  # fmt: skip
     with pytest.raises(ManifestError) as ref:
         _reference([t], clip_seconds=10.0, materialised=False)
     with pytest.raises(ManifestError) as got:
@@ -121,11 +125,12 @@ def test_encoded_lines_reject_what_the_reference_rejects():
 
 def test_encoder_structs_have_the_record_fields_in_order():
     """A field added to the record classes must be added to the encoder's structs."""
-    pairs = [(encode._Image, ImageRef), (encode._Mask, MaskRef), (encode._Audio, AudioRef)]
+    pairs = [(encoder.ImageStruct, ImageRef), (encoder.MaskStruct, MaskRef),
+             (encoder.AudioStruct, AudioRef)]  # fmt: skip
     for struct, ref in pairs:
         assert struct.__struct_fields__ == tuple(f.name for f in dataclasses.fields(ref))
     v1 = [f.name for f in dataclasses.fields(Triplet)][:6]
-    assert encode._Record.__struct_fields__ == ("schema_version", *v1)
+    assert encoder.RecordStruct.__struct_fields__ == ("schema_version", *v1)
 
 
 def test_manifest_writer_mixes_encoded_chunks_and_records(tmp_path):
@@ -155,5 +160,5 @@ def test_manifest_writer_gzips_a_manifest_named_jsonl_gz(tmp_path):
         w.write(rec)
     raw = (tmp_path / "m.jsonl.gz").read_bytes()
     assert raw[:2] == b"\x1f\x8b"
-    assert gzip.decompress(raw).decode() == dumps_record(rec) + "\n"
+    assert gzip.decompress(raw) == encode_record(rec) + b"\n"
     assert not (tmp_path / "m.jsonl.gz.tmp").exists()

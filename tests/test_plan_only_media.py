@@ -23,7 +23,7 @@ from avsmodel.errors import DataError
 from avsmodel.training import load_checkpoint, train
 from avsynth.errors import AvsynthError, MediaError
 from avsynth.manifest import read_manifest
-from avsynth.media import ManifestMedia, read_mask
+from avsynth.manifest.media import ManifestMedia, read_mask
 
 SIZES = (12, 4, 4)
 MODEL = "sama_avs_tiny"

@@ -7,11 +7,11 @@ from build_fixtures import tiny_map
 from msgspec.structs import replace
 
 from avsynth.errors import ManifestError, PlanError, SourceError
-from avsynth.layout import audio_relpath, image_relpath, mask_relpath
 from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet, safe_relpath
 from avsynth.planning import SelectionConfig
 from avsynth.planning.select import select_masks
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+from avsynth.storage.layout import audio_relpath, image_relpath, mask_relpath
 
 IM = SourceImage("lvis", "7", "train2017/000000000007.jpg", 100, 100, "cc", "train")
 OI = SourceImage("openimages", "00ab", "train/00ab.jpg", None, None, "cc", "train")

@@ -15,7 +15,7 @@ from avsmodel.data import AvsbenchDataset, ManifestDataset
 from avsmodel.data.selection import few_shot_ids
 from avsmodel.errors import ConfigError
 from avsmodel.pretrained.registry import get_config
-from avsynth.logmel import log_mel
+from avsynth.audio.logmel import log_mel
 
 S = 128
 EX, WIN = 15360, 15600  # VGGish example k: samples [k*15360, k*15360 + 15600) at 16 kHz

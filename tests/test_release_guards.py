@@ -149,7 +149,7 @@ def test_root_hint_names_only_real_options(tmp_path, root, hint):
 def test_failed_atomic_write_names_the_file(tmp_path, monkeypatch, err):
     from pathlib import Path
 
-    from avsynth.files import atomic_write_bytes
+    from avsynth.storage.atomic import atomic_write_bytes
 
     def full(self, data):
         raise OSError(err, __import__("os").strerror(err))
@@ -166,7 +166,7 @@ def test_export_on_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch, 
     from inspect_fixtures import make_build, run_cli
 
     m = make_build(tmp_path / "b")
-    import avsynth.files as files
+    import avsynth.storage.atomic as files
 
     real = files.atomic_path
     calls = {"n": 0}

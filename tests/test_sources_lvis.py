@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from avsynth.errors import MediaError, SourceError
+from avsynth.sources.images import decode_mask, read_image
 from avsynth.sources.lvis import iter_lvis_masks, lvis_categories
-from avsynth.sources.media import decode_mask, read_image
 from avsynth.testing.sources import mask_to_rle, write_lvis
 
 H, W = 30, 40

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from avsynth.errors import MediaError, SourceError
-from avsynth.sources.media import decode_mask
+from avsynth.sources.images import decode_mask
 from avsynth.sources.openimages import iter_openimages_masks, openimages_classes
 from avsynth.testing.sources import write_openimages
 

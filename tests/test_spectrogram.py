@@ -17,7 +17,7 @@ def _tone(seconds: float, rate: int, hz: float = 1000.0) -> np.ndarray:
 
 
 def test_spectrogram_is_the_models_input() -> None:
-    from avsynth.logmel import vggish_examples
+    from avsynth.audio.logmel import vggish_examples
 
     wave = _tone(2.0, 16000)
     bands = log_mel(wave, 16000)

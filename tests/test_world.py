@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
+from avsynth.audio.decode import decode_audio
+from avsynth.sources.images import decode_mask, read_image
 from avsynth.sources.lvis import iter_lvis_masks, lvis_categories
-from avsynth.sources.media import decode_audio, decode_mask, read_image
 from avsynth.sources.openimages import iter_openimages_masks, openimages_classes
 from avsynth.sources.vggsound import read_vggsound
 from avsynth.testing.world import DEFAULT_WORLD, make_world

@@ -26,7 +26,7 @@ from avsynth.cli.options import JsonOutput, Quiet
 #: ``--out`` is a folder in every command; the mask file is ``--output``.
 DEPRECATED = {"--out": "--output"}
 
-# avsynth.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
+# avsynth.audio.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
 # equal).
 MIN_SECONDS_TEXT = "0.975 s"
 

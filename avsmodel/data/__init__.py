@@ -52,7 +52,7 @@ def train_val_datasets(
         (plus ``train_fraction`` and ``train_items`` when a fraction is kept).
     """
     from avsmodel.errors import ConfigError
-    from avsynth.files import file_sha256
+    from avsynth.storage.atomic import file_sha256
 
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or --avsbench ROOT")

@@ -1,6 +1,6 @@
 """Torch dataset over an avsynth manifest: one (image, mask, audio) triplet per item.
 
-Media are read through :class:`avsynth.media.ManifestMedia` (materialised and plan-only
+Media are read through :class:`avsynth.manifest.media.ManifestMedia` (materialised and plan-only
 manifests alike); avsynth's errors come back as :class:`DataError` with the same one-line text.
 Images go through :class:`avsmodel.transforms.SamTransform` (longest side to the model's
 input size, normalised, padded); masks are resized the same way and pooled to the model's
@@ -22,9 +22,9 @@ import torch
 from torch.utils.data import Dataset
 
 from avsmodel.errors import DataError
+from avsynth.audio.logmel import MIN_SAMPLES, MIN_SECONDS
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.logmel import MIN_SAMPLES, MIN_SECONDS
 from avsynth.manifest import check_split
 from avsynth.planning.keys import stable_hash
 
@@ -35,12 +35,12 @@ def _data_error(e: AvsynthError) -> DataError:
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an image file to ``uint8[H, W, 3]`` (:func:`avsynth.media.read_image`).
+    """Decode an image file to ``uint8[H, W, 3]`` (:func:`avsynth.manifest.media.read_image`).
 
     Raises:
         DataError: if the file is missing or does not decode (the message names it).
     """
-    from avsynth.media import read_image
+    from avsynth.manifest.media import read_image
 
     try:
         return read_image(path)
@@ -49,12 +49,12 @@ def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode a mask PNG to ``bool[H, W]`` (:func:`avsynth.media.read_mask`: grey >= 128).
+    """Decode a mask PNG to ``bool[H, W]`` (:func:`avsynth.manifest.media.read_mask`: grey >= 128).
 
     Raises:
         DataError: if the file is missing or does not decode.
     """
-    from avsynth.media import read_mask as _read_mask
+    from avsynth.manifest.media import read_mask as _read_mask
 
     try:
         return _read_mask(path)
@@ -92,10 +92,10 @@ class LogMelCache:
         """The clip's ``[M, 1, 96, 64]`` examples, decoded on first use.
 
         Args:
-            path: The clip (any container; decoded and resampled by :mod:`avsynth.audio`).
+            path: The clip (any container; decoded and resampled by :mod:`avsynth.audio.decode`).
             seconds: Use the first ``seconds`` only, padded with silence to that length as the
-                build pads short clips (:meth:`avsynth.media.ManifestMedia.audio`); default the
-                whole file.
+                build pads short clips
+                (:meth:`avsynth.manifest.media.ManifestMedia.audio`); default the whole file.
 
         Raises:
             DataError: the file is missing, does not decode, or holds less audio than one
@@ -106,7 +106,7 @@ class LogMelCache:
             self._d.move_to_end(key)
             return self._d[key]
         from avsmodel.audio import vggish_examples
-        from avsynth.audio import decode_audio
+        from avsynth.audio.decode import decode_audio
 
         try:
             wave = decode_audio(path, duration=seconds)
@@ -158,7 +158,7 @@ class ManifestDataset(Dataset):
         audio_examples: Log-mel examples per clip the model expects (N).
         roots: Source roots for a plan-only manifest (``{"lvis": DIR, ...}``; default the
             roots its ``build_info.json`` records). Plan-only media are read from the sources
-            as :class:`avsynth.media.ManifestMedia` reads them: LVIS masks drawn from the
+            as :class:`avsynth.manifest.media.ManifestMedia` reads them: LVIS masks drawn from the
             annotations (the LVIS JSONs are read once per process, on the first LVIS mask),
             Open Images masks from the mask zips, clips decoded and resampled to 16 kHz.
         mismatched: Pair every image with a clip of a different category (deterministic),
@@ -201,7 +201,7 @@ class ManifestDataset(Dataset):
     ) -> None:
         from avsmodel.transforms import SamTransform
         from avsynth.manifest import iter_manifest
-        from avsynth.media import ManifestMedia, lvis_labels
+        from avsynth.manifest.media import ManifestMedia, lvis_labels
 
         self.manifest = Path(manifest)
         self.split = split

@@ -144,8 +144,8 @@ def import_checkpoint(
     from avsmodel.pretrained.download import resolve_weights
     from avsmodel.pretrained.registry import get_config
     from avsmodel.recipe import load_config
-    from avsynth.files import file_sha256
-    from avsynth.outputs import check_out_file
+    from avsynth.storage.atomic import file_sha256
+    from avsynth.storage.out_paths import check_out_file
 
     check_out_file(out, option="--output", suffixes={".pt", ".pth"})  # before any work
     from avsmodel.modeling.config import split_options

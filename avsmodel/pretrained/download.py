@@ -207,12 +207,12 @@ def download(
         DownloadError: transfer failed (after retries; the ``.part`` is kept to resume),
             hash mismatch (the ``.part`` is removed), or a wrong file under the final name.
     """
-    from avsynth.files import file_sha256
+    from avsynth.storage.atomic import file_sha256
 
     assets = [get_asset(n) for n in names]
     if not assets:
         raise ConfigError(f"name the files to download: {', '.join(sorted(ASSETS))}")
-    from avsynth.outputs import check_out_dir
+    from avsynth.storage.out_paths import check_out_dir
 
     target = check_out_dir(dir if dir is not None else home(), option="--out")
     base = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
@@ -242,7 +242,7 @@ def fetch(url: str, dest: str | os.PathLike[str], *, sha256: str, progress: bool
     """
     import requests
 
-    from avsynth.files import file_sha256
+    from avsynth.storage.atomic import file_sha256
 
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")

@@ -108,7 +108,7 @@ def train(
         avsynth.errors.OutputError: ``out`` is a file, lies below one, or is not writable.
     """
     from avsmodel.distributed import barrier, cleanup, init_distributed
-    from avsynth.outputs import check_out_dir
+    from avsynth.storage.out_paths import check_out_dir
 
     out = check_out_dir(out)  # a file, or no permission: say so before any work
     check_out(out, resume=resume, overwrite=overwrite)

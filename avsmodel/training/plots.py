@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from avsynth.files import atomic_path, atomic_write_text
+from avsynth.storage.atomic import atomic_path, atomic_write_text
 
 
 def metrics_line(row: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from avsmodel.checkpoint import Checkpoint
 from avsmodel.errors import CheckpointError, ConfigError, DataError
 from avsmodel.recipe import TrainConfig, load_config
 from avsmodel.training.run_folder import resume_state
-from avsynth.files import atomic_write_text
+from avsynth.storage.atomic import atomic_write_text
 
 
 def seed_all(seed: int) -> None:

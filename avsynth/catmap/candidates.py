@@ -33,8 +33,8 @@ from avsynth.catmap.suggest import (
     category_name,
     suggestions_json,
 )
-from avsynth.files import atomic_write_text
-from avsynth.outputs import check_out_dir
+from avsynth.storage.atomic import atomic_write_text
+from avsynth.storage.out_paths import check_out_dir
 
 
 def _q(text: str) -> str:

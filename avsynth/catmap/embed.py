@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from avsynth.errors import AvsynthError
-from avsynth.files import atomic_write_bytes
+from avsynth.storage.atomic import atomic_write_bytes
 
 MODEL_PACKAGE = "all_minilm_l6_v2"
 MODEL_NAME = "all-MiniLM-L6-v2"

@@ -36,17 +36,20 @@ import typer
 
 from avsynth.cli.choices import Allocation, OnError, SilentAudio
 from avsynth.cli.options import JsonOutput, quiet_option
+from avsynth.constants import DEFAULT_CLIP_SECONDS, DEFAULT_SPLIT_SIZES
 from avsynth.errors import PlanError
 
+_DEFAULT_SIZES = ",".join(map(str, DEFAULT_SPLIT_SIZES))
 
-def _sizes(text: str) -> tuple[int, int, int]:
+
+def _sizes(text: str) -> tuple[int, ...]:
     try:
         parts = tuple(int(x) for x in text.split(","))
     except ValueError:
         parts = ()
     if len(parts) != 3:
-        raise PlanError(f"--split-sizes {text!r}: expected TRAIN,VAL,TEST, e.g. 52609,5000,5000")
-    return parts  # type: ignore[return-value]
+        raise PlanError(f"--split-sizes {text!r}: expected TRAIN,VAL,TEST, e.g. {_DEFAULT_SIZES}")
+    return parts
 
 
 def main(
@@ -65,9 +68,7 @@ def main(
             help="Open Images root: *-annotations-object-segmentation.csv, images, mask zips."
         ),
     ] = None,
-    split_sizes: Annotated[
-        str, typer.Option(help="Exact TRAIN,VAL,TEST sizes.")
-    ] = "52609,5000,5000",
+    split_sizes: Annotated[str, typer.Option(help="Exact TRAIN,VAL,TEST sizes.")] = _DEFAULT_SIZES,
     seed: Annotated[
         int, typer.Option(help="Seed of every choice (selection, split, pairing).")
     ] = 0,
@@ -78,7 +79,9 @@ def main(
             "--plan-only", help="Metadata only: manifest into the sources + download lists."
         ),
     ] = False,
-    clip_seconds: Annotated[float, typer.Option(help="Seconds of audio per WAV.")] = 10.0,
+    clip_seconds: Annotated[
+        float, typer.Option(help="Seconds of audio per WAV.")
+    ] = DEFAULT_CLIP_SECONDS,
     require_clips: Annotated[
         bool | None,
         typer.Option(
@@ -88,7 +91,7 @@ def main(
     ] = None,
     on_error: Annotated[
         OnError, typer.Option(help="Undecodable media: raise (stop) or skip (drop its triplets).")
-    ] = OnError.RAISE,
+    ] = next(iter(OnError)),
     min_area: Annotated[float, typer.Option(help="Drop masks below this image fraction.")] = 0.01,
     max_area: Annotated[float, typer.Option(help="Drop masks above this image fraction.")] = 0.9,
     min_predicted_iou: Annotated[
@@ -113,7 +116,7 @@ def main(
             help="Clips whose every sample is zero: keep (counted in build_info.json) or skip "
             "(drop their triplets)."
         ),
-    ] = SilentAudio.KEEP,
+    ] = next(iter(SilentAudio)),
     force: Annotated[
         bool,
         typer.Option(

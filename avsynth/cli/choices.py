@@ -12,22 +12,18 @@ from __future__ import annotations
 
 from enum import Enum, StrEnum
 
+from avsynth.constants import ON_ERROR, SILENT_AUDIO
+
 #: ``--help`` shows the splits as the choice options show theirs.
 SPLIT_METAVAR = "<train|val|test>"
 
 
-class OnError(StrEnum):
-    """What ``build`` does with undecodable media: stop, or drop its triplets."""
-
-    RAISE = "raise"
-    SKIP = "skip"
-
-
-class SilentAudio(StrEnum):
-    """What ``build`` does with clips whose every sample is zero: keep them, or drop them."""
-
-    KEEP = "keep"
-    SKIP = "skip"
+#: What ``build`` does with undecodable media: stop, or drop its triplets (the choices of
+#: :data:`avsynth.constants.ON_ERROR`, the default first).
+OnError = StrEnum("OnError", {v.upper(): v for v in ON_ERROR})
+#: What ``build`` does with all-zero clips: keep, or drop their triplets
+#: (:data:`avsynth.constants.SILENT_AUDIO`, the default first).
+SilentAudio = StrEnum("SilentAudio", {v.upper(): v for v in SILENT_AUDIO})
 
 
 class Subset(StrEnum):

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from avsynth.cli._help import markdown_help
+from avsynth.cli.help_text import markdown_help
 
 #: ``-h`` works wherever ``--help`` does (the habit of most command lines).
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -172,11 +172,11 @@ def run(
     ``error: MESSAGE`` and exits 1.
 
     So does an ``OSError`` the environment causes (a file where a folder must be, no
-    permission, a full disk: :data:`avsynth.outputs.USER_ERRNOS`), naming the file. Set the
-    environment variable ``debug_env`` to see the traceback instead. Usage errors exit 2
-    (Typer's handling) and Ctrl-C exits 130.
+    permission, a full disk: :data:`avsynth.storage.out_paths.USER_ERRNOS`), naming the file.
+    Set the environment variable ``debug_env`` to see the traceback instead. Usage errors
+    exit 2 (Typer's handling) and Ctrl-C exits 130.
     """
-    from avsynth.outputs import USER_ERRNOS, os_error_message
+    from avsynth.storage.out_paths import USER_ERRNOS, os_error_message
 
     try:
         # standalone: Typer handles --help, usage errors and their exit codes

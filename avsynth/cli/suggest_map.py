@@ -51,7 +51,7 @@ def main(
     """Rank LVIS and Open Images partners for every VGGSound label; write review files."""
     from avsynth.catmap.candidates import group_joins, write_suggestions
     from avsynth.catmap.suggest import NO_EMBEDDINGS_NOTE, suggest_map, suggestions_json
-    from avsynth.outputs import check_out_dir
+    from avsynth.storage.out_paths import check_out_dir
 
     check_out_dir(out)  # before the ranking: a bad --out fails at once
     result = suggest_map(top=top, existing=existing, embeddings=not no_embeddings)

@@ -35,7 +35,7 @@ from avsynth.exporters.shards import (
 )
 from avsynth.exporters.staging import EXPORT_INFO, Staging, check_export_out, staged_export
 from avsynth.manifest import Triplet, check_split, iter_manifest, read_manifest
-from avsynth.media import Roots
+from avsynth.manifest.media import Roots
 
 __all__ = ["DEFAULT_SHARD_SIZE", "FORMATS", "ShardExport", "export"]
 

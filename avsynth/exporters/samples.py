@@ -8,10 +8,11 @@ Files are kept as built whenever they already are what the formats promise:
 * **mask**: a materialised mask PNG that is 8-bit grey with only 0 and 255 (what ``avsynth
   build`` writes), at the image's size, is kept; anything else (a plan-only mask drawn from its
   annotation, a 1-bit, palette or 0/1 PNG of an imported release) is encoded as a 0/255 grey
-  PNG of :meth:`avsynth.media.ManifestMedia.mask` (binarised at grey level 128).
+  PNG of :meth:`avsynth.manifest.media.ManifestMedia.mask` (binarised at grey level 128).
 * **audio**: a 16 kHz mono 16-bit PCM WAV of the record's duration is kept; other clips (the
-  sources of a plan-only manifest) are decoded as :meth:`~avsynth.media.ManifestMedia.audio`
-  reads them and written as such a WAV with soundfile.
+  sources of a plan-only manifest) are decoded as
+  :meth:`~avsynth.manifest.media.ManifestMedia.audio` reads them and written as such a WAV
+  with soundfile.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import numpy as np
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import ManifestError, MediaError
 from avsynth.manifest import Triplet
+from avsynth.manifest.media import ManifestMedia, Roots, lvis_labels
 from avsynth.manifest.schema import FILE_MASK_ROOTS
-from avsynth.media import ManifestMedia, Roots, lvis_labels
 
 __all__ = ["Sample", "SampleReader", "encode_mask_png", "encode_wav"]
 

@@ -27,8 +27,8 @@ from typing import Any
 
 from avsynth.constants import SPLITS
 from avsynth.errors import ManifestError
-from avsynth.files import file_sha256
 from avsynth.manifest import Triplet, read_sidecar
+from avsynth.storage.atomic import file_sha256
 
 __all__ = [
     "DEFAULT_SHARD_SIZE",

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from avsynth.errors import OutputError
-from avsynth.outputs import check_out_dir
+from avsynth.storage.out_paths import check_out_dir
 
 __all__ = ["EXPORT_INFO", "Staging", "check_export_out", "is_export_folder", "staged_export"]
 

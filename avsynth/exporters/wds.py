@@ -38,9 +38,9 @@ from avsynth.constants import SAMPLE_RATE
 from avsynth.exporters.samples import Sample
 from avsynth.exporters.shards import ShardExport, chunks
 from avsynth.exporters.staging import Staging
-from avsynth.files import file_sha256
 from avsynth.manifest import Triplet
-from avsynth.manifest.io import dumps_record
+from avsynth.manifest.encode import encode_record
+from avsynth.storage.atomic import file_sha256
 
 __all__ = ["INDEX", "INDEX_VERSION", "shard_name", "wds_sample", "write_webdataset"]
 
@@ -63,7 +63,7 @@ def wds_sample(s: Sample) -> dict[str, Any]:
         s.image_ext: s.image,
         "mask.png": s.mask_png,
         "wav": s.wav,
-        "json": dumps_record(s.triplet).encode("utf-8"),
+        "json": encode_record(s.triplet),
     }
 
 

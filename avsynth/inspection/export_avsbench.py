@@ -24,7 +24,7 @@ Choices (S4 clips are 5 s videos with one frame per second):
   frame 1's mask in ``train`` and all 5 in ``val``/``test``), 224x224 nearest, values 0/255;
 * ``audio_wav`` holds the first 5 s of the clip (16 kHz mono PCM_16); ``audio_log_mel`` is a
   pickled ``torch.Tensor[5, 1, 96, 64]`` of VGGish log-mel examples of that audio
-  (:func:`avsynth.logmel.vggish_examples`), padded by repeating the last example when the clip
+  (:func:`avsynth.audio.logmel.vggish_examples`), padded by repeating the last example when the clip
   is shorter, as AVSBench's preprocessing does. AVSBench's loader reads it with
   ``pickle.load(f).detach()``; the pickle wraps ``torch.save`` bytes so that the same audio
   gives the same file (see :class:`_Pickler`).
@@ -55,15 +55,15 @@ from typing import Any
 import numpy as np
 
 from avsynth import __version__
+from avsynth.audio.logmel import MIN_SECONDS
 from avsynth.constants import SAMPLE_RATE, SPLITS
 from avsynth.errors import ManifestError, MediaError
-from avsynth.files import atomic_write_bytes, atomic_write_text, file_sha256
-from avsynth.layout import safe_name
-from avsynth.logmel import MIN_SECONDS
 from avsynth.manifest import iter_manifest, read_manifest
+from avsynth.manifest.media import ManifestMedia, Roots, lvis_labels
 from avsynth.manifest.schema import Triplet, UnsafePathError, check_split, safe_component
-from avsynth.media import ManifestMedia, Roots, lvis_labels
-from avsynth.outputs import check_out_dir
+from avsynth.storage.atomic import atomic_write_bytes, atomic_write_text, file_sha256
+from avsynth.storage.layout import safe_name
+from avsynth.storage.out_paths import check_out_dir
 
 FRAMES = 5
 FRAME_SIZE = 224
@@ -170,7 +170,7 @@ def log_mel_examples(y: np.ndarray) -> Any:
     """
     import torch
 
-    from avsynth.logmel import vggish_examples
+    from avsynth.audio.logmel import vggish_examples
 
     try:
         ex = torch.from_numpy(vggish_examples(np.asarray(y, dtype=np.float32), SAMPLE_RATE))
@@ -213,6 +213,34 @@ def _check_triplets(triplets: list[Triplet]) -> None:
             )
 
 
+def _write_frames(t: Triplet, media: ManifestMedia, dest: dict[str, Any]) -> None:
+    """The still image of ``t`` as every frame (224x224 bilinear) and its mask for each
+    (224x224 nearest, 0/255).
+
+    Raises:
+        ManifestError: the mask and the image differ in size.
+    """
+    from PIL import Image
+
+    img = media.image(t)
+    frame = np.asarray(
+        Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)
+    )
+    m = media.mask(t)
+    if m.shape != img.shape[:2]:
+        raise ManifestError(
+            f"triplet {t.id}: mask is {m.shape[1]}x{m.shape[0]}, image is "
+            f"{img.shape[1]}x{img.shape[0]}; run `avsynth verify`"
+        )
+    mask = Image.fromarray(m.astype(np.uint8) * 255).resize(
+        (FRAME_SIZE, FRAME_SIZE), Image.Resampling.NEAREST
+    )
+    frame_png, mask_png = _png(frame), _png(np.asarray(mask))
+    for k in range(1, FRAMES + 1):
+        atomic_write_bytes(dest["frame"](k), frame_png)
+        atomic_write_bytes(dest["mask"](k), mask_png)
+
+
 def export_avsbench(
     manifest: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -244,7 +272,6 @@ def export_avsbench(
         MediaError: if a media file is missing or does not decode.
     """
     import torch  # noqa: F401  (pickles below hold torch tensors)
-    from PIL import Image
 
     from avsynth.progress import progress as progress_bar
 
@@ -276,23 +303,7 @@ def export_avsbench(
     for t in progress_bar(triplets, desc="export-avsbench", unit="triplets", enabled=progress):
         name, cat = safe_name(t.id), s4_category(t.audio.label)
         dest = _paths(subset, data, safe_component(t.split), safe_component(cat), name)
-        img = media.image(t)
-        frame = np.asarray(
-            Image.fromarray(img).resize((FRAME_SIZE, FRAME_SIZE), Image.Resampling.BILINEAR)
-        )
-        m = media.mask(t)
-        if m.shape != img.shape[:2]:
-            raise ManifestError(
-                f"triplet {t.id}: mask is {m.shape[1]}x{m.shape[0]}, image is "
-                f"{img.shape[1]}x{img.shape[0]}; run `avsynth verify`"
-            )
-        mask = Image.fromarray(m.astype(np.uint8) * 255).resize(
-            (FRAME_SIZE, FRAME_SIZE), Image.Resampling.NEAREST
-        )
-        frame_png, mask_png = _png(frame), _png(np.asarray(mask))
-        for k in range(1, FRAMES + 1):
-            atomic_write_bytes(dest["frame"](k), frame_png)
-            atomic_write_bytes(dest["mask"](k), mask_png)
+        _write_frames(t, media, dest)
         audio = media.path(t.audio)
         if audio not in audio_cache:
             # The first 5 s (short clips padded with silence), as the build would write them.

@@ -15,7 +15,7 @@ One sample per triplet, keyed by ``triplet_id`` so re-loading updates the datase
   media selector can show the sound next to the mask);
 * composed records (``avsynth build --compose``): ``composition``, ``instances`` (one box per
   target instance), ``components`` (every clip heard: category, visibility, gain) and
-  ``component_audio_paths`` (:mod:`avsynth.inspection.fiftyone_compose`).
+  ``component_audio_paths`` (:func:`composed_fields`).
 
 Rendered pictures go to ``<manifest folder>/inspect/{spectrograms,masks,previews}/`` and are
 re-used when newer than their inputs. FiftyOne reads its configuration when first imported:
@@ -37,11 +37,11 @@ import numpy as np
 from avsynth import __version__
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
-from avsynth.files import atomic_path
-from avsynth.layout import safe_name
 from avsynth.manifest import check_split, iter_manifest, read_manifest
+from avsynth.manifest.media import ManifestMedia, Roots, lvis_labels, media_path
 from avsynth.manifest.schema import FILE_MASK_ROOTS, SPLITS, Triplet
-from avsynth.media import ManifestMedia, Roots, lvis_labels, media_path
+from avsynth.storage.atomic import atomic_path
+from avsynth.storage.layout import safe_name
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -67,7 +67,7 @@ def _fresh(out: Path, *inputs: Path) -> bool:
 
 
 def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
-    from avsynth.audio import decode_audio
+    from avsynth.audio.decode import decode_audio
     from avsynth.inspection.spectrogram import render_spectrogram
 
     y = decode_audio(audio, sample_rate=SAMPLE_RATE, duration=duration)
@@ -77,7 +77,7 @@ def _spectrogram_job(audio: str, duration: float, title: str, out: str) -> str:
 
 def _preview_job(image: str, mask: str, spec: str, out: str) -> str:
     from avsynth.inspection.spectrogram import render_preview
-    from avsynth.media import read_image, read_mask
+    from avsynth.manifest.media import read_image, read_mask
 
     render_preview(read_image(Path(image)), read_mask(Path(mask)), spec, out)
     return out
@@ -196,8 +196,6 @@ def _sample(
         "preview_path": None if row["preview"] is None else str(row["preview"]),
     }
     if t.schema_version >= 2 and manifest is not None:
-        from avsynth.inspection.fiftyone_compose import composed_fields
-
         fields.update(composed_fields(t, manifest, roots))
     if img.width is not None and img.height is not None:
         fields["metadata"] = fo.ImageMetadata(width=img.width, height=img.height)
@@ -381,3 +379,45 @@ def database_description() -> str:
     if fo.config.database_uri:
         return f"MongoDB at {fo.config.database_uri} (FIFTYONE_DATABASE_URI)"
     return f"FiftyOne's own mongod, data in {fo.config.database_dir}"
+
+
+COMPOSE_FIELDS = ["composition", "instances", "components", "component_audio_paths"]
+
+
+def composed_fields(t: Triplet, manifest: Path, roots: Roots) -> dict[str, Any]:
+    """The extra sample fields of a composed record (empty for schema 1 records)."""
+    import fiftyone as fo
+
+    if t.schema_version < 2:
+        return {}
+    return {
+        "composition": t.composition,
+        "instances": fo.Detections(
+            detections=[
+                fo.Detection(
+                    label=t.components[i].category if i < len(t.components) else m.source_label,
+                    bounding_box=[float(v) for v in m.bbox],
+                    source_label=m.source_label,
+                    mask_source_id=m.source_id,
+                )
+                for i, m in enumerate(t.instances)
+            ]
+        ),
+        "components": fo.Classifications(
+            classifications=[
+                fo.Classification(
+                    label=c.category,
+                    visible=c.visible,
+                    gain_db=float(c.gain_db),
+                    vggsound_label=c.audio.label,
+                    youtube_id=c.audio.youtube_id,
+                    start_seconds=c.audio.start_seconds,
+                )
+                for c in t.components
+            ]
+        ),
+        "component_audio_paths": [
+            str(media_path(manifest, c.audio, roots)) if c.audio.path is not None else ""
+            for c in t.components
+        ],
+    }

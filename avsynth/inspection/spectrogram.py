@@ -1,6 +1,6 @@
 """Pictures of a triplet's sound: a log-mel spectrogram and an image | mask | sound preview.
 
-The spectrogram is VGGish's own front end, :func:`avsynth.logmel.log_mel` (16 kHz, 25 ms
+The spectrogram is VGGish's own front end, :func:`avsynth.audio.logmel.log_mel` (16 kHz, 25 ms
 periodic-Hann frames every 10 ms, 512-point |FFT|, 64 HTK-mel bands 125-7500 Hz,
 ``log(magnitude + 0.01)``), so what a person sees is what the model hears. It is drawn on a
 matplotlib Agg canvas (no display needed), time in seconds across, the bands up the side on
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from avsynth.constants import SAMPLE_RATE as SR
-from avsynth.files import atomic_path
+from avsynth.storage.atomic import atomic_path
 
 OUTLINE = (255.0, 140.0, 0.0)
 #: Frequencies labelled on the spectrogram's axis (Hz).
@@ -26,11 +26,11 @@ TICKS_HZ = (250, 500, 1000, 2000, 4000, 7000)
 def log_mel(waveform: np.ndarray, sample_rate: int = SR) -> np.ndarray:
     """VGGish's log-mel spectrogram ``float32[64, T]``: ``log(HTK-mel magnitude + 0.01)``.
 
-    The frames of :func:`avsynth.logmel.log_mel` (which VGGish cuts into 0.96 s examples),
+    The frames of :func:`avsynth.audio.logmel.log_mel` (which VGGish cuts into 0.96 s examples),
     bands first; a waveform shorter than one 25 ms window is zero-padded to one frame.
     """
-    from avsynth.logmel import WINDOW, resample, to_mono
-    from avsynth.logmel import log_mel as vggish_log_mel
+    from avsynth.audio.logmel import WINDOW, resample, to_mono
+    from avsynth.audio.logmel import log_mel as vggish_log_mel
 
     x = resample(to_mono(waveform), int(sample_rate))
     if x.shape[0] < WINDOW:
@@ -70,7 +70,7 @@ def render_spectrogram(
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from avsynth.logmel import HOP, MEL_MAX_HZ, MEL_MIN_HZ
+    from avsynth.audio.logmel import HOP, MEL_MAX_HZ, MEL_MIN_HZ
 
     bands = log_mel(waveform, sample_rate)
     fig = Figure(figsize=size, dpi=dpi)

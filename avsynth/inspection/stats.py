@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from avsynth.errors import ManifestError
-from avsynth.files import atomic_path, atomic_write_text
 from avsynth.manifest import iter_manifest
-from avsynth.manifest.schema import SPLITS
+from avsynth.manifest.schema import COMPOSITIONS, SPLITS
+from avsynth.storage.atomic import atomic_path, atomic_write_text
 
 SOURCES = ("lvis", "openimages")
 
@@ -235,8 +235,8 @@ def stats(
         ManifestError: if the manifest is missing or malformed.
         OutputError: if ``out`` is a file, lies below one, or cannot be written.
     """
-    from avsynth.outputs import check_out_dir
     from avsynth.progress import progress as progress_bar
+    from avsynth.storage.out_paths import check_out_dir
 
     if not Path(manifest).is_file():
         raise ManifestError(f"{manifest}: manifest not found")
@@ -264,8 +264,6 @@ def stats(
         area_quantiles=_quantiles([a for s in SPLITS for a in areas[s]]),
     )
     if set(comps) - {"single"}:
-        from avsynth.manifest.schema import COMPOSITIONS
-
         report.compositions = {
             c: {s: comps[c][s] for s in SPLITS} for c in COMPOSITIONS if c in comps
         }
@@ -277,8 +275,6 @@ def stats(
     files = ["counts.csv", "counts.md", "sources.csv"]
     files += _plots(report, areas, out)
     if report.compositions:
-        from avsynth.inspection.stats_compose import write_composition_stats
-
         files += write_composition_stats(report.compositions, out)
     files.append("stats.json")
     report.files = files
@@ -290,3 +286,44 @@ def stats(
     text = json.dumps(d, indent=2, sort_keys=True, allow_nan=False)  # strict JSON
     atomic_write_text(out / "stats.json", text + "\n")
     return report
+
+
+def composition_table(counts: dict[str, dict[str, int]]) -> str:
+    """CSV text: ``composition,train,val,test,total`` rows plus a ``total`` row."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["composition", *SPLITS, "total"])
+    for c, n in counts.items():
+        w.writerow([c, *(n[s] for s in SPLITS), sum(n.values())])
+    w.writerow(["total", *(sum(n[s] for n in counts.values()) for s in SPLITS),
+                sum(sum(n.values()) for n in counts.values())])  # fmt: skip
+    return buf.getvalue()
+
+
+def write_composition_stats(counts: dict[str, dict[str, int]], out: Path) -> list[str]:
+    """Write ``compositions.csv`` and ``compositions.png`` into ``out``; returns their names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    atomic_write_text(out / "compositions.csv", composition_table(counts))
+    names = [c for c in COMPOSITIONS if c in counts]
+    x = np.arange(len(names))
+    colours = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868"}
+    fig = Figure(figsize=(6.0, 4.0))
+    ax = fig.add_subplot()
+    bottom = np.zeros(len(names))
+    for s in SPLITS:
+        v = np.array([counts[c][s] for c in names], dtype=float)
+        ax.bar(x, v, bottom=bottom, label=s, color=colours[s])
+        bottom += v
+    ax.set_xticks(x, names)
+    ax.set_ylabel("triplets")
+    ax.set_title("Triplets per composition and split")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    with atomic_path(out / "compositions.png") as tmp:  # no date metadata: same bytes
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    return ["compositions.csv", "compositions.png"]

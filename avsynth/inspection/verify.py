@@ -19,13 +19,14 @@ Checks per triplet (each file is checked once however many triplets share it):
   the annotation ids in the manifest still mean what they meant;
 * composed (schema 2) records: each instance mask and component clip as above, the target
   equals the OR of the instances (empty for ``offscreen``), the mix equals its components
-  mixed with their gains (:mod:`avsynth.inspection.verify_compose`).
+  mixed with their gains (:func:`check_composed`).
 
 Problems come back as one line each, ``<file>: <what is wrong> [triplet <id>, <manifest>:<line>]``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,8 @@ from avsynth.constants import MASK_THRESHOLD, SAMPLE_RATE
 from avsynth.errors import AvsynthError, ManifestError
 from avsynth.manifest import iter_manifest, iter_numbered, read_sidecar
 from avsynth.manifest.io import SIDECAR
+from avsynth.manifest.media import ManifestMedia, Roots, lvis_labels, mask_values, media_path
 from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet, UnsafePathError, safe_relpath
-from avsynth.media import ManifestMedia, Roots, lvis_labels, mask_values, media_path
 
 _SAMPLE_TOLERANCE = 1  # samples of slack on the declared clip length
 
@@ -140,7 +141,7 @@ class _Verifier:
                 shown = ", ".join(str(v) for v in values[:6])
                 self.report(path, f"mask is not binary (values {shown})", t, line)
                 return
-            if arr.dtype != bool:  # what every reader sees (avsynth.media.read_mask)
+            if arr.dtype != bool:  # what every reader sees (avsynth.manifest.media.read_mask)
                 arr = arr >= MASK_THRESHOLD
             where = path
         else:
@@ -195,7 +196,7 @@ class _Verifier:
             if bad:
                 self.report(path, "audio is " + ", ".join(bad), t, line)
             return
-        from avsynth.audio import decode_audio
+        from avsynth.audio.decode import decode_audio
 
         try:
             y = decode_audio(path, sample_rate=SAMPLE_RATE)
@@ -250,8 +251,6 @@ class _Verifier:
         if t.audio.path is not None:  # null: a plan-only mix, made when materialising
             self.audio_file(t, line)
         if t.schema_version >= 2:
-            from avsynth.inspection.verify_compose import check_composed
-
             check_composed(self, t, line)
 
 
@@ -335,3 +334,93 @@ def verify(
             (``manifest.jsonl:LINE: unusable record (...) [triplet ID]``).
     """
     return verify_report(manifest, roots=roots, progress=progress).problems
+
+
+# ----------------------------------------------------------------- composed (schema 2) records
+
+
+_SHAPE = {"single": (1, 1), "offscreen": (0, 1), "partial": (1, 2)}  # (instances, components)
+
+
+def check_composed(v: Any, t: Any, line: int) -> None:
+    """Add the problems of composed record ``t`` (manifest line ``line``) to verifier ``v``."""
+    n_inst, n_comp = len(t.instances), len(t.components)
+    want = _SHAPE.get(t.composition)
+    visible = sum(c.visible for c in t.components)
+    if (
+        (want and (n_inst, n_comp) != want)
+        or (t.composition == "multi" and not (2 <= n_inst == n_comp <= 3))
+        or visible != n_inst
+    ):
+        v.report(
+            v.manifest.name + f":{line}",
+            f"{t.composition} record lists {n_inst} instance(s), {n_comp} component(s), "
+            f"{visible} visible",
+            t,
+            line,
+        )
+        return
+    size = v.image(t, line)  # cached: (height, width) as decoded
+    for m in t.instances:
+        if (m.root, m.path, m.source_id) != (t.mask.root, t.mask.path, t.mask.source_id):
+            v.mask(dataclasses.replace(t, mask=m, composition="single"), line, size)
+    for c in t.components:
+        if c.audio.path != t.audio.path:
+            v.audio_file(dataclasses.replace(t, audio=c.audio), line)
+    if t.mask.root == "manifest" and t.composition in ("multi", "offscreen"):
+        _union(v, t, line)
+    if t.audio.root == "manifest" and t.composition in ("multi", "partial"):
+        _mix(v, t, line)
+
+
+def _union(v: Any, t: Any, line: int) -> None:
+    from avsynth.manifest.media import read_mask
+
+    try:
+        path = v._path("mask", t.mask, t, line)
+        if path is None or not path.is_file():
+            return
+        got = read_mask(path)
+        want = np.zeros_like(got)
+        for m in t.instances:
+            p = v._path("mask", m, t, line)
+            if p is None or not p.is_file():
+                return
+            a = read_mask(p)
+            if a.shape != want.shape:
+                return  # the instance's own check names the size problem
+            want |= a
+    except AvsynthError:
+        return  # undecodable masks are reported by the per-mask checks
+    diff = int(np.count_nonzero(got != want))
+    if diff:
+        v.report(path, f"union mask differs from the OR of its {len(t.instances)} instance "
+                 f"mask(s) in {diff} pixel(s)", t, line)  # fmt: skip
+
+
+def _mix(v: Any, t: Any, line: int) -> None:
+    import soundfile as sf
+
+    from avsynth.materialise.mix import mix
+
+    path = v._path("audio", t.audio, t, line)
+    if path is None or not path.is_file():
+        return
+    try:
+        got, _ = sf.read(str(path), dtype="float64")
+        xs = []
+        for c in t.components:
+            p = v._path("audio", c.audio, t, line)
+            if p is None or not p.is_file():
+                return
+            xs.append(sf.read(str(p), dtype="float64")[0])
+        if any(x.shape != got.shape for x in xs):
+            v.report(path, "mix and its component clips differ in length", t, line)
+            return
+    except (RuntimeError, sf.LibsndfileError):
+        return  # the per-file checks name undecodable audio
+    ref = mix(xs, [c.gain_db for c in t.components])
+    err = float(np.max(np.abs(ref - got))) if got.size else 0.0
+    if err > 2.0 / 32768:
+        v.report(path, f"mix differs from its components and gains (max difference {err:.4f})",
+                 t, line)  # fmt: skip

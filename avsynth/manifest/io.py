@@ -20,6 +20,7 @@ import msgspec
 
 from avsynth.errors import ManifestError, ManifestRecordError
 from avsynth.manifest.decode import loads_or_none, record_error, syntax_error
+from avsynth.manifest.encode import encode_record
 from avsynth.manifest.schema import (
     CHOICES,
     Triplet,
@@ -68,38 +69,6 @@ class _GzText:
     def close(self) -> None:
         self._t.close()
         self._raw.close()
-
-
-_ENCODER = msgspec.json.Encoder()
-
-
-def msgspec_spells_like_json(v: float) -> bool:
-    """Whether msgspec writes the float ``v`` exactly as ``json.dumps`` does (it spells
-    values below 1e-4 or from 1e16 up differently; NaN and infinities are not JSON)."""
-    return v == 0.0 or 1e-4 <= abs(v) < 1e16
-
-
-def dumps_record(t: Triplet) -> str:
-    """The canonical one-line JSON of a record (stable key order, no spaces, UTF-8: non-ASCII
-    characters are written as themselves, not as ``\\u`` escapes).
-
-    The bytes are those of ``json.dumps(t.to_dict(), ensure_ascii=False, separators=(",",
-    ":"), allow_nan=False)``. msgspec writes them several times faster; it spells floats below
-    1e-4 or from 1e16 up differently (``0.00001`` for ``1e-05``), so records holding such a
-    float, or an ``extra`` dict, take the json module.
-
-    Raises:
-        ValueError: a float is NaN or infinite (not JSON).
-    """
-    floats = (*t.mask.bbox, t.mask.area_fraction, t.audio.duration)
-    if t.extra or not all(map(msgspec_spells_like_json, floats)):
-        return json.dumps(t.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if t.schema_version == 1:
-        # msgspec encodes the (slotted) dataclass refs itself, fields in declaration order:
-        # the keys and values of to_dict(), without building its nested dicts.
-        head = {"schema_version": 1, "id": t.id, "split": t.split, "category": t.category}
-        return _ENCODER.encode(head | {"image": t.image, "mask": t.mask, "audio": t.audio}).decode()
-    return _ENCODER.encode(t.to_dict()).decode()
 
 
 _DECODER = msgspec.json.Decoder(Triplet)
@@ -236,7 +205,7 @@ class ManifestWriter:
         self._f: IO[str] | None = None
 
     def __enter__(self) -> ManifestWriter:
-        from avsynth.files import unique_temp
+        from avsynth.storage.atomic import unique_temp
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self.tmp = unique_temp(self.path, suffix=".tmp")  # unique: writers never share it
@@ -247,14 +216,14 @@ class ManifestWriter:
 
     def write(self, t: Triplet) -> None:
         assert self._f is not None, "use ManifestWriter as a context manager"
-        self._f.write(dumps_record(t))
+        self._f.write(encode_record(t).decode("utf-8"))
         self._f.write("\n")
         self.count += 1
 
     def write_encoded(self, lines: bytes, count: int) -> None:
         """Append ``count`` records already encoded as UTF-8 lines (each as
-        :func:`dumps_record` writes it, ending in a newline), e.g. from
-        :func:`avsynth.planning.encode.manifest_lines`."""
+        :func:`~avsynth.manifest.encode.encode_record` writes it, ending in a newline), e.g.
+        from :func:`avsynth.planning.encode.manifest_lines`."""
         assert self._f is not None, "use ManifestWriter as a context manager"
         self._f.flush()
         self._f.buffer.write(lines)

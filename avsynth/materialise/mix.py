@@ -3,12 +3,13 @@
 A mix (``multi``, ``partial``) is made from the 16 kHz WAVs the build already wrote for its
 component clips: each component is loudness-normalised to :data:`TARGET_LUFS` (ITU-R BS.1770
 integrated loudness with pyloudnorm; clips shorter than one 400 ms gating block, where BS.1770
-is undefined, by RMS instead), scaled by its seeded gain (:data:`avsynth.planning.compose.GAIN_DB`
-range) and summed; the sum is then brought to the mean loudness the components had as clips
-(so a mix is as loud as a single triplet's clip and loudness does not tell mixed from unmixed
-triplets), and scaled down as a whole when its peak exceeds :data:`PEAK_DBFS` (a peak limiter
-without distortion). Silent components stay silent. The result is a 16 kHz mono
-16-bit WAV of the build's clip length, written once per triplet, atomically.
+is undefined, by RMS instead), scaled by its seeded gain (range
+:data:`avsynth.planning.compose_spec.GAIN_DB`) and summed; the sum is then brought to the
+mean loudness the components had as clips (so a mix is as loud as a single triplet's clip
+and loudness does not tell mixed from unmixed triplets), and scaled down as a whole when its
+peak exceeds :data:`PEAK_DBFS` (a peak limiter without distortion). Silent components stay
+silent. The result is a 16 kHz mono 16-bit WAV of the build's clip length, written once per
+triplet, atomically.
 
 A union mask (``multi``, ``offscreen``) is the OR of the triplet's instance PNGs (none for
 ``offscreen``: an all-zero mask at the image's size), written as a 0/255 PNG.
@@ -28,14 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
 from avsynth.materialise import provenance as prov
-from avsynth.materialise.media import _read_bytes, encode_mask_png
+from avsynth.materialise.convert import encode_mask_png, read_file_bytes
 from avsynth.materialise.writes import write_media
-from avsynth.planning.output import SAMPLE_RATE, audio_relpath, mask_relpath
+from avsynth.planning.compose_spec import PEAK_DBFS, TARGET_LUFS
 
-TARGET_LUFS = -26.0
-PEAK_DBFS = -1.0
 _MIN_LUFS_SECONDS = 0.4
 
 
@@ -111,7 +111,7 @@ def materialise_mix(
     """
     import soundfile as sf
 
-    datas = [_read_bytes(Path(s), "component clip") for s in sources]
+    datas = [read_file_bytes(Path(s), "component clip") for s in sources]
     p = prov.digest("mix", prov.FORMAT, int(frames), [float(g) for g in gains_db], *datas)
     dest = Path(out) / rel
     if prov.matches((recorded or {}).get(rel), p, dest):
@@ -135,7 +135,7 @@ def materialise_mix(
 
 def union_mask(paths: Sequence[str], width: int, height: int) -> np.ndarray:
     """OR of the 0/255 PNG masks ``paths`` (all ``width`` x ``height``); all-False if none."""
-    return _union([(p, _read_bytes(Path(p), "instance mask")) for p in paths], width, height)
+    return _union([(p, read_file_bytes(Path(p), "instance mask")) for p in paths], width, height)
 
 
 def _union(masks: Sequence[tuple[str, bytes]], width: int, height: int) -> np.ndarray:
@@ -166,7 +166,7 @@ def materialise_union(
 ) -> tuple[int, int]:
     """Write the union of the instance PNGs ``paths`` to ``out/rel`` (kept when its
     provenance line in ``recorded`` names the same instances and size and it is whole)."""
-    masks = [(p, _read_bytes(Path(p), "instance mask")) for p in paths]
+    masks = [(p, read_file_bytes(Path(p), "instance mask")) for p in paths]
     pr = prov.digest("union", prov.FORMAT, int(width), int(height), *(d for _, d in masks))
     dest = Path(out) / rel
     if not prov.matches((recorded or {}).get(rel), pr, dest):
@@ -176,60 +176,9 @@ def materialise_union(
     return width, height
 
 
-def composed_media_tasks(plan, out: str, clip_seconds: float) -> list[tuple]:
-    """First pass: every image (with its target masks) and every component clip."""
-    images: dict[str, object] = {}
-    masks: dict[str, dict] = {}
-    clips: dict[str, object] = {}
-    for t in plan.triplets:
-        g = f"{t.image.source}:{t.image.image_id}"
-        images[g] = t.image
-        ms = masks.setdefault(g, {})
-        for m in t.targets:
-            ms[m.mask_id] = m
-        for c in t.components:
-            clips[c.clip.clip_id] = c.clip
-    tasks: list[tuple] = []
-    for g in sorted(images):
-        im = images[g]
-        ms = [masks[g][k] for k in sorted(masks[g])]
-        tasks.append(("image", g, (im, ms, plan.roots[im.source], out)))  # type: ignore[attr-defined]
-    for cid in sorted(clips):
-        tasks.append(("clip", cid, (clips[cid], plan.roots["vggsound"], out, clip_seconds)))
-    return tasks
-
-
-def composed_mix_tasks(
-    plan, out: str, clip_seconds: float, sizes: dict[str, tuple[int, int]], skip: set[str]
-) -> list[tuple]:
-    """Second pass: union masks and mixes (triplets whose inputs failed, ``skip``, left out)."""
-    from avsynth.planning.compose_output import MIXED, UNION, mix_relpath, union_relpath
-
-    frames = int(round(clip_seconds * SAMPLE_RATE))
-    base = Path(out)
-    tasks: list[tuple] = []
-    for t in sorted(plan.triplets, key=lambda t: t.id):
-        g = f"{t.image.source}:{t.image.image_id}"
-        if g in skip or any(c.clip.clip_id in skip for c in t.components):
-            continue
-        if t.composition in UNION:
-            w, h = sizes[g]
-            paths = [str(base / mask_relpath(m)) for m in t.targets]
-            tasks.append(("union", t.id, (paths, w, h, out, union_relpath(t)),
-                          materialise_union))  # fmt: skip
-        if t.composition in MIXED:
-            srcs = [str(base / audio_relpath(c.clip)) for c in t.components]
-            gains = [c.gain_db for c in t.components]
-            tasks.append(("mix", t.id, (srcs, gains, frames, out, mix_relpath(t)),
-                          materialise_mix))  # fmt: skip
-    return tasks
-
-
 __all__ = [
     "PEAK_DBFS",
     "TARGET_LUFS",
-    "composed_media_tasks",
-    "composed_mix_tasks",
     "loudness_db",
     "materialise_mix",
     "materialise_union",

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from avsynth.errors import MediaError
-from avsynth.files import unique_temp
+from avsynth.storage.atomic import unique_temp
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 

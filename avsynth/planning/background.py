@@ -122,7 +122,7 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
 
 
 def _worker(conn, spool: int, jobs: list[Callable[[], Any]], parent: int) -> None:
-    from avsynth.sources._util import die_with_parent
+    from avsynth.sources.processes import die_with_parent
 
     die_with_parent(parent)
     offset = 0

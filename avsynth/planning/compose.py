@@ -27,9 +27,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from avsynth.catmap.schema import CategoryMap
+from avsynth.constants import DEFAULT_SPLIT_SIZES
 from avsynth.errors import PlanError
 from avsynth.planning.compose_spec import (
     COMPOSITIONS,
@@ -41,7 +42,7 @@ from avsynth.planning.compose_spec import (
 )
 from avsynth.planning.keys import image_key, mask_key, stable_hash, triplet_id
 from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, split_pools
-from avsynth.planning.planner import Plan, _check_sizes
+from avsynth.planning.plan import Component, Plan, PlannedTriplet, check_split_sizes
 from avsynth.planning.select import SelectionConfig, category_of, select_masks
 from avsynth.planning.split import allocate, quotas
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
@@ -49,52 +50,11 @@ from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 __all__ = [
     "COMPOSITIONS",
     "GAIN_DB",
-    "ComposedPlan",
-    "ComposedTriplet",
-    "Component",
     "composition_sizes",
     "make_composed_plan",
     "parse_compose",
     "single_only",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Component:
-    """One clip of a composed triplet: its category, whether it is visible, and its gain."""
-
-    category: str
-    clip: SourceClip
-    visible: bool
-    gain_db: float
-
-
-@dataclass(frozen=True, slots=True)
-class ComposedTriplet:
-    """One planned composed triplet (``targets`` empty for ``offscreen``)."""
-
-    id: str
-    split: str
-    category: str
-    composition: str
-    image: SourceImage
-    targets: tuple[SourceMask, ...]
-    components: tuple[Component, ...]
-
-
-@dataclass
-class ComposedPlan(Plan):
-    """A :class:`Plan` of :class:`ComposedTriplet` (``counts`` per stratum, ``compose`` given).
-
-    Attributes:
-        compose: Composition weights.
-        composition_counts: ``{composition: {split: n}}``.
-        absent_images: Images with at least one verified-absent mapped category, per source.
-    """
-
-    compose: dict[str, float] = field(default_factory=dict)
-    composition_counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    absent_images: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +218,11 @@ def make_composed_plan(
     *,
     compose: Mapping[str, float],
     absent: Mapping[str, frozenset[str]],
-    split_sizes: Sequence[int] = (52609, 5000, 5000),
+    split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
     seed: int = 0,
     selection: SelectionConfig | None = None,
     require_clips: bool = False,
-) -> ComposedPlan:
+) -> Plan:
     """Plan a composed build (pure: reads no files).
 
     Args:
@@ -279,10 +239,58 @@ def make_composed_plan(
     Raises:
         PlanError: a composition lacks units or clips for its counts (names it).
     """
-    sizes = _check_sizes(split_sizes)
+    sizes = check_split_sizes(split_sizes)
     cfg = selection or SelectionConfig()
     masks = list(masks)
     candidates, skips = select_masks(masks, category_map, cfg)
+    usable, images, absent_cats = _image_index(masks, candidates, category_map, absent)
+    pools, missing = clips_by_category(
+        clips, category_map.vggsound_to_category(), require_files=require_clips
+    )
+    min_train, min_test = clip_need(sizes)
+    left_out: dict[str, str] = {}
+    sounding: set[str] = set()
+    for cat in category_map.names:
+        p = pools.get(cat, {})
+        if len(p.get("train", [])) < min_train or len(p.get("test", [])) < min_test:
+            left_out[cat] = "too few clips for every split"
+        else:
+            sounding.add(cat)
+    split_clips = {c: split_pools(pools[c], sizes, seed=seed, category=c) for c in sorted(sounding)}
+    per_comp = composition_sizes(sizes, compose, seed)
+    picked, counts, available = _pick(
+        per_comp, usable, images, absent_cats, sounding, cfg.allocation, seed
+    )
+    given, clip_use = _give_clips(picked, split_clips, seed)
+    triplets = _triplets(picked, given, seed)
+    n_abs = Counter(g.split(":", 1)[0] for g in absent_cats)
+    return Plan(
+        triplets=triplets,
+        split_sizes=sizes,
+        seed=seed,
+        category_map=category_map,
+        selection=cfg,
+        require_clips=require_clips,
+        counts=dict(sorted(counts.items())),
+        available=available,
+        skips={r: skips[r] for r in sorted(skips)},
+        left_out=dict(sorted(left_out.items())),
+        clips_missing=missing,
+        clip_use=clip_use,
+        compose=dict(compose),
+        composition_counts={c: dict(zip(SPLITS, per_comp[c], strict=True)) for c in per_comp},
+        absent_images=dict(sorted(n_abs.items())),
+    )
+
+
+def _image_index(
+    masks: Sequence[SourceMask],
+    candidates: Mapping[str, list[SourceMask]],
+    category_map: CategoryMap,
+    absent: Mapping[str, frozenset[str]],
+) -> tuple[dict[str, dict[str, list[SourceMask]]], dict[str, SourceImage], dict[str, list[str]]]:
+    """Per image key: the usable masks by category, the image, and the mapped categories
+    verified absent from it (images with a mapped annotation only)."""
     to_cat = category_of(category_map)
     present: dict[str, set[str]] = defaultdict(set)
     images: dict[str, SourceImage] = {}
@@ -298,20 +306,20 @@ def make_composed_plan(
     absent_cats = {
         g: cs for g, cs in _absent_categories(category_map, absent, present).items() if g in images
     }
-    pools, missing = clips_by_category(
-        clips, category_map.vggsound_to_category(), require_files=require_clips
-    )
-    min_train, min_test = clip_need(sizes)
-    left_out: dict[str, str] = {}
-    sounding: set[str] = set()
-    for cat in category_map.names:
-        p = pools.get(cat, {})
-        if len(p.get("train", [])) < min_train or len(p.get("test", [])) < min_test:
-            left_out[cat] = "too few clips for every split"
-        else:
-            sounding.add(cat)
-    split_clips = {c: split_pools(pools[c], sizes, seed=seed, category=c) for c in sorted(sounding)}
-    per_comp = composition_sizes(sizes, compose, seed)
+    return usable, images, absent_cats
+
+
+def _pick(
+    per_comp: Mapping[str, list[int]],
+    usable: Mapping[str, dict[str, list[SourceMask]]],
+    images: Mapping[str, SourceImage],
+    absent_cats: Mapping[str, list[str]],
+    sounding: set[str],
+    allocation: str,
+    seed: int,
+) -> tuple[dict[str, list[list[_Unit]]], dict[str, dict[str, int]], dict[str, int]]:
+    """Units chosen per composition (scarcest first) and split; triplets and candidates per
+    ``composition:stratum``."""
     image_split: dict[str, int] = {}
     used: set[str] = set()
     picked: dict[str, list[list[_Unit]]] = {}
@@ -337,13 +345,23 @@ def make_composed_plan(
                     else ""
                 )  # fmt: skip
             )
-        per_stratum = allocate(dict(avail), sum(want), how=cfg.allocation, seed=seed)
+        per_stratum = allocate(dict(avail), sum(want), how=allocation, seed=seed)
         quota = quotas(per_stratum, want, seed=seed)
         picked[comp] = _assign(comp, units, quota, want, image_split, used, seed)
         for k, split in enumerate(SPLITS):
             for u in picked[comp][k]:
                 counts.setdefault(f"{comp}:{u.stratum}", dict.fromkeys(SPLITS, 0))[split] += 1
-    # clips: every (category, split) pool round-robin over all demands
+    return picked, counts, available
+
+
+def _give_clips(
+    picked: Mapping[str, list[list[_Unit]]],
+    split_clips: Mapping[str, list[list[SourceClip]]],
+    seed: int,
+) -> tuple[dict[tuple[str, str, int], SourceClip], dict[str, int]]:
+    """Clips: every (category, split) pool round-robin over all demands, in seeded order.
+    Returns the clip of each ``(composition, unit key, component)`` and the most uses of one
+    clip per split."""
     demands: dict[tuple[str, int], list[tuple[str, str, int]]] = defaultdict(list)
     for comp, per_split in picked.items():
         for k, us in enumerate(per_split):
@@ -362,8 +380,16 @@ def make_composed_plan(
             given[d] = pool[j % len(pool)]
             uses[given[d].clip_id] += 1
         clip_use[SPLITS[k]] = max(clip_use.get(SPLITS[k], 0), max(uses.values()))
-    triplets: list[ComposedTriplet] = []
-    comp_counts = {c: dict(zip(SPLITS, per_comp[c], strict=True)) for c in per_comp}
+    return given, clip_use
+
+
+def _triplets(
+    picked: Mapping[str, list[list[_Unit]]],
+    given: Mapping[tuple[str, str, int], SourceClip],
+    seed: int,
+) -> list[PlannedTriplet]:
+    """The planned triplets of the chosen units and their clips, in manifest order."""
+    triplets: list[PlannedTriplet] = []
     for comp, per_split in picked.items():
         for k, us in enumerate(per_split):
             for u in us:
@@ -379,26 +405,9 @@ def make_composed_plan(
                 )
                 cat = u.stratum if comp != "partial" else u.sounds[0][0]
                 triplets.append(
-                    ComposedTriplet(tid, SPLITS[k], cat, comp, u.image, u.targets, comps)
+                    PlannedTriplet(tid, SPLITS[k], cat, comp, u.image, u.targets, comps)
                 )
     order = {s: i for i, s in enumerate(SPLITS)}
     corder = {c: i for i, c in enumerate(COMPOSITIONS)}
     triplets.sort(key=lambda t: (order[t.split], corder[t.composition], t.category, t.id))
-    n_abs = Counter(g.split(":", 1)[0] for g in absent_cats)
-    return ComposedPlan(
-        triplets=triplets,  # type: ignore[arg-type]
-        split_sizes=sizes,
-        seed=seed,
-        category_map=category_map,
-        selection=cfg,
-        require_clips=require_clips,
-        counts=dict(sorted(counts.items())),
-        available=available,
-        skips={r: skips[r] for r in sorted(skips)},
-        left_out=dict(sorted(left_out.items())),
-        clips_missing=missing,
-        clip_use=clip_use,
-        compose=dict(compose),
-        composition_counts=comp_counts,
-        absent_images=dict(sorted(n_abs.items())),
-    )
+    return triplets

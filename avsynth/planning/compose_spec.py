@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from avsynth.errors import PlanError
-from avsynth.planning.split import _largest_remainder
+from avsynth.planning.split import largest_remainder
 
 COMPOSITIONS = ("single", "multi", "offscreen", "partial")
 ORDER = ("multi", "partial", "offscreen", "single")  # scarcest first
 GAIN_DB = (-4.0, 4.0)  # seeded per-component gain range of mixes (after loudness normalising)
+TARGET_LUFS = -26.0  # each component's loudness before its gain (avsynth.materialise.mix)
+PEAK_DBFS = -1.0  # a mix's peak limit
+#: How mixes are made, as the sidecar of a composed build records it.
+MIX_INFO = {
+    "loudness": "pyloudnorm BS.1770",
+    "target_lufs": TARGET_LUFS,
+    "gain_db_range": list(GAIN_DB),
+    "peak_dbfs": PEAK_DBFS,
+}
 
 
 def parse_compose(spec: str | Mapping[str, float] | None) -> dict[str, float]:
@@ -65,5 +74,5 @@ def composition_sizes(
     sizes: Sequence[int], weights: Mapping[str, float], seed: int
 ) -> dict[str, list[int]]:
     """Exact triplets per composition and split (each split by largest remainder)."""
-    cols = [_largest_remainder(int(n), dict(weights), seed) for n in sizes]
+    cols = [largest_remainder(int(n), dict(weights), seed) for n in sizes]
     return {c: [col[c] for col in cols] for c in weights}

@@ -40,7 +40,7 @@ from avsynth.errors import MediaError
 from avsynth.sources.records import SourceMask
 
 if TYPE_CHECKING:
-    from avsynth.planning.planner import Plan
+    from avsynth.planning.plan import Plan
 
 __all__ = ["ASPECT_TOLERANCE", "INSIDE_BOX", "check_mask", "settle_plan"]
 
@@ -73,7 +73,7 @@ def _lvis_pixels(m: SourceMask) -> int:
 def _openimages_reason(m: SourceMask, root: str | os.PathLike[str]) -> str | None:
     from avsynth.errors import ManifestError
     from avsynth.manifest.schema import safe_relpath
-    from avsynth.sources.media import _read_png_mask, find_openimages_mask, read_image_size
+    from avsynth.sources.images import find_openimages_mask, read_image_size, read_png_mask
 
     try:
         safe_relpath(m.mask_file)
@@ -82,7 +82,7 @@ def _openimages_reason(m: SourceMask, root: str | os.PathLike[str]) -> str | Non
         return None  # the build rejects such paths before materialising
     try:
         src, member = find_openimages_mask(root, m.image.subset, m.mask_file, m.image.image_id)
-        arr = _read_png_mask(src, member)
+        arr = read_png_mask(src, member)
         w, h = read_image_size(Path(root) / m.image.path)
     except MediaError:
         return None  # unreadable: materialising names the file (or skips it)

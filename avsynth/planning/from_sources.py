@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 
 from avsynth.catmap.schema import CategoryMap
-from avsynth.planning.options import check_roots
-from avsynth.planning.planner import Plan
+from avsynth.planning.plan import Plan
+from avsynth.planning.select import SelectionConfig
+from avsynth.planning.spec import BuildSpec, check_roots
+from avsynth.sources.records import SourceClip, SourceMask
 
 logger = logging.getLogger(__name__)
 
@@ -50,35 +53,29 @@ class _Stages:
 
 
 def plan_from_sources(
-    categories,
-    *,
-    vggsound,
-    lvis,
-    openimages,
-    split_sizes,
-    seed,
-    selection,
-    require_clips,
-    fingerprint,
-    progress,
-    check_files,
-    workers,
-    compose=None,
+    spec: BuildSpec, *, fingerprint: bool, progress: bool, check_files: bool
 ) -> Plan:
     """The body of :func:`avsynth.plan`: read the sources' metadata, check the map against
-    them, plan (single or composed), with per-stage timings (arguments as there)."""
+    them, plan (single or composed), with per-stage timings.
+
+    Args:
+        spec: The validated build specification (sources, sizes, seed, selection, ...).
+        fingerprint: Hash the metadata files (in a background process).
+        progress: Print one line per stage to stderr.
+        check_files: Check the chosen Open Images masks' content (see
+            :mod:`avsynth.planning.content`).
+    """
     from avsynth.planning.background import BackgroundJobs
-    from avsynth.planning.compose import parse_compose
     from avsynth.planning.fingerprint import fingerprint_files
     from avsynth.planning.mapcheck import check_map_against_sources
     from avsynth.sources.lvis import lvis_files, lvis_masks
     from avsynth.sources.openimages import openimages_files, parse_openimages_tables
     from avsynth.sources.vggsound import read_vggsound, vggsound_csv_path
 
-    weights = parse_compose(compose)
+    vggsound, lvis, openimages = spec.vggsound, spec.lvis, spec.openimages
     stage = _Stages(progress)
     with stage("map", ""):
-        cmap = load_category_map(categories)
+        cmap = load_category_map(spec.categories)
         roots = check_roots(vggsound, lvis, openimages)
         oi_files = openimages_files(openimages) if openimages is not None else []
         lvis_subsets = [s for s, _ in lvis_files(lvis)] if lvis is not None else []
@@ -107,17 +104,14 @@ def plan_from_sources(
             # Every label of the map must exist in these very inputs (as check-map checks
             # them) before the expensive mask metadata is read.
             check_map_against_sources(
-                categories,
+                spec.categories,
                 lvis=lvis,
                 openimages=openimages,
                 vggsound_labels=index.labels,
                 vggsound_source=str(vggsound_csv_path(vggsound)),
             )
         masks = _read_masks(stage, lvis, names, lvis_here, len(lvis_there), oi_files, worker)
-        p = _plan(stage, masks, index, cmap, lvis=lvis, openimages=openimages, roots=roots,
-                  weights=weights, split_sizes=split_sizes, seed=seed, selection=selection,
-                  require_clips=require_clips, check_files=check_files,
-                  workers=workers)  # fmt: skip
+        p = _plan(stage, spec, masks, index, cmap, roots=roots, check_files=check_files)
         p.clips_missing = index.rows_without_file
         p.roots = roots
         if fingerprint:
@@ -152,18 +146,17 @@ def _read_masks(stage: _Stages, lvis, names, here, n_there, oi_files, worker) ->
     return masks
 
 
-def _plan(stage: _Stages, masks, index, cmap, *, lvis, openimages, roots, weights,
-          split_sizes, seed, selection, require_clips, check_files, workers) -> Plan:  # fmt: skip
+def _plan(stage: _Stages, spec: BuildSpec, masks, index, cmap, *, roots, check_files) -> Plan:
     """The single plan (content checks settled) or, with compositions, the composed one."""
     from avsynth.planning.compose import single_only
 
-    if not single_only(weights):  # composed build: its own planner (docs/dataset.md)
-        from avsynth.composed import plan_composed
-
+    if not single_only(spec.compose):  # composed build: its own planner (docs/dataset.md)
         with stage("plan", "planning compositions (absences, selection, splits, pairing)"):
-            return plan_composed(masks, index.clips, cmap, lvis=lvis, openimages=openimages,
-                                 weights=weights, split_sizes=split_sizes, seed=seed,
-                                 selection=selection, require_clips=require_clips)  # fmt: skip
+            return plan_composed(masks, index.clips, cmap, lvis=spec.lvis,
+                                 openimages=spec.openimages, weights=spec.compose,
+                                 split_sizes=spec.split_sizes, seed=spec.seed,
+                                 selection=spec.selection,
+                                 require_clips=spec.require_clips)  # fmt: skip
     with stage("plan", "planning (selection, splits, pairing)") as note:
         from avsynth.planning.content import settle_plan
         from avsynth.planning.planner import Planner
@@ -174,13 +167,55 @@ def _plan(stage: _Stages, masks, index, cmap, *, lvis, openimages, roots, weight
             masks,
             index.clips,
             cmap,
-            split_sizes=split_sizes,
-            seed=seed,
-            selection=selection,
-            require_clips=require_clips,
+            split_sizes=spec.split_sizes,
+            seed=spec.seed,
+            selection=spec.selection,
+            require_clips=spec.require_clips,
         )
         # Chosen masks are checked for content (empty, wrong size); failures are replaced.
-        files = {"openimages": roots["openimages"]} if check_files and openimages else {}
-        p, rejected, checked = settle_plan(planner.plan, roots=files, workers=workers)
+        files = {"openimages": roots["openimages"]} if check_files and spec.openimages else {}
+        p, rejected, checked = settle_plan(planner.plan, roots=files, workers=spec.workers)
         note.append(f"{checked:,} chosen masks checked, {len(rejected):,} replaced")
     return p
+
+
+def plan_composed(
+    masks: Sequence[SourceMask],
+    clips: Sequence[SourceClip],
+    cmap: CategoryMap,
+    *,
+    lvis,
+    openimages,
+    weights: Mapping[str, float],
+    split_sizes: Sequence[int],
+    seed: int,
+    selection: SelectionConfig | None,
+    require_clips: bool,
+) -> Plan:
+    """Read the verified absences (LVIS ``neg_category_ids``, Open Images human-verified image
+    labels) when a composition needs them, and plan
+    (:func:`~avsynth.planning.planner.make_plan`)."""
+    from avsynth.sources.absence import lvis_absent, openimages_absent
+
+    absent: dict[str, frozenset[str]] = {}
+    if {"offscreen", "partial"} & set(weights):
+        if lvis is not None:
+            absent.update(
+                lvis_absent(lvis, sorted({r.name for c in cmap.categories for r in c.lvis}))
+            )
+        if openimages is not None:
+            mids = sorted({r.mid for c in cmap.categories for r in c.openimages})
+            absent.update(openimages_absent(openimages, mids))
+    from avsynth.planning.planner import make_plan
+
+    return make_plan(
+        masks,
+        clips,
+        cmap,
+        compose=weights,
+        absent=absent,
+        split_sizes=split_sizes,
+        seed=seed,
+        selection=selection,
+        require_clips=require_clips,
+    )

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from avsynth.sources.records import SourceClip, SourceMask
+from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
 
 @lru_cache(maxsize=64)
@@ -55,6 +55,11 @@ def mask_key(m: SourceMask) -> str:
 def image_key(m: SourceMask) -> str:
     """Stable id of the image of a mask: ``{source}:{image_id}`` (the split grouping unit)."""
     return f"{m.source}:{m.image.image_id}"
+
+
+def key_of_image(im: SourceImage) -> str:
+    """:func:`image_key` of an image itself: ``{source}:{image_id}``."""
+    return f"{im.source}:{im.image_id}"
 
 
 def triplet_id(m: SourceMask, c: SourceClip) -> str:

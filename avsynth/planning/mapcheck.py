@@ -36,17 +36,17 @@ def source_vocabulary(
     the reason), while a typo is.
     """
     from avsynth.catmap.vocab import Vocabulary, read_lvis_categories, read_openimages_classes
-    from avsynth.sources.lvis import _existing
-    from avsynth.sources.openimages import _CLASS_FILES
+    from avsynth.sources.lvis import lvis_files
+    from avsynth.sources.openimages import CLASS_FILES
 
     base = Vocabulary.shipped()
     lvis_vocab, lvis_source = base.lvis, base.lvis_source
     if lvis is not None:
-        _, path = _existing(lvis, ("val", "train"))[0]
+        _, path = lvis_files(lvis, ("val", "train"))[0]
         lvis_vocab, lvis_source = read_lvis_categories(path), str(path)
     oi_vocab, oi_source = base.openimages, base.openimages_source
     if openimages is not None:
-        paths = [Path(openimages) / n for n in _CLASS_FILES]
+        paths = [Path(openimages) / n for n in CLASS_FILES]
         for path in paths:
             if path.exists() and not path.is_file():
                 raise SourceError(f"{path} is not a file (a folder?); put the class list there")

@@ -1,88 +1,28 @@
-"""The planner: source records in, a deterministic list of (mask, clip, split) triplets out.
+"""The planner: source records in, a deterministic :class:`~avsynth.planning.plan.Plan` out.
 
-:func:`make_plan` is pure: it reads no files, so it can be tested on records built by hand
-and is what :func:`avsynth.plan` calls after the source readers ran.
+:func:`make_plan` is the one planning function: single-source triplets (``single=1``,
+:class:`Planner`: selection, splits, pairing) or, with other ``compose`` weights, composed
+ones (:func:`avsynth.planning.compose.make_composed_plan`); both give the same record type.
+It is pure: it reads no files, so it can be tested on records built by hand and is what
+:func:`avsynth.plan` calls after the source readers ran.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from avsynth.catmap.schema import CategoryMap
+from avsynth.constants import DEFAULT_SPLIT_SIZES
 from avsynth.errors import PlanError
+from avsynth.planning.compose_spec import parse_compose, single_only
 from avsynth.planning.keys import triplet_id
 from avsynth.planning.pair import SPLITS, clip_need, clips_by_category, pair, split_pools
+from avsynth.planning.plan import Plan, PlannedTriplet, check_split_sizes
 from avsynth.planning.select import SelectionConfig, select_masks
 from avsynth.planning.split import allocate, assign_ordered, order_candidates, quotas
 from avsynth.sources.records import SourceClip, SourceMask
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedTriplet:
-    """One planned triplet: a source mask, the clip paired with it, and its split."""
-
-    id: str
-    split: str
-    category: str
-    mask: SourceMask
-    clip: SourceClip
-
-
-@dataclass
-class Plan:
-    """The result of planning (metadata only; nothing decoded).
-
-    Attributes:
-        triplets: Planned triplets sorted by split (train, val, test), category and id.
-        split_sizes: Exact (train, val, test) sizes.
-        seed: The seed.
-        category_map: The map used.
-        selection: The selection rules used.
-        require_clips: Whether clips without a file were excluded.
-        counts: Triplets per category and split (``counts[category][split]``).
-        available: Usable instances per category after selection (before allocation).
-        skips: Masks dropped per selection rule.
-        left_out: Map categories left out, with the reason.
-        clips_missing: Selected-label VGGSound rows without a clip file.
-        clip_use: Per split, the maximum number of triplets sharing one clip.
-        roots: Source roots (absolute paths) by source name.
-        fingerprints: Content hashes of the metadata files read.
-        timings: Seconds per stage.
-    """
-
-    triplets: list[PlannedTriplet]
-    split_sizes: tuple[int, int, int]
-    seed: int
-    category_map: CategoryMap
-    selection: SelectionConfig
-    require_clips: bool
-    counts: dict[str, dict[str, int]]
-    available: dict[str, int]
-    skips: dict[str, int]
-    left_out: dict[str, str]
-    clips_missing: int = 0
-    clip_use: dict[str, int] = field(default_factory=dict)
-    roots: dict[str, str] = field(default_factory=dict)
-    fingerprints: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def by_split(self, split: str) -> list[PlannedTriplet]:
-        """The planned triplets of one split."""
-        return [t for t in self.triplets if t.split == split]
-
-
-def _check_sizes(split_sizes: Sequence[int]) -> tuple[int, int, int]:
-    if len(split_sizes) != 3 or any(int(s) != s or s < 0 for s in split_sizes):
-        raise PlanError(
-            f"split sizes {tuple(split_sizes)} must be three non-negative integers "
-            "TRAIN,VAL,TEST, e.g. --split-sizes 52609,5000,5000"
-        )
-    if sum(split_sizes) == 0:
-        raise PlanError("split sizes are all zero; ask for at least one triplet")
-    return tuple(int(s) for s in split_sizes)  # type: ignore[return-value]
 
 
 def _shortfall(available: dict[str, int], left_out: dict[str, str], total: int) -> PlanError:
@@ -104,11 +44,13 @@ def make_plan(
     clips: Iterable[SourceClip],
     category_map: CategoryMap,
     *,
-    split_sizes: Sequence[int] = (52609, 5000, 5000),
+    split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
     seed: int = 0,
     selection: SelectionConfig | None = None,
     require_clips: bool = False,
     rejected: Mapping[tuple[str, str], str] | None = None,
+    compose: str | Mapping[str, float] | None = None,
+    absent: Mapping[str, frozenset[str]] | None = None,
 ) -> Plan:
     """Select, split and pair.
 
@@ -121,14 +63,29 @@ def make_plan(
         selection: Selection rules (defaults: :class:`SelectionConfig`).
         require_clips: Use only clips whose file exists (``SourceClip.path`` set).
         rejected: ``(source, mask_id) -> reason`` of masks whose content is unusable (see
-            :func:`avsynth.planning.select.select_masks`).
+            :func:`avsynth.planning.select.select_masks`; single-source plans).
+        compose: Composition weights (:func:`~avsynth.planning.compose_spec.parse_compose`;
+            default ``single=1``).
+        absent: Verified-absent source labels per image key, for ``offscreen`` and
+            ``partial`` (:mod:`avsynth.sources.absence`).
 
     Returns:
         The plan.
 
     Raises:
-        PlanError: if fewer usable instances exist than the split sizes ask for.
+        PlanError: if fewer usable instances exist than the split sizes ask for (or, composed,
+            a composition lacks candidates or clips; the message names it).
     """
+    weights = parse_compose(compose)
+    if not single_only(weights):
+        from avsynth.planning.compose import make_composed_plan
+
+        if rejected:
+            raise PlanError("rejected masks apply to single-source plans only")
+        return make_composed_plan(
+            masks, clips, category_map, compose=weights, absent=absent or {},
+            split_sizes=split_sizes, seed=seed, selection=selection, require_clips=require_clips,
+        )  # fmt: skip
     return Planner(
         masks,
         clips,
@@ -161,13 +118,13 @@ class Planner:
         clips: Iterable[SourceClip],
         category_map: CategoryMap,
         *,
-        split_sizes: Sequence[int] = (52609, 5000, 5000),
+        split_sizes: Sequence[int] = DEFAULT_SPLIT_SIZES,
         seed: int = 0,
         selection: SelectionConfig | None = None,
         require_clips: bool = False,
         rejected: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
-        self.sizes = _check_sizes(split_sizes)
+        self.sizes = check_split_sizes(split_sizes)
         self.cfg = selection or SelectionConfig()
         self.category_map = category_map
         self.seed = seed
@@ -276,7 +233,7 @@ class Planner:
             return old
         pairs = pair(masks, clips, seed=self.seed)
         uses = Counter(c.clip_id for _, c in pairs)
-        made = [PlannedTriplet(triplet_id(m, c), split, cat, m, c) for m, c in pairs]
+        made = [PlannedTriplet.single(triplet_id(m, c), split, cat, m, c) for m, c in pairs]
         cell = _Cell(list(masks), clips, made, max(uses.values()))
         self._cells[(cat, k)] = cell
         return cell

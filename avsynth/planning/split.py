@@ -21,7 +21,7 @@ from avsynth.planning.keys import hashed_keys, image_key, mask_key, stable_hash
 from avsynth.sources.records import SourceMask
 
 
-def _largest_remainder(total: int, weights: Mapping[str, float], seed: int) -> dict[str, int]:
+def largest_remainder(total: int, weights: Mapping[str, float], seed: int) -> dict[str, int]:
     """Integers proportional to ``weights`` summing to ``total`` (ties broken by seeded hash)."""
     wsum = sum(weights.values())
     if total == 0 or wsum == 0:
@@ -47,7 +47,7 @@ def allocate(available: Mapping[str, int], total: int, *, how: str, seed: int) -
         seed: Seed for tie-breaking.
     """
     if how == "proportional":
-        return _largest_remainder(total, dict(available), seed)
+        return largest_remainder(total, dict(available), seed)
     lo, hi = 0, max(available.values(), default=0)
     while lo < hi:  # largest cap whose fill does not exceed total
         mid = (lo + hi + 1) // 2

@@ -6,8 +6,8 @@
   ``openimages_classes``.
 * :mod:`avsynth.sources.vggsound` -- ``read_vggsound`` -> ``VggsoundIndex``,
   ``vggsound_label_counts``.
-* :mod:`avsynth.sources.media` -- ``decode_mask``, ``read_image``, ``read_image_size``,
-  ``read_mask`` (audio: :mod:`avsynth.audio`, re-exported as ``decode_audio``).
+* :mod:`avsynth.sources.images` -- ``decode_mask``, ``read_image``, ``read_image_size``,
+  ``read_mask`` (audio: :mod:`avsynth.audio.decode`, re-exported as ``decode_audio``).
 
 The label-file readers here are the only ones: ``avsynth.catmap`` (check-map) uses them too.
 * :mod:`avsynth.sources.records` -- the typed records all readers yield.

@@ -28,7 +28,7 @@ from pathlib import Path
 import msgspec
 
 from avsynth.errors import SourceError
-from avsynth.sources._util import gc_paused
+from avsynth.sources.processes import gc_paused
 
 __all__ = ["IMAGELABEL_COLUMNS", "imagelabel_files", "lvis_absent", "openimages_absent"]
 

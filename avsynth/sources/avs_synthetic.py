@@ -194,7 +194,7 @@ def read_pools(path: Path) -> dict[int, list[str]]:
 
 def _name(text: str, what: str) -> str:
     """``text`` if it is one file name (the manifest rule: :func:`safe_component`)."""
-    from avsynth.manifest.schema import UnsafePathError, safe_component
+    from avsynth.paths import UnsafePathError, safe_component
 
     try:
         return safe_component(text, what=what)

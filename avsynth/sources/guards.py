@@ -78,7 +78,7 @@ def check_out_outside_sources(
 def is_build_output(folder: str | os.PathLike[str]) -> bool:
     """Whether ``folder`` is an avsynth build's output (carries the build marker, or an
     avsynth ``build_info.json``): source scans never read it."""
-    from avsynth.outfolder import is_build_folder
+    from avsynth.storage.outfolder import is_build_folder
 
     return is_build_folder(Path(folder))
 

@@ -24,8 +24,8 @@ from urllib.parse import urlparse
 import msgspec
 
 from avsynth.errors import SourceError, did_you_mean
-from avsynth.sources._util import gc_paused
 from avsynth.sources.guards import check_unique
+from avsynth.sources.processes import gc_paused
 from avsynth.sources.records import SourceImage, SourceMask
 
 __all__ = [
@@ -374,7 +374,7 @@ def iter_lvis_masks(
     Yields:
         :class:`SourceMask` with ``segmentation`` = the annotation's raw JSON bytes (polygons
         or RLE, exactly as in the file: ~4x smaller than Python lists; decoded by
-        :func:`avsynth.sources.media.decode_segmentation` when the mask is drawn), normalised
+        :func:`avsynth.sources.images.decode_segmentation` when the mask is drawn), normalised
         ``bbox``, ``area_fraction = area / (width * height)`` and ``exhaustive`` False when the
         category is in the image's ``not_exhaustive_category_ids``.
 

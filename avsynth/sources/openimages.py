@@ -24,8 +24,8 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from avsynth.errors import SourceError
-from avsynth.sources._util import gc_paused
 from avsynth.sources.guards import check_unique
+from avsynth.sources.processes import gc_paused
 from avsynth.sources.records import SourceImage, SourceMask
 
 __all__ = [
@@ -57,7 +57,8 @@ OI_COLUMNS = (
     "Clicks",
 )
 _NEEDED = OI_COLUMNS[:3] + OI_COLUMNS[4:9]
-_CLASS_FILES = (
+#: Names of the Open Images class list (``MID,DisplayName``), the first found is read.
+CLASS_FILES = (
     "oidv7-class-descriptions-boxable.csv",
     "class-descriptions-boxable.csv",
     "oidv6-class-descriptions-boxable.csv",
@@ -98,9 +99,9 @@ def openimages_class_file(root: str | os.PathLike) -> Path:
         SourceError: ``root`` is not a folder, or holds no class file.
     """
     root = _check_root(root)
-    path = next((root / n for n in _CLASS_FILES if (root / n).is_file()), None)
+    path = next((root / n for n in CLASS_FILES if (root / n).is_file()), None)
     if path is None:
-        raise SourceError(f"no {' or '.join(_CLASS_FILES[:2])} in {root}")
+        raise SourceError(f"no {' or '.join(CLASS_FILES[:2])} in {root}")
     return path
 
 
@@ -304,7 +305,7 @@ def _floats(path: Path, table, col: str, *, optional: bool = False):
     return out
 
 
-def _read_subset(root: Path, path: Path, subset: str, mids: set[str]) -> list[SourceMask]:
+def _read_subset(path: Path, subset: str, mids: set[str]) -> list[SourceMask]:
     return _masks_of(path, subset, _read_csv(path, mids))
 
 
@@ -381,14 +382,21 @@ def iter_openimages_masks(
         SourceError: No CSV exists, or one is malformed (message names file and line/row).
     """
     wanted = set(mids)
-    for subset, path in _files(root, subsets):
+    for subset, path in openimages_files(root, subsets):
         with gc_paused():
-            masks = _read_subset(Path(root), path, subset, wanted)
+            masks = _read_subset(path, subset, wanted)
         yield from masks
 
 
-def _files(root: str | os.PathLike, subsets: Collection[str]) -> list[tuple[str, Path]]:
-    """``(subset, csv path)`` of the subsets whose CSV exists (at least one must)."""
+def openimages_files(
+    root: str | os.PathLike, subsets: Collection[str] = OI_SUBSETS
+) -> list[tuple[str, Path]]:
+    """``(subset, csv path)`` of the subsets whose segmentation CSV exists under ``root``.
+
+    Raises:
+        SourceError: ``root`` is not a folder, a subset is unknown, a CSV path is a folder,
+            or no CSV exists.
+    """
     root = _check_root(root)
     bad = [s for s in subsets if s not in OI_SUBSETS]
     if bad:
@@ -420,24 +428,8 @@ def parse_openimages_tables(
     return tables, time.perf_counter() - t
 
 
-def openimages_files(
-    root: str | os.PathLike, subsets: Collection[str] = OI_SUBSETS
-) -> list[tuple[str, Path]]:
-    """``(subset, csv path)`` of the subsets whose segmentation CSV exists under ``root``.
-
-    Raises:
-        SourceError: ``root`` is not a folder, a subset is unknown, a CSV path is a folder,
-            or no CSV exists.
-    """
-    return _files(root, subsets)
-
-
 def openimages_records(tables: list) -> list[SourceMask]:
     """The masks of the tables of :func:`parse_openimages_tables` (emptied on the way)."""
-    return _records(tables)
-
-
-def _records(tables: list) -> list[SourceMask]:
     out: list[SourceMask] = []
     with gc_paused():
         for subset, path, table in tables:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from avsynth.sources.media import decode_segmentation
+from avsynth.sources.images import decode_segmentation
 from avsynth.testing.media import mask_to_rle
 
 __all__ = [

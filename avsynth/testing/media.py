@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from avsynth.files import atomic_write_bytes
+from avsynth.storage.atomic import atomic_write_bytes
 
 __all__ = ["atomic_write_bytes", "mask_to_rle", "png_mask_bytes", "write_audio", "write_image"]
 

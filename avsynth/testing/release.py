@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avsynth.files import atomic_write_bytes
+from avsynth.storage.atomic import atomic_write_bytes
 from avsynth.testing.looks import category_sound, render_image
 from avsynth.testing.media import write_audio, write_image
 

@@ -5,6 +5,8 @@ The build writes (below its output folder)::
     images/{source}/{image_id}{ext}     # the source image, bytes as-is
     masks/{source}/{mask_id}.png        # 0/255 mask at the image's size
     audio/{clip_id}.wav                 # 16 kHz mono 16-bit PCM
+    masks/union/{triplet_id}.png        # target of a multi / offscreen triplet (composed)
+    audio/mix/{triplet_id}.wav          # what a multi / partial triplet hears (composed)
 
 Ids become file names only if they are already safe (:func:`checked_name` refuses others, so
 two ids never share a file); the AVSBench export instead rewrites ids into safe names
@@ -19,7 +21,15 @@ from pathlib import PurePosixPath
 from avsynth.errors import SourceError
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
 
-__all__ = ["audio_relpath", "checked_name", "image_relpath", "mask_relpath", "safe_name"]
+__all__ = [
+    "audio_relpath",
+    "checked_name",
+    "image_relpath",
+    "mask_relpath",
+    "mix_relpath",
+    "safe_name",
+    "union_relpath",
+]
 
 _SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 
@@ -55,3 +65,13 @@ def mask_relpath(m: SourceMask) -> str:
 def audio_relpath(c: SourceClip) -> str:
     """Where a materialised 16 kHz WAV lives below the output folder."""
     return f"audio/{checked_name(c.clip_id, 'VGGSound clip id')}.wav"
+
+
+def union_relpath(triplet_id: str) -> str:
+    """Where the target (union) mask of a multi / offscreen triplet lives."""
+    return f"masks/union/{triplet_id}.png"
+
+
+def mix_relpath(triplet_id: str) -> str:
+    """Where the mixed WAV of a multi / partial triplet lives."""
+    return f"audio/mix/{triplet_id}.wav"

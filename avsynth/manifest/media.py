@@ -12,7 +12,7 @@ triplet's files only through :class:`ManifestMedia`:
   Open Images does not store them), resized to the image;
 * :meth:`ManifestMedia.audio`: 16 kHz mono ``float32`` of the first ``duration`` seconds, padded
   with silence to exactly ``duration`` (the materialised WAV; a plan-only source clip is
-  decoded and resampled by :mod:`avsynth.audio`, the path the build takes).
+  decoded and resampled by :mod:`avsynth.audio.decode`, the path the build takes).
 
 So a plan-only triplet reads the same arrays as the materialised triplet of the same build,
 up to the 16-bit quantisation of the written WAV. A materialised manifest keeps its files below
@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from avsynth.audio import decode_audio
+from avsynth.audio.decode import decode_audio
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
 from avsynth.manifest import iter_manifest, resolve_media_path
 from avsynth.manifest.schema import FILE_MASK_ROOTS, Triplet
-from avsynth.sources.media import read_image, read_image_size, read_mask
+from avsynth.sources.images import read_image, read_image_size, read_mask
 
 __all__ = [
     "ManifestMedia",
@@ -72,7 +72,7 @@ def mask_values(path: str | os.PathLike[str]) -> np.ndarray:
     """
     from PIL import Image
 
-    from avsynth.sources.media import check_alpha
+    from avsynth.sources.images import check_alpha
 
     try:
         with Image.open(path) as im:
@@ -162,7 +162,7 @@ class ManifestMedia:
             return out
         if ref.root in FILE_MASK_ROOTS:  # a materialised build, an imported release
             return read_mask(self.path(ref))
-        from avsynth.sources.media import decode_mask
+        from avsynth.sources.images import decode_mask
 
         height, width = self.image_size(t)
         sm = self._lvis_mask(ref.source_id, ref.source_label) if ref.source == "lvis" else None

@@ -4,8 +4,8 @@
   by the first build there). :func:`check_out_folder` refuses an existing, non-empty folder
   without the marker (and without a ``build_info.json`` of an earlier avsynth version) unless
   ``force`` is given, so a mistyped ``--out`` never cleans up or overwrites someone else's
-  files. It also refuses what :func:`avsynth.outputs.check_out_dir` refuses (a file, a path
-  below a file, no write permission), and media subfolders (``images/``,
+  files. It also refuses what :func:`avsynth.storage.out_paths.check_out_dir` refuses (a file,
+  a path below a file, no write permission), and media subfolders (``images/``,
   ``masks/``, ``audio/`` and their per-source folders) that are symbolic links: files written
   through them would lie outside the output root, and every reader rejects such paths.
 * :class:`OutFolderLock` holds an exclusive ``fcntl.flock`` on ``.avsynth-build.lock`` for the
@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from avsynth.errors import PlanError
-from avsynth.files import atomic_write_text
+from avsynth.storage.atomic import atomic_write_text
 
 __all__ = ["LOCK_FILE", "MARKER", "MEDIA_DIRS", "OutFolderLock", "check_out_folder"]
 
@@ -71,7 +71,7 @@ def check_out_folder(out: str | os.PathLike[str], *, force: bool = False) -> Pat
         PlanError: ``out`` is an unrelated non-empty folder (without ``force``), or one of
             its media subfolders is a symbolic link.
     """
-    from avsynth.outputs import check_out_dir
+    from avsynth.storage.out_paths import check_out_dir
 
     outp = check_out_dir(out)  # a file, below a file, no permission: one line, nothing made
     if outp.is_dir():

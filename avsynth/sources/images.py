@@ -1,11 +1,10 @@
-"""Decoding of source media files: images, mask PNGs and instance masks.
+"""Decoding of source images, mask PNGs and instance masks (audio: :mod:`avsynth.audio.decode`).
 
 * Masks: LVIS polygons / RLE through pycocotools (``frPyObjects`` -> ``merge`` -> ``decode``);
   Open Images PNGs read from ``{subset}-masks-{h}.zip`` (``h`` = first hex digit of the
   ``ImageID``) or from extracted ``{subset}-masks/`` / ``{subset}-masks-{h}/`` folders, resized
   (nearest neighbour) to the image size. Every mask PNG (a source's or a manifest's) is
   binarised by :func:`mask_from_image`: grey level >= :data:`avsynth.constants.MASK_THRESHOLD`.
-* Audio: :mod:`avsynth.audio` (``decode_audio`` is re-exported here).
 * Images: PIL, RGB ``uint8``. EXIF orientation is deliberately NOT applied: COCO/LVIS polygons
   and Open Images masks/boxes are in the stored pixel grid, so transposing the pixels would
   misalign every annotation.
@@ -23,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from avsynth.audio import decode_audio
 from avsynth.constants import MASK_THRESHOLD
 from avsynth.errors import MediaError
 from avsynth.sources.guards import regular_file
@@ -31,7 +29,6 @@ from avsynth.sources.records import SourceMask
 
 __all__ = [
     "check_alpha",
-    "decode_audio",
     "decode_mask",
     "decode_segmentation",
     "find_openimages_mask",
@@ -196,7 +193,12 @@ def _resize_nearest(mask: np.ndarray, height: int, width: int) -> np.ndarray:
 _ZIPS: dict[tuple[int, str], tuple[tuple[int, int, int], zipfile.ZipFile]] = {}
 
 
-def _open_zip(path: Path) -> zipfile.ZipFile:
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """The open :class:`zipfile.ZipFile` of ``path``, cached per process and file identity.
+
+    Raises:
+        MediaError: the zip cannot be opened.
+    """
     # One handle per (process, zip): a handle inherited through fork shares its file offset.
     # The file's identity is part of the key: a zip replaced on disk is opened afresh.
     try:
@@ -231,7 +233,7 @@ def find_openimages_mask(root: str | os.PathLike, subset: str, mask_file: str, i
     h = image_id[:1].lower()
     zpath = root / f"{subset}-masks-{h}.zip"
     if zpath.is_file():
-        zf = _open_zip(zpath)
+        zf = open_zip(zpath)
         try:
             zf.getinfo(mask_file)
             return zpath, mask_file
@@ -247,13 +249,18 @@ def find_openimages_mask(root: str | os.PathLike, subset: str, mask_file: str, i
     )
 
 
-def _read_png_mask(src: Path, member: str | None) -> np.ndarray:
+def read_png_mask(src: Path, member: str | None) -> np.ndarray:
+    """The binary mask of a PNG file ``src``, or of its zip member ``member``.
+
+    Raises:
+        MediaError: naming the file (and member) that is missing or does not decode.
+    """
     from PIL import Image, UnidentifiedImageError
 
     name = f"{src}:{member}" if member else str(src)
     try:
         if member is not None:
-            with _open_zip(src).open(member) as f, Image.open(f) as im:
+            with open_zip(src).open(member) as f, Image.open(f) as im:
                 return mask_from_image(im)
         with Image.open(src) as im:
             return mask_from_image(im)
@@ -296,7 +303,7 @@ def decode_mask(
         if mask.mask_file is None:
             raise MediaError(f"Open Images mask {mask.mask_id} has no MaskPath")
         src, member = find_openimages_mask(root, img.subset, mask.mask_file, img.image_id)
-        m = _read_png_mask(src, member)
+        m = read_png_mask(src, member)
     else:
         raise MediaError(f"unknown mask source {mask.source!r} for mask {mask.mask_id}")
     if height is None or width is None:

@@ -6,9 +6,9 @@ Same computation as torchvggish's ``vggish_input.waveform_to_examples`` (TensorF
 125-7500 Hz (triangles linear in mel, DC bin zeroed), ``log(mel + 0.01)``, then examples of
 96 frames (0.96 s) with hop 96 (no overlap); incomplete trailing frames/examples dropped.
 
-Resampling goes through :func:`avsynth.audio.resample` (soxr ``HQ``), the resampler of every
+Resampling goes through :func:`avsynth.audio.decode.resample` (soxr ``HQ``), the resampler of every
 other audio path (build, inspect, export, training), so a waveform gives the same examples
-whether it is passed here at its own rate or decoded by :func:`avsynth.audio.decode_audio`
+whether it is passed here at its own rate or decoded by :func:`avsynth.audio.decode.decode_audio`
 first. torchvggish resamples with resampy (Kaiser windowed sinc) instead: at 16 kHz input no
 resampling happens and the results agree to float precision (tested < 1e-3, in practice
 ~1e-6); from 44.1/48/22.05 kHz the examples differ only in the top two mel bands (7.1-7.5 kHz,
@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from avsynth.audio import resample as _resample
+from avsynth.audio.decode import resample as _resample
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
 
@@ -79,7 +79,8 @@ def to_mono(waveform: np.ndarray) -> np.ndarray:
 
 
 def resample(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Resample mono ``x`` from ``sample_rate`` to 16 kHz (:func:`avsynth.audio.resample`)."""
+    """Resample mono ``x`` from ``sample_rate`` to 16 kHz
+    (:func:`avsynth.audio.decode.resample`)."""
     return _resample(x, sample_rate, SAMPLE_RATE)
 
 

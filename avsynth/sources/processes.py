@@ -1,4 +1,5 @@
-"""Small helpers shared by the source readers."""
+"""Process helpers shared by the source readers, the planner and the media stage: pausing the
+cyclic GC while many records are built, and worker processes that die with their parent."""
 
 from __future__ import annotations
 

@@ -17,20 +17,25 @@ from typing import Any
 
 import numpy as np
 
+from avsynth.audio.logmel import MIN_SAMPLES
 from avsynth.constants import SAMPLE_RATE
 from avsynth.errors import MediaError
-from avsynth.layout import audio_relpath, image_relpath, mask_relpath
-from avsynth.logmel import MIN_SAMPLES
 from avsynth.materialise import provenance as prov
 from avsynth.materialise.writes import write_media
 from avsynth.sources.records import SourceClip, SourceImage, SourceMask
+from avsynth.storage.layout import audio_relpath, image_relpath, mask_relpath
 
 #: zlib level of the mask PNGs (PIL's default). Measured on 1024x768 and 640x480 masks:
 #: level 1 encodes in 3.0 ms instead of 3.85 ms but writes files twice as big (5.7 vs 2.9 KB).
 PNG_COMPRESS_LEVEL = 6
 
 
-def _read_bytes(path: Path, what: str) -> bytes:
+def read_file_bytes(path: Path, what: str) -> bytes:
+    """The bytes of ``path``.
+
+    Raises:
+        MediaError: ``what`` (e.g. ``image``) is missing or unreadable, naming the path.
+    """
     from avsynth.sources.guards import refuse_special
 
     refuse_special(path, what)  # a FIFO would block the build
@@ -70,24 +75,19 @@ def encode_mask_png(mask: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_mask_png(mask: np.ndarray, dest: Path) -> None:
-    """Write a bool ``HxW`` mask as an 8-bit PNG with values 0/255 (mode ``L``), atomically."""
-    write_media(dest, encode_mask_png(np.ascontiguousarray(mask, dtype=bool)))
-
-
 def _mask_source_identity(m: SourceMask, src_root: str) -> tuple[Any, ...]:
     """What a mask's pixels come from: its polygon/RLE, or its PNG's bytes (zip CRC)."""
     if m.source == "lvis":
         seg = m.segmentation
         return ("lvis", m.mask_id, seg if isinstance(seg, (bytes, str)) else repr(seg))
     if m.source == "openimages" and m.mask_file is not None:
-        from avsynth.sources.media import _open_zip, find_openimages_mask
+        from avsynth.sources.images import find_openimages_mask, open_zip
 
         src, member = find_openimages_mask(src_root, m.image.subset, m.mask_file, m.image.image_id)
         if member is not None:
-            info = _open_zip(src).getinfo(member)
+            info = open_zip(src).getinfo(member)
             return ("oi-zip", member, info.CRC, info.file_size)
-        return ("oi-file", m.mask_file, prov.digest(_read_bytes(src, "mask")))
+        return ("oi-file", m.mask_file, prov.digest(read_file_bytes(src, "mask")))
     return (m.source, m.mask_id)
 
 
@@ -113,13 +113,13 @@ def materialise_image(
     Raises:
         MediaError: the image or a mask is missing or does not decode (message names it).
     """
-    from avsynth.sources.media import decode_mask
+    from avsynth.sources.images import decode_mask
 
     recorded = recorded or {}
     src = Path(src_root) / image.path
     rel = image_relpath(image)
     dest = Path(out) / rel
-    data = _read_bytes(src, "image")
+    data = read_file_bytes(src, "image")
     p = prov.digest("image", prov.FORMAT, data)
     entry = recorded.get(rel)
     if prov.matches(entry, p, dest):
@@ -196,12 +196,12 @@ def materialise_clip(
         )
     src = Path(src_root) / clip.path
     p = prov.digest(
-        "clip", prov.FORMAT, _read_bytes(src, "audio file"), float(clip_seconds), SAMPLE_RATE
+        "clip", prov.FORMAT, read_file_bytes(src, "audio file"), float(clip_seconds), SAMPLE_RATE
     )
     entry = recorded.get(rel)
     if prov.matches(entry, p, dest):
         return int(entry["frames"]), bool(entry["silent"])
-    from avsynth.sources.media import decode_audio
+    from avsynth.audio.decode import decode_audio
 
     data = decode_audio(src, sample_rate=SAMPLE_RATE, duration=clip_seconds)
     if not np.isfinite(data).all():
