@@ -308,12 +308,8 @@ def _report(s: dict[str, Any], left_out: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m avsmodel.demo ARGS``: the same as ``avsmodel demo ARGS`` (exits)."""
-    from avsmodel.cli import main as cli_main
-
-    cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the demo is a command now; this module is its library
+    sys.exit(
+        "note: `python -m avsmodel.demo` became `avsmodel demo` "
+        "(or `python -m avsmodel.cli demo`) with the same options"
+    )

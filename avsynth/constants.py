@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_CLIP_SECONDS",
     "DEFAULT_SPLIT_SIZES",
     "MASK_THRESHOLD",
+    "MAX_SECONDS",
     "ON_ERROR",
     "SAMPLE_RATE",
     "SILENT_AUDIO",
@@ -34,3 +35,6 @@ ON_ERROR = ("raise", "skip")
 SILENT_AUDIO = ("keep", "skip")
 DEFAULT_SPLIT_SIZES = (52609, 5000, 5000)
 DEFAULT_CLIP_SECONDS = 10.0
+#: Longest clip (seconds) a manifest record may claim, and so a build may cut: an hour is
+#: 230 MB of float32 samples at 16 kHz; VGGSound clips are 10 s.
+MAX_SECONDS = 3600.0

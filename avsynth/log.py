@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO, cast
 
 #: The packages whose loggers the command lines configure.
 PACKAGES = ("avsynth", "avsmodel")
@@ -61,7 +62,9 @@ def configure(level: int = logging.INFO, stream: object | None = None) -> None:
 
     Idempotent: a second call replaces the handler of the first (and sets the new level).
     """
-    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()  # type: ignore[arg-type]
+    handler: logging.Handler = StderrHandler()
+    if stream is not None:
+        handler = logging.StreamHandler(cast(TextIO, stream))
     handler.set_name(_CLI_HANDLER)
     handler.setFormatter(PackageFormatter())
     for name in PACKAGES:

@@ -9,11 +9,21 @@ source readers and the build all check with these, and raise :class:`UnsafePathE
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from avsynth.errors import ManifestError
 
-__all__ = ["MAX_NAME_BYTES", "UNSAFE_CHARS", "UnsafePathError", "safe_component", "safe_relpath"]
+__all__ = [
+    "BUILD_MARKER",
+    "MAX_NAME_BYTES",
+    "UNSAFE_CHARS",
+    "UnsafePathError",
+    "safe_component",
+    "safe_relpath",
+    "is_build_folder",
+]
 
 #: Characters no file-name component may hold: separators and control characters.
 UNSAFE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
@@ -59,3 +69,22 @@ def safe_component(text: str, *, what: str = "name") -> str:
             f"a file or folder name may have at most {MAX_NAME_BYTES}"
         )
     return text
+
+
+#: The file that marks a folder as an ``avsynth build`` output (its lock and resume rules
+#: need it; source scans skip such folders, so one build never reads another's files).
+BUILD_MARKER = ".avsynth-build"
+
+
+def is_build_folder(out: Path) -> bool:
+    """Whether ``out`` holds the build marker (or the ``build_info.json`` of an earlier
+    build, which predates the marker)."""
+    if (out / BUILD_MARKER).is_file():
+        return True
+    side = out / "build_info.json"
+    if not side.is_file():
+        return False
+    try:
+        return "avsynth_version" in json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False

@@ -89,11 +89,27 @@ def test_demo_trains_a_model_that_listens(tmp_path: Path) -> None:
     assert again["test_matched"]["miou"] == matched
 
 
-def test_demo_is_an_avsmodel_command_and_the_module_delegates() -> None:
+def test_demo_is_an_avsmodel_command_and_the_old_module_entry_says_so() -> None:
     import subprocess
     import sys
 
-    for cmd in (["-m", "avsmodel.cli", "demo", "-h"], ["-m", "avsmodel.demo", "-h"]):
-        r = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
-        assert "Usage: avsmodel demo" in r.stdout and "--epochs" in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "avsmodel.cli", "demo", "-h"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Usage: avsmodel demo" in r.stdout and "--epochs" in r.stdout
+    # `python -m avsmodel.demo` (the old entry point) names the command, in one line.
+    r = subprocess.run(
+        [sys.executable, "-m", "avsmodel.demo", "--out", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [
+        "note: `python -m avsmodel.demo` became `avsmodel demo` "
+        "(or `python -m avsmodel.cli demo`) with the same options"
+    ]

@@ -4,7 +4,7 @@ On CPU in a few minutes: generates sample LVIS / Open Images / VGGSound sources,
 dataset with the shipped 46-category map, counts it (stats), trains sama_avs_tiny, evaluates it
 on the test split with matched and with mismatched audio, and draws predictions. Writes
 OUT/world, OUT/build, OUT/stats, OUT/run (curves.png, best.pt), OUT/predictions (grid.png) and
-OUT/summary.json. A rerun keeps the finished stages. `python -m avsmodel.demo` is the same.
+OUT/summary.json. A rerun keeps the finished stages. `python -m avsmodel.cli demo` is the same.
 
 Examples:
 

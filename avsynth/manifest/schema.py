@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from avsynth.constants import SPLITS
+from avsynth.constants import MAX_SECONDS, SPLITS
 from avsynth.errors import ManifestError, ManifestRecordError
 from avsynth.paths import MAX_NAME_BYTES, UNSAFE_CHARS, safe_component, safe_relpath
 from avsynth.paths import UnsafePathError as UnsafePathError  # re-exported: the record API
@@ -53,9 +53,6 @@ NAME_FIELDS = (
     ("audio", "label"),
     ("audio", "subset"),
 )
-#: Longest clip (seconds) a record may claim: an hour is 230 MB of float32 samples at 16 kHz;
-#: VGGSound clips are 10 s.
-MAX_SECONDS = 3600.0
 #: Largest image side (pixels) a record may claim.
 MAX_SIDE = 100_000
 

@@ -34,13 +34,13 @@ def check_build_inputs(
     """The build's checks that keep it from writing what its own readers refuse or read:
     ``--out`` outside every source root (:func:`check_out_outside_sources`) and
     ``clip_seconds`` no longer than a manifest record may say
-    (:data:`avsynth.manifest.schema.MAX_SECONDS`).
+    (:data:`avsynth.constants.MAX_SECONDS`).
 
     Raises:
         OutputError: ``--out`` inside a source root. PlanError: ``clip_seconds`` too long.
     """
+    from avsynth.constants import MAX_SECONDS
     from avsynth.errors import PlanError
-    from avsynth.manifest.schema import MAX_SECONDS
 
     if isinstance(clip_seconds, int | float) and clip_seconds > MAX_SECONDS:
         raise PlanError(
@@ -78,7 +78,7 @@ def check_out_outside_sources(
 def is_build_output(folder: str | os.PathLike[str]) -> bool:
     """Whether ``folder`` is an avsynth build's output (carries the build marker, or an
     avsynth ``build_info.json``): source scans never read it."""
-    from avsynth.storage.outfolder import is_build_folder
+    from avsynth.paths import is_build_folder
 
     return is_build_folder(Path(folder))
 

@@ -199,7 +199,7 @@ def _check_row(
     Raises:
         SourceError: naming ``vggsound.csv:LINE`` and the label or clip id.
     """
-    from avsynth.manifest.schema import UnsafePathError, safe_component
+    from avsynth.paths import UnsafePathError, safe_component
 
     try:
         safe_component(label, what=f"{path}:{line}: label")

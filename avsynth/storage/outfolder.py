@@ -23,11 +23,12 @@ import os
 from pathlib import Path
 
 from avsynth.errors import PlanError
+from avsynth.paths import BUILD_MARKER as MARKER
+from avsynth.paths import is_build_folder
 from avsynth.storage.atomic import atomic_write_text
 
 __all__ = ["LOCK_FILE", "MARKER", "MEDIA_DIRS", "OutFolderLock", "check_out_folder"]
 
-MARKER = ".avsynth-build"
 LOCK_FILE = ".avsynth-build.lock"
 #: Subfolders a build writes media into (relative to ``--out``).
 MEDIA_DIRS = (
@@ -39,21 +40,7 @@ MEDIA_DIRS = (
     "masks/openimages",
     "audio",
 )
-_LEGACY_SIDECAR = "build_info.json"
 _MARKER_TEXT = json.dumps({"written_by": "avsynth build", "purpose": "marks a build folder"})
-
-
-def is_build_folder(out: Path) -> bool:
-    """Whether ``out`` holds the marker (or the ``build_info.json`` of an earlier build)."""
-    if (out / MARKER).is_file():
-        return True
-    side = out / _LEGACY_SIDECAR
-    if not side.is_file():
-        return False
-    try:
-        return "avsynth_version" in json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
-        return False
 
 
 def check_out_folder(out: str | os.PathLike[str], *, force: bool = False) -> Path:
