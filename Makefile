@@ -17,6 +17,16 @@ $(STAMP): pyproject.toml
 	  echo "      point make at one: make $(MAKECMDGOALS) PYTHON=/path/to/python3.11"; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[dev]'
+# lvis (the official LVIS API, a test reference) declares opencv-python, whose cv2 would
+# overwrite the one of opencv-python-headless (fiftyone's OpenCV). It imports only cv2, numpy,
+# matplotlib and pycocotools, all installed above (its Cython requirement is unused), so it goes
+# in without its declared dependencies. A venv that already holds opencv-python loses it, and
+# the headless build is reinstalled over the files the two shared.
+	$(PY) -m pip install -q --no-deps lvis==0.5.3
+	@if $(PY) -m pip show -q opencv-python >/dev/null 2>&1; then \
+	  $(PY) -m pip uninstall -q -y opencv-python && \
+	  $(PY) -m pip install -q --no-deps --force-reinstall "opencv-python-headless==$$($(PY) -c \
+	    'from importlib.metadata import version; print(version("opencv-python-headless"))')"; fi
 	@touch $(STAMP)
 
 install: $(STAMP)

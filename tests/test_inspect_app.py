@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import pytest  # noqa: E402
-from inspect_fixtures import make_build  # noqa: E402
+from inspect_fixtures import CATEGORIES, make_build  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from avsynth.manifest import ManifestWriter, read_manifest  # noqa: E402
@@ -307,29 +307,107 @@ def test_app_serves_the_dataset(app, build, loaded):
     )
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
-def test_app_shows_sample_with_mask_in_chromium(app, loaded, tmp_path):
-    """Headless Chromium opens the App on one sample: the DOM names it, the screenshot shows it."""
-    url, _, _ = app
-    sid = loaded["1"]["sample_ids"]["dog-00"]
-    page = f"{url}/datasets/{NAME}?id={sid}"
-    base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    base += ["--window-size=1400,900", "--virtual-time-budget=20000"]
+NO_MASK_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import fiftyone as fo
+
+    src, dst, tid = sys.argv[1:]
+    if fo.dataset_exists(dst):
+        fo.delete_dataset(dst)
+    # The same samples and App settings, without the mask field: the App has no mask to draw.
+    ds = fo.load_dataset(src).clone(dst, persistent=True)
+    ds.delete_sample_field("ground_truth")
+    print("RESULT " + ds.match({"triplet_id": tid}).first().id)
+    """
+)
+CHROMIUM = [
+    "chromium",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--window-size=1400,900",
+    "--virtual-time-budget=20000",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _open_sample(page: str, tid: str, shot: Path, bg: np.ndarray) -> tuple[str, np.ndarray]:
+    """Headless Chromium on ``page``: its DOM once it names ``tid``, and its screenshot (RGB)
+    once the image (its background colour ``bg``) is drawn."""
     for _ in range(4):  # the first page load of a fresh server can outlast the time budget
         dom = subprocess.run(
-            [*base, "--dump-dom", page], capture_output=True, text=True, timeout=120
+            [*CHROMIUM, "--dump-dom", page], capture_output=True, text=True, timeout=120
         ).stdout
-        if "dog-00" in dom:
+        if tid in dom:
             break
-    # The sample's modal is open: its triplet id and its mask field are on the page.
-    assert "dog-00" in dom and "ground_truth" in dom
-    shot = tmp_path / "app.png"
-    subprocess.run([*base, f"--screenshot={shot}", page], capture_output=True, timeout=120)
-    with Image.open(shot) as im:
-        assert im.size == (1400, 900)
-        px = np.asarray(im.convert("RGB"))
-    assert len(np.unique(px.reshape(-1, 3), axis=0)) > 200  # a rendered page, not a blank one
+    assert tid in dom, f"the App did not open {tid} at {page}:\n{dom[-2000:]}"
+    for _ in range(3):  # the screenshot is another page load
+        subprocess.run([*CHROMIUM, f"--screenshot={shot}", page], capture_output=True, timeout=120)
+        with Image.open(shot) as im:
+            assert im.size == (1400, 900)
+            px = np.asarray(im.convert("RGB")).astype(np.float64)
+        if (np.abs(px - bg).max(axis=2) <= 12).sum() > 10_000:
+            return dom, px
+    pytest.fail(f"the App did not draw the image of {tid}: {shot}")
+
+
+def _image_grid(bare: np.ndarray, obj: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Screen rows and columns of the centres of the image's pixels in a screenshot.
+
+    The App scales the image uniformly; the object (``colour``, where ``obj`` is true in the
+    image) is found in the screenshot by its colour, and its box maps image to screen.
+    """
+    ys, xs = np.nonzero(np.abs(bare - colour).max(axis=2) <= 30)
+    assert ys.size > 1000, "the App did not draw the sample's image"
+    oy, ox = np.nonzero(obj)
+    sy = (ys.max() + 1 - ys.min()) / (oy.max() + 1 - oy.min())
+    sx = (xs.max() + 1 - xs.min()) / (ox.max() + 1 - ox.min())
+    assert abs(sy / sx - 1) < 0.03, (sy, sx)  # one scale: this is the object, nothing else
+    scale = (sx + sy) / 2
+    rows = ys.min() - oy.min() * scale + (np.arange(obj.shape[0]) + 0.5) * scale
+    cols = xs.min() - ox.min() * scale + (np.arange(obj.shape[1]) + 0.5) * scale
+    return np.round(rows).astype(int), np.round(cols).astype(int)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_app_shows_sample_with_mask_in_chromium(app, build, env, loaded, tmp_path):
+    """Headless Chromium opens the App on one sample and draws its mask over the image: in
+    orange (the colour avsynth configures, at opacity 0.55), on the mask's pixels only.
+
+    The reference is the same sample in a clone of the dataset without the mask field,
+    screenshot the same way: at the centre of every image pixel the two screenshots differ
+    exactly where the mask PNG is set, and there by an orange blend of the bare pixel.
+    """
+    url, _, _ = app
+    tid = "guitar-00"  # a green rectangle on a dark background: the orange shows well on it
+    colour = np.array(CATEGORIES["guitar"][1], dtype=np.float64)
+    mask = np.asarray(Image.open(build.parent / "masks" / f"{tid}.png")) > 0
+    with Image.open(build.parent / "images" / f"{tid}.jpg") as im:
+        bg = np.median(np.asarray(im.convert("RGB"))[~mask], axis=0)
+    sid = loaded["1"]["sample_ids"][tid]
+    page = f"{url}/datasets/{NAME}?id={sid}"
+    dom, shown = _open_sample(page, tid, tmp_path / "shown.png", bg)
+    assert "ground_truth" in dom  # the mask field is on the page (in the sidebar)
+    out = _run_py(NO_MASK_SCRIPT, [NAME, NAME + "-nomask", tid], env)
+    bare_sid = next(x for x in out.splitlines() if x.startswith("RESULT "))[len("RESULT ") :]
+    page = f"{url}/datasets/{NAME}-nomask?id={bare_sid}"
+    dom, bare = _open_sample(page, tid, tmp_path / "bare.png", bg)
+    assert "ground_truth" not in dom
+    rows, cols = _image_grid(bare, mask, colour)  # the object was drawn with the mask's shape
+    b, s = bare[rows][:, cols], shown[rows][:, cols]
+    changed = np.abs(s - b).max(axis=2) > 40
+    iou = (changed & mask).sum() / (changed | mask).sum()
+    assert iou > 0.97 and (changed & ~mask).mean() < 0.002, (iou, tmp_path)
+    # Where the mask is set: shown = bare + opacity * (orange - bare), the App's overlay.
+    d, r = (np.array([255.0, 140.0, 0.0]) - b)[mask], (s - b)[mask]
+    opacity = (d * r).sum() / (d * d).sum()
+    assert 0.45 < opacity < 0.65 and np.abs(r - opacity * d).mean() < 6, (opacity, tmp_path)
 
 
 @pytest.mark.slow
