@@ -22,6 +22,7 @@ app = make_app(
         ("predict", "predict"),
         ("download", "download"),
         ("import-checkpoint", "import_checkpoint"),
+        ("export-pretrained", "export_pretrained"),
     ],
 )
 

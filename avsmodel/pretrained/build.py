@@ -161,7 +161,10 @@ def build_from_checkpoint(
     sam_checkpoint: str | os.PathLike[str] | None = None,
     vggish_checkpoint: str | os.PathLike[str] | None = None,
 ) -> tuple[torch.nn.Module, Checkpoint]:
-    """Rebuild the trained model of a checkpoint (on CPU, in eval mode).
+    """Rebuild the trained model of a checkpoint or pretrained folder (on CPU, in eval mode).
+
+    ``ckpt`` may be a pretrained folder (``avsmodel export-pretrained``): it is read with
+    :func:`avsmodel.pretrained.folder_format.read_pretrained` and built the same way.
 
     The frozen parts come from ``sam_checkpoint``/``vggish_checkpoint`` or the paths recorded
     at training time; random-init frozen parts are re-created with the run's seed.
@@ -174,7 +177,13 @@ def build_from_checkpoint(
         ConfigError: the model name is unknown to this avsmodel.
     """
     where = str(ckpt) if not isinstance(ckpt, Checkpoint) else "checkpoint"
-    if not isinstance(ckpt, Checkpoint):
+    if not isinstance(ckpt, Checkpoint) and Path(ckpt).is_dir():
+        from avsmodel.pretrained.folder_format import read_pretrained
+
+        ckpt = read_pretrained(
+            ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
+        )
+    elif not isinstance(ckpt, Checkpoint):
         ckpt = read_checkpoint(ckpt)
     sam = _pick_weights(
         None if sam_checkpoint is None else str(sam_checkpoint),

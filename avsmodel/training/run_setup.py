@@ -199,8 +199,9 @@ def setup_model(
         ConfigError: the model has nothing to train.
         CheckpointError: ``init`` does not fit the model.
     """
-    from avsmodel.checkpoint import load_frozen_state, read_checkpoint
+    from avsmodel.checkpoint import load_frozen_state
     from avsmodel.pretrained.build import build_model
+    from avsmodel.pretrained.folder_format import read_any
 
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
@@ -213,7 +214,9 @@ def setup_model(
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
     frozen: dict[str, Any] = dict((ck.frozen_state if ck else None) or {})
     if init is not None and ck is None:
-        src = read_checkpoint(init)
+        src = read_any(  # a run checkpoint or a pretrained folder
+            init, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
+        )
         try:
             net.load_trainable_state_dict(src.state_dict)
         except CheckpointError as e:
