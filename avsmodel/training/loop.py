@@ -181,7 +181,8 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
     cfg, info = run.cfg, run.info
     es = epoch_seed(cfg.seed, epoch)
     seed_all(es)
-    run.sampler.set_epoch(epoch)
+    if run.sampler is not None:  # None: streamed shards (the dataset splits itself)
+        run.sampler.set_epoch(epoch)
     run.train_ds.set_epoch(epoch)
     loader = DataLoader(
         run.train_ds,

@@ -101,7 +101,10 @@ def setup_run(
     wrapped = wrap_model(net, info)
     needs_gt = net.config.family == "sam_oracle"
     sampler, val_loader = setup_loaders(train_ds, val_ds, cfg, info)
-    steps_per_epoch = max(1, -(-len(sampler) // cfg.batch_size))
+    if sampler is None:  # streamed shards: each DataLoader worker batches its own stream
+        steps_per_epoch = max(1, train_ds.steps_per_epoch(cfg.batch_size, cfg.workers))
+    else:
+        steps_per_epoch = max(1, -(-len(sampler) // cfg.batch_size))
     opt, sched = setup_optimiser(params, cfg, steps_per_epoch=steps_per_epoch)
     arch, _ = split_options(cfg.model)
     run = Run(
@@ -276,12 +279,24 @@ def wrap_model(net: torch.nn.Module, info: Any) -> torch.nn.Module:
 
 def setup_loaders(train_ds: Any, val_ds: Any, cfg: TrainConfig, info: Any) -> tuple[Any, Any]:
     """The training sampler (this rank's shard, reshuffled per epoch) and the validation
-    loader (this rank's shard, in order)."""
-    from torch.utils.data import DataLoader
+    loader (this rank's shard, in order).
+
+    Streamed shards (:class:`~avsmodel.data.shards.ShardDataset`) need no sampler (None):
+    the datasets learn this process's rank and split the tar shards themselves.
+    """
+    from torch.utils.data import DataLoader, IterableDataset
 
     from avsmodel.data import collate
     from avsmodel.distributed import ShardSampler
 
+    if isinstance(train_ds, IterableDataset):
+        for ds in (train_ds, val_ds):
+            ds.set_rank(info.rank, info.world_size)
+        train_ds.check_readers(cfg.workers)
+        val_loader = DataLoader(
+            val_ds, batch_size=cfg.val_batch_size, num_workers=cfg.workers, collate_fn=collate
+        )
+        return None, val_loader
     sampler = ShardSampler(
         len(train_ds),
         rank=info.rank,
