@@ -3,7 +3,7 @@
 The folder loads with avsmodel.from_pretrained(DIR) or avsmodel.Predictor.from_pretrained,
 and every avsmodel command that takes a checkpoint takes it (eval, predict, train --init),
 with the same results. --adapters-only keeps only what the official SAM / VGGish files
-cannot give back, and records their names and SHA-256 (tens of MB instead of 2.6 GB for
+cannot give back, and records their names and SHA-256 (tens of MB instead of 2.9 GB for
 ViT-H); loading it needs those files (--sam-checkpoint / --vggish-checkpoint, or the cache
 names of `avsmodel download`). Loading never runs code: JSON and safetensors only.
 

@@ -5,7 +5,9 @@ cosine to 1e-7 over 80 epochs, batch 2 per GPU); *_tiny models use configs/tiny.
 The run folder gets metrics.jsonl, curves.png, config.yaml, best.pt (best val mIoU) and
 last.pt. A folder that already holds a run is refused unless --resume (continue it) or
 --overwrite (start over) is given. A loss that stops being finite ends training with an
-error. Under torchrun the same command trains with DistributedDataParallel.
+error. Under torchrun the same command trains with DistributedDataParallel. A WebDataset export
+(avsynth export --format webdataset) is streamed from its tar shards instead: shuffle buffer,
+shards split over processes and workers, epochs of the split's sample count.
 
 Examples:
     avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny
@@ -22,6 +24,8 @@ Examples:
         --vggish-checkpoint vggish-10086976.pth
     avsmodel train out/manifest.jsonl --model sama_avs_tiny \\
         --out runs/tiny --resume
+    avsynth export out/manifest.jsonl --format webdataset --out synth_wds
+    avsmodel train synth_wds --model sama_avs_tiny --out runs/tiny_wds
     avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
         --sam-checkpoint vit_h --vggish-checkpoint vggish
     avsmodel train --avsbench avsbench_data --subset s4 \\
@@ -44,7 +48,8 @@ from avsynth.cli.options import LvisRoot, OpenImagesRoot, VggsoundRoot, source_r
 
 def main(
     manifest: Annotated[
-        Path | None, typer.Argument(help="avsynth manifest.jsonl (needs train and val).")
+        Path | None,
+        typer.Argument(help="avsynth manifest.jsonl, or a WebDataset export folder (streamed)."),
     ] = None,
     model: Annotated[str, typer.Option(help="Model name (see `avsmodel params --all`).")] = ...,
     out: Annotated[Path, typer.Option(help="Run folder (created).")] = ...,

@@ -11,7 +11,7 @@ Two forms:
 * full (default): every tensor; loads without the official weight files.
 * ``adapters_only=True``: only what the official SAM / VGGish files cannot give back, plus
   the names and SHA-256 of those files; loading needs them (by path, or by the cache names
-  of ``avsmodel download``). For SAMA-AVS ViT-H that is ~27 MB instead of ~2.6 GB.
+  of ``avsmodel download``). For SAMA-AVS ViT-H that is ~27 MB instead of ~2.9 GB.
 
 The bytes are a function of the checkpoint alone (no time stamps, no absolute paths, sorted
 JSON), so exporting the same checkpoint twice gives identical folders. The folder is ready
