@@ -164,7 +164,16 @@ def _ddp_worker(rank: int, export: str, out: str, port: int) -> None:
             read.append((self.epoch, self.shards[shard][0]))
         return original(self, shard)
 
+    decoded: list[int] = []
+    original_decode = ShardDataset.decode
+
+    def counting(self, sample, pools=None):  # one call per training sample yielded
+        if self.training:
+            decoded.append(self.epoch)
+        return original_decode(self, sample, pools)
+
     ShardDataset._read = recording
+    ShardDataset.decode = counting
     res = train(
         export, model="sama_avs_tiny", out=out, device="cpu", threads=1, **TRAIN | {"epochs": 2}
     )
@@ -172,7 +181,8 @@ def _ddp_worker(rank: int, export: str, out: str, port: int) -> None:
         {
             "state": res.model.trainable_state_dict(),
             "read": read,
-            "steps": [h["steps"] for h in res.history],
+            "steps": [h["steps"] for h in res.history],  # rank 0 keeps the history
+            "samples": [decoded.count(e) for e in (0, 1)],
         },
         Path(out).parent / f"rank{rank}.pt",
     )
@@ -185,7 +195,8 @@ def test_two_processes_train_from_disjoint_shards(export, tmp_path) -> None:
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     for k in r0["state"]:
         assert torch.equal(r0["state"][k], r1["state"][k]), k  # gradients were synchronised
-    assert r0["steps"] == r1["steps"] == [3, 3]  # 20 // 2 = 10 samples per rank, batch 4
+    assert r0["samples"] == r1["samples"] == [10, 10]  # 20 // 2 per rank and epoch
+    assert r0["steps"] == [3, 3]  # 10 samples in batches of 4
     for epoch in (0, 1):
         a = {u for e, u in r0["read"] if e == epoch}
         b = {u for e, u in r1["read"] if e == epoch}

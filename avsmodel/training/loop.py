@@ -76,7 +76,9 @@ def train(
     """Train a model on a manifest's train split (or AVSBench), validating every epoch.
 
     Args:
-        manifest: avsynth ``manifest.jsonl`` (needs ``train`` and ``val`` triplets).
+        manifest: avsynth ``manifest.jsonl`` (needs ``train`` and ``val`` triplets), or a
+            WebDataset export folder (``avsynth export --format webdataset``), streamed by
+            :class:`avsmodel.data.shards.ShardDataset`.
         model: Registered model name (``avsmodel.list_models()``).
         out: Run folder (created).
         config: YAML path/dict/:class:`TrainConfig` over the bundled recipe (``paper`` or,
