@@ -133,6 +133,14 @@ class ShardDataset(IterableDataset):
     ) -> None:
         from avsmodel.transforms import SamTransform
 
+        try:
+            import webdataset  # noqa: F401
+        except ImportError:
+            from avsmodel.errors import ConfigError
+
+            raise ConfigError(
+                "training from shards needs webdataset: pip install 'avsynth[webdataset]'"
+            ) from None
         self.root = Path(root)
         index = read_index(self.root)
         if split not in index["splits"] or not index["splits"][split]["num_samples"]:

@@ -42,6 +42,7 @@ from avsmodel.pretrained.folder_format import (
     WEIGHTS,
     geometry_of,
     read_any,
+    require_safetensors,
 )
 from avsmodel.pretrained.model_card import model_card
 
@@ -152,6 +153,7 @@ def export_pretrained(
         CheckpointError: unusable checkpoint, or official weights that are not there.
         OutputError: ``out`` is a file or a non-empty folder, or cannot be written.
     """
+    require_safetensors()
     from safetensors.torch import save_file
 
     from avsmodel.pretrained.build import build_from_checkpoint

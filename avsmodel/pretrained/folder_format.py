@@ -54,6 +54,18 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def require_safetensors() -> None:
+    """Raise :class:`ConfigError` (one line, with the fix) when safetensors is missing."""
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        from avsmodel.errors import ConfigError
+
+        raise ConfigError(
+            "pretrained folders need safetensors: pip install 'avsynth[hf]'"
+        ) from None
+
+
 def is_pretrained_folder(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a folder holding a ``config.json`` (a pretrained folder or not)."""
     p = Path(path)
@@ -143,6 +155,7 @@ def read_tensors(folder: str | os.PathLike[str]) -> dict[str, Any]:
     Raises:
         CheckpointError: missing or not a safetensors file.
     """
+    require_safetensors()
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
