@@ -9,6 +9,9 @@ the export folder):
 * **train**: ``avsmodel.train`` of ``sama_avs_tiny`` with the tiny recipe for ``--epochs``
   epochs: training samples per second of the whole run (validation included).
 
+The two sources alternate ``--repeats`` times and the medians are printed (on a shared
+machine the load changes from one run to the next).
+
 Usage::
 
     PYTHONPATH=. .venv/bin/python bench/shard_train_speed.py [--data DIR] [--json]
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import time
 from pathlib import Path
 
@@ -47,6 +51,7 @@ def main() -> None:
     ap.add_argument("--triplets", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -59,22 +64,27 @@ def main() -> None:
     shards = args.data / "wds"
     if not (shards / "index.json").is_file():
         avsynth.export(manifest, shards, format="webdataset", shard_size=20, progress=False)
-    rows = {}
-    for name, source in (("manifest", manifest), ("webdataset", shards)):
-        n, s = loader_pass(source, args.workers)
-        out = args.data / f"run_{name}"
-        shutil.rmtree(out, ignore_errors=True)
-        t0 = time.perf_counter()
-        r = train(source, model="sama_avs_tiny", out=out, epochs=args.epochs,
-                  workers=args.workers, progress=False)  # fmt: skip
-        seconds = time.perf_counter() - t0
-        trained = n * args.epochs
-        rows[name] = {
-            "loader_samples_per_s": round(n / s, 1),
-            "train_samples_per_s": round(trained / seconds, 1),
-            "train_seconds": round(seconds, 1),
-            "best_val_miou": round(r.best_miou, 4),
-        }
+    runs: dict[str, list[dict[str, float]]] = {"manifest": [], "webdataset": []}
+    for _ in range(args.repeats):  # alternate the two, so load changes hit both alike
+        for name, source in (("manifest", manifest), ("webdataset", shards)):
+            n, s = loader_pass(source, args.workers)
+            out = args.data / f"run_{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            t0 = time.perf_counter()
+            r = train(source, model="sama_avs_tiny", out=out, epochs=args.epochs,
+                      workers=args.workers, progress=False)  # fmt: skip
+            seconds = time.perf_counter() - t0
+            runs[name].append(
+                {
+                    "loader_samples_per_s": round(n / s, 1),
+                    "train_samples_per_s": round(n * args.epochs / seconds, 1),
+                    "train_seconds": round(seconds, 1),
+                    "best_val_miou": round(r.best_miou, 4),
+                }
+            )
+    rows = {
+        name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()
+    }
     if args.json:
         print(json.dumps(rows, indent=2))
         return

@@ -75,6 +75,7 @@ def train_val_datasets(
             train_fraction=train_fraction,
             resize=resize,
             input_masks=input_masks,
+            audio_cache=audio_cache,
         )
     common: dict[str, Any] = dict(
         image_size=image_size, audio_examples=audio_examples, audio_cache=audio_cache, resize=resize

@@ -25,10 +25,12 @@ met so far (up to :data:`AUDIO_POOL` of them), not from the whole split.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import random
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,8 @@ class ShardDataset(IterableDataset):
         full_masks: Also yield ``mask_full`` (evaluation at each image's size).
         input_masks: Also yield ``mask_input`` (loss/scoring at the input size).
         resample_audio_p: Probability of hearing another recent clip of the same pool.
+        audio_cache: Log-mel examples of this many clips kept per reader (LRU, keyed by the
+            WAV bytes' SHA-1), so later epochs skip the audio front end; 0 disables.
 
     Raises:
         DataError: unreadable index, or a split the export lacks (names the ones it has).
@@ -130,6 +134,7 @@ class ShardDataset(IterableDataset):
         full_masks: bool = False,
         input_masks: bool = False,
         resample_audio_p: float = 0.0,
+        audio_cache: int = 4096,
     ) -> None:
         from avsmodel.transforms import SamTransform
 
@@ -157,6 +162,8 @@ class ShardDataset(IterableDataset):
         self.shuffle_buffer, self.seed = shuffle_buffer, seed
         self.full_masks, self.input_masks = full_masks, input_masks
         self.resample_audio_p = resample_audio_p
+        self.audio_cache = audio_cache
+        self._logmel: OrderedDict[bytes, torch.Tensor] = OrderedDict()
         self.epoch, self.rank, self.world_size = 0, 0, 1
 
     # ------------------------------------------------------------------ who reads what
@@ -275,6 +282,15 @@ class ShardDataset(IterableDataset):
             return pool[int(rng.integers(len(pool)))]
         return wav
 
+    def _remember(self, key: bytes, examples: torch.Tensor) -> None:
+        """Keep a clip's log-mel examples (LRU, ``audio_cache`` clips per reader)."""
+        if self.audio_cache <= 0:
+            return
+        self._logmel[key] = examples
+        self._logmel.move_to_end(key)
+        while len(self._logmel) > self.audio_cache:
+            self._logmel.popitem(last=False)
+
     def decode(self, sample: dict[str, Any], pools: dict | None = None) -> dict[str, Any]:
         """One tar sample (``webdataset``'s dict of member bytes) as a model item.
 
@@ -300,9 +316,13 @@ class ShardDataset(IterableDataset):
             with Image.open(io.BytesIO(sample["mask.png"])) as im:
                 mask = mask_from_image(im)
             wav = self._audio_bytes(sample, record, pools if pools is not None else {})
-            wave, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
-            wave = resample(wave.mean(axis=1, dtype=np.float32), rate, SAMPLE_RATE)
-            examples = vggish_examples(np.ascontiguousarray(wave), SAMPLE_RATE).float()
+            key = hashlib.sha1(wav).digest()
+            examples = self._logmel.get(key)
+            if examples is None:
+                wave, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
+                wave = resample(wave.mean(axis=1, dtype=np.float32), rate, SAMPLE_RATE)
+                examples = vggish_examples(np.ascontiguousarray(wave), SAMPLE_RATE).float()
+                self._remember(key, examples)
         except KeyError as e:
             raise DataError(f"{where}: no {e.args[0]!r} member") from None
         except (OSError, ValueError, RuntimeError, DataError) as e:
@@ -338,6 +358,7 @@ def shard_train_val(
     seed: int,
     resample_audio_p: float,
     train_fraction: float,
+    audio_cache: int = 4096,
     resize: str,
     input_masks: bool,
 ) -> tuple[ShardDataset, ShardDataset, dict[str, Any]]:
@@ -355,7 +376,11 @@ def shard_train_val(
             "train_fraction < 1 needs the manifest (a fixed subset of ids); shards stream all"
         )
     common: dict[str, Any] = dict(
-        image_size=image_size, audio_examples=audio_examples, seed=seed, resize=resize
+        image_size=image_size,
+        audio_examples=audio_examples,
+        seed=seed,
+        resize=resize,
+        audio_cache=audio_cache,
     )
     train = ShardDataset(
         root,
