@@ -264,3 +264,29 @@ def test_export_refuses_a_non_empty_out(tmp_path, capsys) -> None:
     code, _, err = run_cli(args, capsys)
     assert code == 2 and err.count("\n") == 1 and "not an empty folder" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "busy"]  # no temp left
+
+
+def test_train_init_from_a_folder_equals_init_from_the_checkpoint(tmp_path, manifest) -> None:
+    from avsmodel.training import train
+
+    ckpt = craft(tmp_path / "best.pt", "sama_avs_tiny")
+    folder = avsmodel.export_pretrained(ckpt, tmp_path / "m")
+    kw = dict(model="sama_avs_tiny", epochs=1, batch_size=2, workers=0, progress=False)
+    a = train(manifest, out=tmp_path / "a", init=ckpt, **kw).model.trainable_state_dict()
+    b = train(manifest, out=tmp_path / "b", init=folder, **kw).model.trainable_state_dict()
+    c = train(manifest, out=tmp_path / "c", **kw).model.trainable_state_dict()
+    assert set(a) == set(b)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)  # the warm start mattered
+
+
+def test_init_from_a_full_folder_carries_no_redundant_frozen_tensors(tmp_path, manifest) -> None:
+    """The folder holds every frozen tensor; those equal to the rebuilt ones are not copied
+    into the new run's checkpoints."""
+    from avsmodel.training import train
+
+    ckpt = craft(tmp_path / "best.pt", "sama_avs_tiny")
+    folder = avsmodel.export_pretrained(ckpt, tmp_path / "m")
+    kw = dict(model="sama_avs_tiny", epochs=1, batch_size=2, workers=0, progress=False)
+    r = train(manifest, out=tmp_path / "a", init=folder, **kw)
+    assert "frozen_state" not in torch.load(r.last_path, weights_only=True)

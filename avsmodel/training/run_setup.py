@@ -224,7 +224,14 @@ def setup_model(
             net.load_trainable_state_dict(src.state_dict)
         except CheckpointError as e:
             raise CheckpointError(f"--init {init}: {e}") from None
-        frozen = dict(src.frozen_state or {})  # e.g. an imported checkpoint's own PE
+        # e.g. an imported checkpoint's own PE; a full pretrained folder holds every frozen
+        # tensor: carry on only those the rebuilt model does not already have.
+        own = net.state_dict()
+        frozen = {
+            k: v
+            for k, v in (src.frozen_state or {}).items()
+            if k not in own or v.shape != own[k].shape or not torch.equal(v, own[k])
+        }
     load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
     return net, params, frozen
 
