@@ -10,6 +10,9 @@ Public names are imported lazily (``import avsmodel`` does not import torch):
 - :func:`download` (``avsmodel.pretrained.download``: official weights, cache, names),
   :func:`import_checkpoint` (``avsmodel.pretrained.authors_checkpoint``: the authors'
   checkpoints).
+- :func:`export_pretrained` / :func:`from_pretrained` (``avsmodel.pretrained.folder``:
+  pretrained folders of safetensors + config + card), :class:`Predictor`
+  (``avsmodel.predictor``: one image, many sounds).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ _LAZY: dict[str, str] = {
     "ManifestDataset": "avsmodel.data",
     "download": "avsmodel.pretrained.download",
     "import_checkpoint": "avsmodel.pretrained.authors_checkpoint",
+    "export_pretrained": "avsmodel.pretrained.folder",
+    "from_pretrained": "avsmodel.pretrained.folder",
+    "Predictor": "avsmodel.predictor",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -24,6 +24,7 @@ app = make_app(
         ("download", "download"),
         ("import-checkpoint", "import_checkpoint"),
         ("demo", "demo"),
+        ("export-pretrained", "export_pretrained"),
     ],
 )
 

@@ -7,7 +7,9 @@ both).
 The run folder gets metrics.jsonl, curves.png, config.yaml, best.pt (best val mIoU) and
 last.pt. A folder that already holds a run is refused unless --resume (continue it) or
 --overwrite (start over) is given. A loss that stops being finite ends training with an
-error. Under torchrun the same command trains with DistributedDataParallel.
+error. Under torchrun the same command trains with DistributedDataParallel. A WebDataset export
+(avsynth export --format webdataset) is streamed from its tar shards instead: shuffle buffer,
+shards split over processes and workers, epochs of the split's sample count.
 
 Examples:
     avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/tiny
@@ -25,6 +27,8 @@ Examples:
     avsmodel train out/manifest.jsonl --model sama_avs_tiny \\
         --out runs/tiny --resume
     avsmodel train out/manifest.jsonl --model sama_avs_tiny --out runs/cpu --device cpu
+    avsynth export out/manifest.jsonl --format webdataset --out synth_wds
+    avsmodel train synth_wds --model sama_avs_tiny --out runs/tiny_wds
     avsmodel train out/manifest.jsonl --model sama_avs_vit_h --out runs/synth \\
         --sam-checkpoint vit_h --vggish-checkpoint vggish
     avsmodel train --avsbench avsbench_data --subset s4 \\
@@ -54,7 +58,8 @@ DEPRECATED = LOADER_WORKERS_RENAMED
 
 def main(
     manifest: Annotated[
-        Path | None, typer.Argument(help="avsynth manifest.jsonl (needs train and val).")
+        Path | None,
+        typer.Argument(help="avsynth manifest.jsonl, or a WebDataset export folder (streamed)."),
     ] = None,
     model: Annotated[str, typer.Option(help="Model name (see `avsmodel params --all`).")] = ...,
     out: Annotated[Path, typer.Option(help="Run folder (created).")] = ...,

@@ -9,8 +9,15 @@ from typing import Any
 from avsmodel.data.avsbench import AvsbenchDataset
 from avsmodel.data.collate import collate
 from avsmodel.data.dataset import ManifestDataset
+from avsmodel.data.shards import ShardDataset, is_shard_export, shard_train_val
 
-__all__ = ["AvsbenchDataset", "ManifestDataset", "collate", "train_val_datasets"]
+__all__ = [
+    "AvsbenchDataset",
+    "ManifestDataset",
+    "ShardDataset",
+    "collate",
+    "train_val_datasets",
+]
 
 
 def train_val_datasets(
@@ -31,7 +38,9 @@ def train_val_datasets(
     """The train and val datasets of a run, and a description of the data for checkpoints.
 
     Args:
-        manifest: An avsynth manifest (exclusive with ``avsbench``).
+        manifest: An avsynth manifest, or a WebDataset export folder (``index.json``;
+            streamed by :class:`~avsmodel.data.shards.ShardDataset`), exclusive with
+            ``avsbench``.
         avsbench: AVSBench root, with ``subset`` ``s4`` or ``ms3``.
         subset: AVSBench subset.
         image_size: The model's input size.
@@ -56,6 +65,18 @@ def train_val_datasets(
 
     if (manifest is None) == (avsbench is None):
         raise ConfigError("give exactly one of a manifest or --avsbench ROOT")
+    if is_shard_export(manifest):  # a WebDataset export: streamed (avsmodel.data.shards)
+        return shard_train_val(
+            manifest,
+            image_size=image_size,
+            audio_examples=audio_examples,
+            seed=seed,
+            resample_audio_p=resample_audio_p,
+            train_fraction=train_fraction,
+            resize=resize,
+            input_masks=input_masks,
+            audio_cache=audio_cache,
+        )
     common: dict[str, Any] = dict(
         image_size=image_size, audio_examples=audio_examples, audio_cache=audio_cache, resize=resize
     )

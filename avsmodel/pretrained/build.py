@@ -176,9 +176,12 @@ def build_from_checkpoint(
     vggish_checkpoint: str | os.PathLike[str] | None = None,
     device: str | None = "cpu",
 ) -> tuple[torch.nn.Module, Checkpoint]:
-    """Rebuild the trained model of a checkpoint (in eval mode) on ``device``.
+    """Rebuild the trained model of a checkpoint or pretrained folder (in eval mode) on
+    ``device``.
 
-    The checkpoint is read with ``map_location="cpu"`` and ``weights_only=True``: one saved
+    ``ckpt`` may be a pretrained folder (``avsmodel export-pretrained``): it is read with
+    :func:`avsmodel.pretrained.folder_format.read_pretrained` and built the same way. A
+    checkpoint file is read with ``map_location="cpu"`` and ``weights_only=True``: one saved
     on any device (a GPU run's) loads on any other; the model is then moved to ``device``
     (``cpu`` by default; ``auto``, ``cuda``, ``cuda:N``: see
     :func:`avsmodel.device.resolve_device`).
@@ -194,7 +197,13 @@ def build_from_checkpoint(
         ConfigError: the model name is unknown to this avsmodel.
     """
     where = str(ckpt) if not isinstance(ckpt, Checkpoint) else "checkpoint"
-    if not isinstance(ckpt, Checkpoint):
+    if not isinstance(ckpt, Checkpoint) and Path(ckpt).is_dir():
+        from avsmodel.pretrained.folder_format import read_pretrained
+
+        ckpt = read_pretrained(
+            ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
+        )
+    elif not isinstance(ckpt, Checkpoint):
         ckpt = read_checkpoint(ckpt)
     sam = _pick_weights(
         None if sam_checkpoint is None else str(sam_checkpoint),

@@ -76,7 +76,9 @@ def train(
     """Train a model on a manifest's train split (or AVSBench), validating every epoch.
 
     Args:
-        manifest: avsynth ``manifest.jsonl`` (needs ``train`` and ``val`` triplets).
+        manifest: avsynth ``manifest.jsonl`` (needs ``train`` and ``val`` triplets), or a
+            WebDataset export folder (``avsynth export --format webdataset``), streamed by
+            :class:`avsmodel.data.shards.ShardDataset`.
         model: Registered model name (``avsmodel.list_models()``).
         out: Run folder (created).
         config: YAML path/dict/:class:`TrainConfig` over the bundled recipe (``paper`` or,
@@ -183,7 +185,8 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
     cfg, info = run.cfg, run.info
     es = epoch_seed(cfg.seed, epoch)
     seed_all(es)
-    run.sampler.set_epoch(epoch)
+    if run.sampler is not None:  # None: streamed shards (the dataset splits itself)
+        run.sampler.set_epoch(epoch)
     run.train_ds.set_epoch(epoch)
     loader = DataLoader(
         run.train_ds,

@@ -101,7 +101,10 @@ def setup_run(
     wrapped = wrap_model(net, info)
     needs_gt = net.config.family == "sam_oracle"
     sampler, val_loader = setup_loaders(train_ds, val_ds, cfg, info)
-    steps_per_epoch = max(1, -(-len(sampler) // cfg.batch_size))
+    if sampler is None:  # streamed shards: each DataLoader worker batches its own stream
+        steps_per_epoch = max(1, train_ds.steps_per_epoch(cfg.batch_size, cfg.workers))
+    else:
+        steps_per_epoch = max(1, -(-len(sampler) // cfg.batch_size))
     opt, sched = setup_optimiser(params, cfg, steps_per_epoch=steps_per_epoch)
     arch, _ = split_options(cfg.model)
     run = Run(
@@ -199,8 +202,9 @@ def setup_model(
         ConfigError: the model has nothing to train.
         CheckpointError: ``init`` does not fit the model.
     """
-    from avsmodel.checkpoint import load_frozen_state, read_checkpoint
+    from avsmodel.checkpoint import load_frozen_state
     from avsmodel.pretrained.build import build_model
+    from avsmodel.pretrained.folder_format import read_any
 
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
@@ -213,12 +217,21 @@ def setup_model(
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
     frozen: dict[str, Any] = dict((ck.frozen_state if ck else None) or {})
     if init is not None and ck is None:
-        src = read_checkpoint(init)
+        src = read_any(  # a run checkpoint or a pretrained folder
+            init, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
+        )
         try:
             net.load_trainable_state_dict(src.state_dict)
         except CheckpointError as e:
             raise CheckpointError(f"--init {init}: {e}") from None
-        frozen = dict(src.frozen_state or {})  # e.g. an imported checkpoint's own PE
+        # e.g. an imported checkpoint's own PE; a full pretrained folder holds every frozen
+        # tensor: carry on only those the rebuilt model does not already have.
+        own = net.state_dict()
+        frozen = {
+            k: v
+            for k, v in (src.frozen_state or {}).items()
+            if k not in own or v.shape != own[k].shape or not torch.equal(v, own[k])
+        }
     load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
     return net, params, frozen
 
@@ -273,12 +286,24 @@ def wrap_model(net: torch.nn.Module, info: Any) -> torch.nn.Module:
 
 def setup_loaders(train_ds: Any, val_ds: Any, cfg: TrainConfig, info: Any) -> tuple[Any, Any]:
     """The training sampler (this rank's shard, reshuffled per epoch) and the validation
-    loader (this rank's shard, in order)."""
-    from torch.utils.data import DataLoader
+    loader (this rank's shard, in order).
+
+    Streamed shards (:class:`~avsmodel.data.shards.ShardDataset`) need no sampler (None):
+    the datasets learn this process's rank and split the tar shards themselves.
+    """
+    from torch.utils.data import DataLoader, IterableDataset
 
     from avsmodel.data import collate
     from avsmodel.distributed import ShardSampler
 
+    if isinstance(train_ds, IterableDataset):
+        for ds in (train_ds, val_ds):
+            ds.set_rank(info.rank, info.world_size)
+        train_ds.check_readers(cfg.workers)
+        val_loader = DataLoader(
+            val_ds, batch_size=cfg.val_batch_size, num_workers=cfg.workers, collate_fn=collate
+        )
+        return None, val_loader
     sampler = ShardSampler(
         len(train_ds),
         rank=info.rank,
