@@ -152,7 +152,7 @@ def _no_hang(fifo, fn, *args, **kw):
 
 @pytest.mark.parametrize("reader", ["read_image", "read_image_size", "read_mask"])
 def test_fifo_source_file_is_one_line(tmp_path, reader):
-    from avsynth.sources import media
+    from avsynth.sources import images as media
 
     path = _fifo(tmp_path / "x.jpg")
     box = _no_hang(path, getattr(media, reader), path)
