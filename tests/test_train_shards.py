@@ -207,3 +207,32 @@ def test_two_processes_train_from_disjoint_shards(export, tmp_path) -> None:
         a = {u for e, u in r0["read"] if e == epoch}
         b = {u for e, u in r1["read"] if e == epoch}
         assert a and b and not a & b and len(a | b) == 10, (epoch, a, b)
+
+
+@pytest.mark.slow  # torchrun, two processes, one epoch
+def test_torchrun_cli_trains_from_shards(export, tmp_path) -> None:
+    """``torchrun --nproc_per_node 2 avsmodel train DIR`` as a user runs it: both ranks join
+    (gloo on the CPU), each streams half the split (10 of 20 samples: 3 steps of 4), and only
+    rank 0 writes the run."""
+    import subprocess
+    import sys
+
+    _, out = export
+    root = Path(__file__).resolve().parents[1]
+    driver = tmp_path / "avsmodel_cli.py"
+    driver.write_text(
+        f"import sys\nsys.path.insert(0, {str(root)!r})\n"
+        "from avsmodel.cli import main\nsys.argv[0] = 'avsmodel'\nmain()\n"
+    )
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    cmd += [str(driver), "train", str(out), "--model", "sama_avs_tiny", "--out", str(run)]
+    cmd += ["--epochs", "1", "--batch-size", "4", "--loader-workers", "0", "--device", "cpu"]
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["OMP_NUM_THREADS"] = "1"
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [row["steps"] for row in rows] == [3]  # 20 samples over 2 ranks, batches of 4
+    ck = torch.load(run / "last.pt", weights_only=True)
+    assert ck["data"]["kind"] == "webdataset" and ck["world_size"] == 2
