@@ -308,7 +308,11 @@ def test_app_serves_the_dataset(app, build, loaded):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="chromium is not installed: the App screenshot test needs it "
+    "(`make browser`, as root, installs Debian's chromium)",
+)
 def test_app_shows_sample_with_mask_in_chromium(app, loaded, tmp_path):
     """Headless Chromium opens the App on one sample: the DOM names it, the screenshot shows it."""
     url, _, _ = app
