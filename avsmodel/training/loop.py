@@ -275,6 +275,10 @@ def _save(run: Run, row: dict[str, Any]) -> None:
     if run.show:
         tqdm.write(
             f"epoch {epoch}/{run.cfg.epochs}: loss {row['train_loss']:.4f}  "
-            f"val mIoU {row['val_miou']:.4f}  F {row['val_fscore']:.4f}  "
+            f"val mIoU {row['val_miou']:.4f}  F {_f4(row['val_fscore'])}  "
             f"lr {row['lr']:.2e}  {row['epoch_seconds']:.1f}s" + ("  (best)" if improved else "")
         )
+
+
+def _f4(f: float | None) -> str:
+    return "-" if f is None else f"{f:.4f}"
