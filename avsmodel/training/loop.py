@@ -13,6 +13,7 @@ optimiser, resumed state), :func:`_train_epoch` (one pass over the training data
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -24,7 +25,8 @@ import torch
 
 from avsmodel.errors import TrainingError
 from avsmodel.training.config import TrainConfig
-from avsmodel.training.run_folder import check_out, clear_run
+from avsmodel.training.run_folder import check_out
+from avsmodel.training.run_lock import ReplacedRun, RunLock, check_init_outside
 from avsmodel.training.run_setup import Run, epoch_seed, seed_all, setup_run, worker_init
 
 __all__ = ["TrainResult", "epoch_seed", "seed_all", "train"]
@@ -105,65 +107,86 @@ def train(
             that epoch; ``last.pt`` keeps the previous one).
         avsynth.errors.OutputError: ``out`` is a file, lies below one, or is not writable.
     """
-    from avsmodel.training.distributed import barrier, cleanup, init_distributed
+    from avsmodel.training.distributed import cleanup, init_distributed
     from avsynth.outputs import check_out_dir
 
     out = check_out_dir(out)  # a file, or no permission: say so before any work
     check_out(out, resume=resume, overwrite=overwrite)
+    if overwrite:
+        check_init_outside(out, init)
     info = init_distributed(device)
     threads = torch.get_num_threads()
+    setup = dict(
+        model=model,
+        config=config,
+        avsbench=avsbench,
+        subset=subset,
+        sam_checkpoint=sam_checkpoint,
+        vggish_checkpoint=vggish_checkpoint,
+        init=init,
+        resume=resume,
+        roots=roots,
+        progress=progress,
+        overrides=overrides,
+    )
     try:
-        if overwrite:
-            if info.is_main:
-                clear_run(out)
-            barrier(info)
-        t_start = time.monotonic()
-        run = setup_run(
-            info,
-            manifest,
-            model=model,
-            out=out,
-            config=config,
-            avsbench=avsbench,
-            subset=subset,
-            sam_checkpoint=sam_checkpoint,
-            vggish_checkpoint=vggish_checkpoint,
-            init=init,
-            resume=resume,
-            roots=roots,
-            progress=progress,
-            overrides=overrides,
-        )
-        cfg = run.cfg
-        end = cfg.epochs if stop_after is None else min(cfg.epochs, run.start_epoch + stop_after)
-        for epoch in range(run.start_epoch, end):
-            t0 = time.monotonic()
-            train_loss, steps = _train_epoch(run, epoch)
-            acc = _validate(run)
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                "val_miou": acc.miou,
-                "val_fscore": acc.fscore(),
-                "lr": run.sched.get_last_lr()[0],
-                "epoch_seconds": round(time.monotonic() - t0, 3),
-                "steps": steps,
-            }
-            _save(run, row)
-            barrier(info)
-        return TrainResult(
-            out=out,
-            best_miou=run.best,
-            best_epoch=run.best_epoch,
-            epochs=cfg.epochs,
-            history=run.history,
-            seconds=time.monotonic() - t_start,
-            completed_epochs=end,
-            model=run.net,
-        )
+        with RunLock(out) if info.is_main else contextlib.nullcontext():
+            return _train_locked(info, manifest, out, overwrite, stop_after, setup)
     finally:
         torch.set_num_threads(threads)  # ``threads`` in the recipe applies to this call only
         cleanup(info)
+
+
+def _train_locked(
+    info: Any,
+    manifest: Any,
+    out: Path,
+    overwrite: bool,
+    stop_after: int | None,
+    setup: dict[str, Any],
+) -> TrainResult:
+    """``train`` in a locked run folder: set up (the old run set aside on ``overwrite``,
+    restored if the set-up fails), then the epochs."""
+    from avsmodel.training.distributed import barrier
+
+    replaced = ReplacedRun(out) if overwrite and info.is_main else None
+    barrier(info)
+    t_start = time.monotonic()
+    try:
+        run = setup_run(info, manifest, out=out, **setup)
+    except BaseException:
+        if replaced is not None:
+            replaced.restore()  # nothing was trained: the old run is back as it was
+        raise
+    if replaced is not None:
+        replaced.discard()  # the new run has started: the old one is replaced
+    cfg = run.cfg
+    end = cfg.epochs if stop_after is None else min(cfg.epochs, run.start_epoch + stop_after)
+    for epoch in range(run.start_epoch, end):
+        t0 = time.monotonic()
+        train_loss, steps = _train_epoch(run, epoch)
+        acc = _validate(run)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_miou": acc.miou,
+            "val_fscore": acc.fscore(),
+            "lr": run.sched.get_last_lr()[0],
+            "epoch_seconds": round(time.monotonic() - t0, 3),
+            "steps": steps,
+        }
+        _save(run, row)
+        barrier(info)
+    return TrainResult(
+        out=out,
+        best_miou=run.best,
+        best_epoch=run.best_epoch,
+        epochs=cfg.epochs,
+        history=run.history,
+        seconds=time.monotonic() - t_start,
+        completed_epochs=end,
+        model=run.net,
+    )
 
 
 def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
