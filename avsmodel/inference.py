@@ -123,7 +123,8 @@ def predict(
         image: Image file (any format PIL reads).
         audio: Audio file (WAV/FLAC; MP4 through PyAV), at least one VGGish example
             (:data:`avsynth.logmel.MIN_SECONDS`, 0.975 s).
-        out: Mask PNG to write (0 background, 255 object; the image's size); a ``.png`` name.
+        out: Mask PNG to write (0 background, 255 object; the image's displayed size, EXIF
+            orientation applied); a ``.png`` name.
         overlay: Optional overlay image for people (``.png``, ``.jpg``, ... any format PIL
             writes).
         sam_checkpoint: SAM weights (default: the path recorded in the checkpoint).
@@ -140,8 +141,9 @@ def predict(
     """
     from PIL import Image
 
-    from avsmodel.data.dataset import LogMelCache, read_rgb
+    from avsmodel.data.dataset import LogMelCache
     from avsmodel.errors import ConfigError
+    from avsmodel.photo import read_photo
     from avsmodel.training.checkpoint import build_from_checkpoint
     from avsynth.outputs import check_out_file, image_suffixes
 
@@ -149,7 +151,7 @@ def predict(
     if overlay is not None:
         check_out_file(overlay, option="--overlay", suffixes=image_suffixes())
 
-    img = read_rgb(image)
+    img = read_photo(image)  # as displayed: EXIF orientation applied
     examples = LogMelCache(0).get(Path(audio))
     model, meta = build_from_checkpoint(
         ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from avsmodel.checks import write_failure
 from avsmodel.errors import CheckpointError
 from avsynth.files import atomic_path
 
@@ -37,9 +38,20 @@ VERSION = 1
 
 
 def save_checkpoint(path: str | os.PathLike[str], ckpt: dict[str, Any]) -> None:
-    """Write ``ckpt`` (adding format/version) atomically to ``path``."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, "version": VERSION, **ckpt}, tmp)
+    """Write ``ckpt`` (adding format/version) atomically to ``path``.
+
+    Raises:
+        CheckpointError: the write failed (a full disk, no permission...); the file that was
+            at ``path`` is unchanged and no temporary file is left.
+    """
+    try:
+        with atomic_path(path) as tmp:
+            torch.save({"format": FORMAT, "version": VERSION, **ckpt}, tmp)
+    except (OSError, RuntimeError) as e:  # torch's zip writer reports write errors as Runtime
+        raise CheckpointError(
+            f"{path}: cannot save the checkpoint ({write_failure(e)}); the previous one is "
+            "unchanged"
+        ) from None
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from avsmodel.checks import check_count, write_failure
 from avsmodel.errors import TrainingError
 from avsmodel.training.config import TrainConfig
 from avsmodel.training.run_folder import check_out
@@ -94,8 +95,8 @@ def train(
         roots: Source roots of a plan-only manifest.
         device: ``cpu``/``cuda`` (default: CUDA if available).
         progress: Show progress bars.
-        stop_after: Stop after this many epochs in this call (time-boxed jobs); the
-            schedule still spans ``epochs`` and ``resume=True`` continues the run.
+        stop_after: Stop after this many epochs (at least 1) in this call (time-boxed
+            jobs); the schedule still spans ``epochs`` and ``resume=True`` continues the run.
         **overrides: Config keys, e.g. ``epochs=3, batch_size=4, lr=1e-4, seed=1``.
 
     Returns:
@@ -110,6 +111,7 @@ def train(
     from avsmodel.training.distributed import cleanup, init_distributed
     from avsynth.outputs import check_out_dir
 
+    check_count("--stop-after", stop_after, 1)
     out = check_out_dir(out)  # a file, or no permission: say so before any work
     check_out(out, resume=resume, overwrite=overwrite)
     if overwrite:
@@ -262,7 +264,9 @@ def _save(run: Run, row: dict[str, Any]) -> None:
     """Record an epoch: ``best.pt`` if val mIoU improved, ``last.pt``, metrics, curves.
 
     Raises:
-        TrainingError: a trainable weight is NaN/inf (nothing is written).
+        TrainingError: a trainable weight is NaN/inf (nothing is written), or the metrics or
+            curves cannot be written.
+        CheckpointError: a checkpoint cannot be written (the previous one is unchanged).
     """
     from tqdm import tqdm
 
@@ -292,9 +296,15 @@ def _save(run: Run, row: dict[str, Any]) -> None:
         save_checkpoint(run.out / "best.pt", common)
     resume = {"optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict()}
     save_checkpoint(run.out / "last.pt", dict(common, resume=resume))
-    append_metrics(run.out / "metrics.jsonl", row)
-    run.history.append(row)
-    plot_curves(run.history, run.out / "curves.png")
+    try:
+        append_metrics(run.out / "metrics.jsonl", row)
+        run.history.append(row)
+        plot_curves(run.history, run.out / "curves.png")
+    except OSError as e:
+        raise TrainingError(
+            f"{e.filename or run.out}: cannot write ({write_failure(e)}); the checkpoints of "
+            f"epoch {epoch} are saved"
+        ) from None
     if run.show:
         tqdm.write(
             f"epoch {epoch}/{run.cfg.epochs}: loss {row['train_loss']:.4f}  "
