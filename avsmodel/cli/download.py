@@ -13,6 +13,12 @@ Examples:
     avsmodel download sam_vit_b --dir weights/
 
     avsmodel download vit_h --mirror https://mirror.example.org/avs-weights
+
+    avsmodel download vit_h --stall-timeout 30 --deadline 7200
+
+A stalled server is retried (resuming the .part) after --stall-timeout seconds without
+bytes; the whole call ends after --deadline seconds (run it again to resume); a file may not
+grow past its published size plus about 10 %.
 """
 
 from __future__ import annotations
@@ -37,9 +43,24 @@ def main(
         bool, typer.Option("--force", help="Fetch again even if a file is there.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    stall_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the next bytes before retrying.")
+    ] = 60.0,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds the whole download may take (then resume later).")
+    ] = 6 * 3600.0,
 ) -> None:
     """Download official weights; prints each verified file's path."""
     from avsmodel.hub import download
 
-    for path in download(names, dir=dir, mirror=mirror, progress=not quiet, force=force):
+    paths = download(
+        names,
+        dir=dir,
+        mirror=mirror,
+        progress=not quiet,
+        force=force,
+        stall_timeout=stall_timeout,
+        deadline=deadline,
+    )
+    for path in paths:
         typer.echo(str(path))
