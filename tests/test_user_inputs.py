@@ -220,3 +220,51 @@ def test_predict_mask_has_the_displayed_size(ckpt, manifest, tmp_path, orientati
     with Image.open(r["overlay"]) as ov:
         w, h = ov.size
         assert (w > h) == (displayed[0] > displayed[1])
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _tamper(ck: dict, field: str) -> dict:
+    ck = dict(ck)
+    if field == "model":
+        ck["model"] = 5
+    elif field == "state_dict_list":
+        ck["state_dict"] = [1, 2]
+    elif field == "state_dict_value":
+        ck["state_dict"] = dict(ck["state_dict"], extra="not a tensor")
+    elif field == "train_config":
+        ck["train_config"] = "paper"
+    elif field == "seed":
+        ck["train_config"] = dict(ck["train_config"], seed="0")
+    elif field == "epoch":
+        ck["epoch"] = "3"
+    elif field == "frozen_state":
+        ck["frozen_state"] = {"image_encoder.pos_embed": 1.5}
+    elif field == "sam_checkpoint":
+        ck["sam_checkpoint"] = ["a", "b"]
+    return ck
+
+
+@pytest.mark.parametrize(
+    ("field", "named"),
+    [
+        ("model", "'model' is a int, expected str"),
+        ("state_dict_list", "'state_dict' is a list, expected dict"),
+        ("state_dict_value", "'state_dict' maps 'extra' to a str"),
+        ("train_config", "'train_config' is a str, expected dict"),
+        ("seed", "train_config 'seed' is a str, expected int"),
+        ("epoch", "'epoch' is a str, expected int or null"),
+        ("frozen_state", "'frozen_state' maps 'image_encoder.pos_embed' to a float"),
+        ("sam_checkpoint", "'sam_checkpoint' is a list, expected str or null"),
+    ],
+)
+def test_checkpoint_with_wrong_field_types_is_one_line(ckpt, manifest, tmp_path, capsys, field,
+                                                       named):  # fmt: skip
+    bad = tmp_path / "bad.pt"
+    torch.save(_tamper(torch.load(ckpt, weights_only=True), field), bad)
+    for cmd in (["eval", str(bad), "--manifest", str(manifest)],
+                ["predict", str(bad), "--image", str(manifest.parent / "images" / "t0001.png"),
+                 "--audio", str(manifest.parent / "audio" / "t0001.wav"),
+                 "--out", str(tmp_path / "m.png")]):  # fmt: skip
+        code, err = run_cli(cmd, capsys)
+        assert code == 2 and err.count("\n") == 1, err
+        assert str(bad) in err and named in err

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from avsmodel.checkpoint_fields import check_fields
 from avsmodel.checks import write_failure
 from avsmodel.errors import CheckpointError
 from avsynth.files import atomic_path
@@ -82,6 +83,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     for key in ("model", "state_dict", "train_config"):
         if key not in ckpt:
             raise CheckpointError(f"{p}: checkpoint lacks {key!r}")
+    check_fields(ckpt, str(p))
     return ckpt
 
 
