@@ -90,8 +90,10 @@ def train(
         vggish_checkpoint: VGGish weights (``vggish-10086976.pth``), or ``"vggish"``.
         init: Warm-start from another run's checkpoint (trainable weights only).
         resume: Continue ``out/last.pt`` (to the same result as an uninterrupted run).
-        overwrite: ``out`` may hold a run: delete its run files and start over. Without
-            ``resume`` or ``overwrite`` a folder holding a run is refused.
+        overwrite: ``out`` may hold a run: replace its run files once the new run has been
+            set up (they are restored if the set-up fails; an ``init`` among them is
+            refused). Without ``resume`` or ``overwrite`` a folder holding a run is refused.
+            One training at a time may use ``out`` (:mod:`avsmodel.training.run_lock`).
         roots: Source roots of a plan-only manifest.
         device: ``cpu``/``cuda`` (default: CUDA if available).
         progress: Show progress bars.
