@@ -1,4 +1,6 @@
-# One-command set-up: `make demo` and `make test` install whatever they need.
+# One-command set-up: `make demo` and `make test` create .venv and pip-install the pinned
+# Python dependencies (about 7 GB, see README). Nothing is installed outside .venv, except by
+# `make browser`, which you run yourself (CI does).
 # Python 3.11 (pyproject: requires-python >=3.11,<3.12): python3.11, else python3 if it is 3.11.
 PYTHON ?= $(firstword $(shell for p in python3.11 python3; do command -v $$p >/dev/null 2>&1 && \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && echo $$p; done))
@@ -39,15 +41,19 @@ format: install
 	$(VENV)/bin/ruff format avsynth avsmodel tests bench scripts
 	$(VENV)/bin/ruff check --fix avsynth avsmodel tests bench scripts
 
-# Debian's chromium drives the FiftyOne App screenshot test (skipped, with a note, without it).
+# Optional: Debian's chromium (about 290 MB, with apt-get, as root) for the one test that
+# screenshots the FiftyOne App in a headless browser. `make test` does not run this; without
+# chromium that test is skipped with a note saying how to run it.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the App screenshot test"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "note: no chromium (and no root apt-get): the App screenshot test will be skipped"; fi; }
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium is installed: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium (about 290 MB) with apt-get for the App screenshot test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "make browser: needs root and apt-get (or install chromium yourself);" \
+	  "without it the App screenshot test is skipped"; exit 1; fi
 
-test: install lint browser
+test: install lint
+	@command -v chromium >/dev/null 2>&1 || echo "note: no chromium: the App screenshot test will be skipped (run 'make browser' as root to install it)"
 	$(PY) -m pytest -q
 
 test-fast: install

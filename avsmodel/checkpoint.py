@@ -35,6 +35,8 @@ from typing import Any
 
 import torch
 
+from avsmodel.checkpoint_fields import check_fields
+from avsmodel.checks import write_failure
 from avsmodel.errors import CheckpointError
 from avsynth.storage.atomic import atomic_path
 
@@ -122,10 +124,20 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: Checkpoint | dict[str, A
     A plain dict is written as given (tests write older layouts that way). Saved through a
     file object: given a path, ``torch.save`` names the archive inside after the file, so the
     (unique, random) temporary name would make the bytes differ run to run.
+
+    Raises:
+        CheckpointError: the write failed (a full disk, no permission...); the file that was
+            at ``path`` is unchanged and no temporary file is left.
     """
     body = ckpt.to_dict() if isinstance(ckpt, Checkpoint) else ckpt
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        torch.save({"format": FORMAT, "version": VERSION, **body}, f)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            torch.save({"format": FORMAT, "version": VERSION, **body}, f)
+    except (OSError, RuntimeError) as e:  # torch's zip writer reports write errors as Runtime
+        raise CheckpointError(
+            f"{path}: cannot save the checkpoint ({write_failure(e)}); the previous one is "
+            "unchanged"
+        ) from None
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -157,6 +169,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     for key in ("model", "state_dict", "train_config"):
         if key not in ckpt:
             raise CheckpointError(f"{p}: checkpoint lacks {key!r}")
+    check_fields(ckpt, str(p))
     return ckpt
 
 

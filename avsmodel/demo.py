@@ -33,6 +33,9 @@ from avsynth.storage.atomic import atomic_path, atomic_write_text
 #: The category map the demo builds with: the curated map shipped inside avsynth (so the demo
 #: also runs from an installed wheel, without the source tree's ``category_maps/``).
 DEFAULT_MAP = "46"
+#: Size of the grid's panels: predict's overlays are drawn at this size, so the captions keep
+#: their height (16 px) in the grid.
+OVERLAY_PX = 384
 
 logger = logging.getLogger(__name__)
 
@@ -84,11 +87,7 @@ def _predictions(ckpt: Path, manifest: Path, out: Path, n: int, seed: int) -> Pa
         other = ds.records[ds.audio_index(i)]
         img_path, audio_path = ds.path(t.image), ds.path(t.audio)
         img, gt = read_rgb(img_path), read_mask(ds.path(t.mask))
-        cells = [
-            render_overlay(
-                img, gt, f"ground truth: {t.category}", colour=(40, 200, 60), scale_to=256
-            )
-        ]
+        cells = [render_overlay(img, gt, f"ground truth: {t.category}", scale_to=OVERLAY_PX)]
         for tag, a, who in (
             ("matched", audio_path, t),
             ("mismatched", ds.path(other.audio), other),

@@ -14,19 +14,25 @@ import numpy as np
 
 from avsynth.storage.atomic import atomic_path
 
-COLOUR = (255, 48, 160)
+#: Colour of the outline's core (a black halo surrounds it, so it shows on any object colour).
+COLOUR = (255, 255, 255)
+#: Smallest caption text height in pixels (the overlay's own size; readable on a screen).
+MIN_TEXT_PX = 16
 
 
 def _contour(mask: np.ndarray) -> np.ndarray:
     """Pixels of ``mask`` with a 4-neighbour outside it (a thin outline)."""
     m = np.pad(mask, 1)
     inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
-    edge = mask & ~inner
-    # Thicken to 2 px so it shows on large images.
-    if max(mask.shape) >= 256:
-        e = np.pad(edge, 1)
-        edge = edge | e[:-2, 1:-1] | e[2:, 1:-1] | e[1:-1, :-2] | e[1:-1, 2:]
-    return edge
+    return mask & ~inner
+
+
+def _grow(mask: np.ndarray, px: int) -> np.ndarray:
+    """``mask`` dilated by ``px`` pixels (a square neighbourhood)."""
+    from PIL import Image, ImageFilter
+
+    im = Image.fromarray(mask.astype(np.uint8) * 255)
+    return np.asarray(im.filter(ImageFilter.MaxFilter(2 * px + 1))) > 0
 
 
 def render_overlay(
@@ -38,42 +44,61 @@ def render_overlay(
     alpha: float = 0.45,
     scale_to: int | None = None,
 ) -> Any:
-    """The image with the mask blended in, outlined and captioned.
+    """The image with the mask outlined, the rest veiled, and a caption.
+
+    The mask is shown without tinting it (a tint can match an object's own colour): pixels
+    outside it are darkened, and its outline is a line of ``colour`` inside a black halo, so
+    it stands out on every object colour. The image is scaled first, so the outline and the
+    caption (at least :data:`MIN_TEXT_PX` pixels tall) have their size in the result.
 
     Args:
         image: ``uint8[H, W, 3]``.
         mask: ``bool[H, W]``.
-        label: Caption (drawn on a dark band at the top).
-        colour: Mask colour.
-        alpha: Mask opacity.
+        label: Caption (white on a black band at the top; lines split at ``\\n``).
+        colour: Colour of the outline's core.
+        alpha: How much the pixels outside the mask are darkened (0: not at all).
         scale_to: Upscale so the longer side is at least this (small images stay legible).
 
     Returns:
         A ``PIL.Image`` (RGB).
     """
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image
 
-    out = image.astype(np.float32).copy()
-    c = np.array(colour, np.float32)
-    out[mask] = (1 - alpha) * out[mask] + alpha * c
-    out[_contour(mask)] = c
-    im = Image.fromarray(out.clip(0, 255).astype(np.uint8))
+    im = Image.fromarray(image)
+    m = Image.fromarray(mask.astype(np.uint8) * 255)
     if scale_to and max(im.size) < scale_to:
         f = scale_to / max(im.size)
-        im = im.resize((round(im.width * f), round(im.height * f)), Image.NEAREST)
+        size = (round(im.width * f), round(im.height * f))
+        im, m = im.resize(size, Image.NEAREST), m.resize(size, Image.NEAREST)
+    out = np.asarray(im.convert("RGB"), np.float32).copy()
+    inside = np.asarray(m) > 0
+    out[~inside] *= 1.0 - alpha
+    width = max(2, max(im.size) // 160)  # 2 px up to 479 px, 3 px up to 639 px, ...
+    core = _grow(_contour(inside), width - 1) if width > 1 else _contour(inside)
+    halo = _grow(core, width + 1) & ~core
+    out[halo] = 0.0
+    out[core] = colour
+    result = Image.fromarray(out.clip(0, 255).astype(np.uint8))
     if label:
-        draw = ImageDraw.Draw(im)
-        lines = label.split("\n")
-        size = max(10, im.width // 36)
-        try:
-            font = ImageFont.load_default(size=size)
-        except (TypeError, OSError):  # Pillow without FreeType: fixed bitmap font
-            font, size = ImageFont.load_default(), 10
-        step = size + 3
-        draw.rectangle((0, 0, im.width, step * len(lines) + 4), fill=(0, 0, 0))
-        for i, line in enumerate(lines):
-            draw.text((4, 2 + step * i), line, fill=(255, 255, 255), font=font)
-    return im
+        _caption(result, label)
+    return result
+
+
+def _caption(im: Any, label: str) -> None:
+    """Draw ``label`` (white, at least ``MIN_TEXT_PX`` tall) on a black band at the top."""
+    from PIL import ImageDraw, ImageFont
+
+    draw = ImageDraw.Draw(im)
+    lines = label.split("\n")
+    size = max(MIN_TEXT_PX, im.width // 24)
+    try:
+        font = ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: fixed bitmap font
+        font, size = ImageFont.load_default(), 10
+    step = size + 4
+    draw.rectangle((0, 0, im.width, step * len(lines) + 4), fill=(0, 0, 0))
+    for i, line in enumerate(lines):
+        draw.text((4, 2 + step * i), line, fill=(255, 255, 255), font=font)
 
 
 def _atomic_png(im: Any, path: Path) -> None:
@@ -128,7 +153,8 @@ def predict(
         image: Image file (any format PIL reads).
         audio: Audio file (WAV/FLAC; MP4 through PyAV), at least one VGGish example
             (:data:`avsynth.audio.logmel.MIN_SECONDS`, 0.975 s).
-        out: Mask PNG to write (0 background, 255 object; the image's size); a ``.png`` name.
+        out: Mask PNG to write (0 background, 255 object; the image's displayed size, EXIF
+            orientation applied); a ``.png`` name.
         overlay: Optional overlay image for people (``.png``, ``.jpg``, ... any format PIL
             writes).
         sam_checkpoint: SAM weights (default: the path recorded in the checkpoint).
@@ -148,9 +174,10 @@ def predict(
     """
     from PIL import Image
 
-    from avsmodel.data.dataset import LogMelCache, read_rgb
+    from avsmodel.data.dataset import LogMelCache
     from avsmodel.device import resolve_device
     from avsmodel.errors import ConfigError
+    from avsmodel.photo import read_photo
     from avsmodel.pretrained.build import build_from_checkpoint
     from avsynth.storage.out_paths import check_out_file, image_suffixes
 
@@ -159,7 +186,7 @@ def predict(
     if overlay is not None:
         check_out_file(overlay, option="--overlay", suffixes=image_suffixes())
 
-    img = read_rgb(image)
+    img = read_photo(image)  # as displayed: EXIF orientation applied
     examples = LogMelCache(0).get(Path(audio))
     model, meta = build_from_checkpoint(
         ckpt, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint, device=dev

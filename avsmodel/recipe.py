@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from avsmodel.checks import SEED_LIMIT
 from avsmodel.errors import ConfigError
 
 
@@ -154,6 +155,8 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
         (cfg.threads >= 0, "threads must be >= 0"),
+        (all(0.0 <= b < 1.0 for b in cfg.betas), "betas must both be in [0, 1)"),
+        (0 <= cfg.seed < SEED_LIMIT, "seed must be in [0, 2**64)"),
     ]
     for ok, msg in rules:
         if not ok:

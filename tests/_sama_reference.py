@@ -146,6 +146,30 @@ def grads_diff(models: dict[str, nn.Module], batch: dict) -> dict[str, float]:
     }
 
 
+def grads_vs_float64(models: dict[str, nn.Module], batch: dict) -> dict[str, float]:
+    """Worst per-parameter gradient error of each fp32 model against a float64 reference.
+
+    The float64 reference is a copy of ``models["reference"]`` in double precision (SAM's
+    positional encoding builds its grid in float32; its coordinates are cast to float64 in
+    the copy). Returns ``{"reference": err, "project": err}``, each the largest
+    ``||g - g64|| / max(||g64||, 1e-4 * ||all g64||)`` over the trainable parameters: the
+    rounding error of SAM's eager code and of the project's fast path, on one scale.
+    """
+    ref64 = copy.deepcopy(models["reference"]).double()
+    pe = ref64.prompt_encoder.pe_layer
+    encode = pe._pe_encoding
+    pe._pe_encoding = lambda coords: encode(coords.double())
+    _, g64 = loss_and_grads(ref64, {k: v.double() for k, v in batch.items()})
+    floor = 1e-4 * torch.cat([g.flatten() for g in g64.values()]).norm()
+    out = {}
+    for name in ("reference", "project"):
+        _, g = loss_and_grads(models[name], batch)
+        out[name] = max(
+            float((g[n] - x).norm() / torch.maximum(x.norm(), floor)) for n, x in g64.items()
+        )
+    return out
+
+
 def train_steps(model: nn.Module, batch: dict, steps: int = 10) -> list[float]:
     """Losses of ``steps`` AdamW steps on one batch."""
     task = SegmentationTask(model)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,21 +49,24 @@ def test_demo_help_is_cheap() -> None:
     assert r.stdout.strip() == "", f"--help imported {r.stdout.strip()}"
 
 
-@pytest.mark.slow
-def test_demo_trains_a_model_that_listens(tmp_path: Path) -> None:
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[str]]:
+    """One run of the demo with its defaults (what `python -m avsmodel.demo` runs)."""
     from avsmodel.demo import run_demo
 
+    out = tmp_path_factory.mktemp("demo")
     lines: list[str] = []
-    s = run_demo(
-        tmp_path,
-        n_images=150,
-        clips_per_label=10,
-        split_sizes=(450, 60, 60),
-        epochs=12,
-        n_predictions=4,
-        progress=False,
-        log=lines.append,
-    )
+    return out, run_demo(out, progress=False, log=lines.append), lines
+
+
+@pytest.mark.slow
+def test_demo_trains_a_model_that_listens(demo) -> None:
+    from avsmodel.demo import run_demo
+
+    tmp_path, s, lines = demo
     matched, mismatched = s["test_matched"]["miou"], s["test_mismatched"]["miou"]
     assert matched >= 0.75, s
     assert matched - mismatched >= 0.5, s
@@ -75,16 +80,7 @@ def test_demo_trains_a_model_that_listens(tmp_path: Path) -> None:
     # A rerun keeps world, build and the finished training.
     last = tmp_path / "run" / "last.pt"
     stamp = last.stat().st_mtime_ns
-    again = run_demo(
-        tmp_path,
-        n_images=150,
-        clips_per_label=10,
-        split_sizes=(450, 60, 60),
-        epochs=12,
-        n_predictions=1,
-        progress=False,
-        log=lines.append,
-    )
+    again = run_demo(tmp_path, n_predictions=1, progress=False, log=lines.append)
     assert last.stat().st_mtime_ns == stamp
     assert again["test_matched"]["miou"] == matched
 
@@ -113,3 +109,35 @@ def test_demo_is_an_avsmodel_command_and_the_old_module_entry_says_so() -> None:
         "note: `python -m avsmodel.demo` became `avsmodel demo` "
         "(or `python -m avsmodel.cli demo`) with the same options"
     ]
+
+
+@pytest.mark.slow
+def test_docs_show_the_demos_numbers(demo) -> None:
+    """README.md and docs/demo.md carry what a fresh demo's summary.json says."""
+    out, _, _ = demo
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "demo_numbers.py"), str(out / "summary.json"),
+         "--check"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+def test_grid_captions_are_readable(demo) -> None:
+    """Each panel of predictions/grid.png has a caption band whose text is >= 14 px tall."""
+    import numpy as np
+    from PIL import Image
+
+    _, s, _ = demo
+    with Image.open(s["files"]["grid"]) as im:
+        g = np.asarray(im.convert("RGB")).astype(int)
+    white, black = (g >= 240).all(-1), (g <= 10).all(-1)
+    top = int(np.flatnonzero(black.mean(1) > 0.3)[0])  # the first panels' caption bands
+    cols = np.flatnonzero(black[top])
+    first = cols[: int(np.argmax(np.diff(cols) > 1)) + 1]  # the first panel's columns
+    band = np.flatnonzero(black[top : top + 80, first[0] : first[-1] + 1].mean(1) > 0.5)
+    band = band[: int(np.argmax(np.diff(band) > 1)) + 1] if (np.diff(band) > 1).any() else band
+    text = white[top : top + band[-1] + 1, first[0] + 1 : first[-1]]
+    rows = np.flatnonzero(text.any(1))
+    assert rows.size and int(rows[-1] - rows[0]) + 1 >= 14, rows

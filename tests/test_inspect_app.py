@@ -375,7 +375,11 @@ def _image_grid(bare: np.ndarray, obj: np.ndarray, colour: np.ndarray) -> tuple[
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="chromium is not installed: the App screenshot test needs it "
+    "(`make browser`, as root, installs Debian's chromium)",
+)
 def test_app_shows_sample_with_mask_in_chromium(app, build, env, loaded, tmp_path):
     """Headless Chromium opens the App on one sample and draws its mask over the image: in
     orange (the colour avsynth configures, at opacity 0.55), on the mask's pixels only.

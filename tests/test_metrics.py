@@ -42,7 +42,7 @@ def test_empty_ground_truth():
     half = torch.full((1, 4, 4), -BIG)
     half[0, :2] = BIG
     assert mask_iou(half, g) == pytest.approx(0.5)
-    assert f_score(half, g) == 0.0  # empty frames are skipped: nothing to score
+    assert f_score(half, g) is None  # empty frames are skipped: F is undefined
     # An empty frame does not change F, but counts in mIoU.
     both_gt = torch.cat([_gt4(), g])
     both = torch.cat([_perfect(_gt4()), half])

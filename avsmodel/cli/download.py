@@ -14,6 +14,12 @@ Examples:
     avsmodel download sam_vit_b --out weights/
 
     avsmodel download vit_h --mirror https://mirror.example.org/avs-weights --json
+
+    avsmodel download vit_h --stall-timeout 30 --deadline 7200
+
+A stalled server is retried (resuming the .part) after --stall-timeout seconds without
+bytes; the whole call ends after --deadline seconds (run it again to resume); a file may not
+grow past its published size plus about 10 %.
 """
 
 from __future__ import annotations
@@ -55,6 +61,12 @@ def main(
     ] = False,
     quiet: Quiet = False,
     as_json: JsonOutput = False,
+    stall_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the next bytes before retrying.")
+    ] = 60.0,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds the whole download may take (then resume later).")
+    ] = 6 * 3600.0,
 ) -> None:
     """Download official weights; prints each verified file's path."""
     import json
@@ -62,9 +74,14 @@ def main(
     from avsmodel.pretrained.download import download
 
     paths = download(
-        [n.value for n in names], dir=out, mirror=mirror, progress=not (quiet or as_json),
+        [n.value for n in names],
+        dir=out,
+        mirror=mirror,
+        progress=not (quiet or as_json),
         force=force,
-    )  # fmt: skip
+        stall_timeout=stall_timeout,
+        deadline=deadline,
+    )
     if as_json:
         typer.echo(json.dumps({n.value: str(p) for n, p in zip(names, paths, strict=True)}))
         return

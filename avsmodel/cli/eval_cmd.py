@@ -54,6 +54,16 @@ from avsynth.cli.options import LvisRoot, OpenImagesRoot, Quiet, VggsoundRoot, s
 
 DEPRECATED = LOADER_WORKERS_RENAMED
 
+#: Printed under the scores when some F is undefined.
+UNDEFINED_F = (
+    "F -: undefined (null in --json): every target there is empty, and F skips empty targets"
+)
+
+
+def format_f(f: float | None) -> str:
+    """``0.1234``, or ``-`` for an undefined F."""
+    return "-" if f is None else f"{f:.4f}"
+
 
 def main(
     ckpt: Annotated[
@@ -137,14 +147,19 @@ def main(
     typer.echo(f"{r['model']} on {split} ({audio.value} audio{variant}), {r['n']} frames")
     typer.echo(f"mIoU {r['miou']:.4f}")
     for protocol, f in r["fscore"].items():
-        typer.echo(f"F    {f:.4f}  ({protocol} protocol)")
+        typer.echo(f"F    {format_f(f)}  ({protocol} protocol)")
     if "fscore_official" in r:
-        typer.echo(f"F    {r['fscore_official']:.4f}  (batches of {r['fscore_batch']} frames)")
+        typer.echo(
+            f"F    {format_f(r['fscore_official'])}  (batches of {r['fscore_batch']} frames)"
+        )
+    if any(f is None for f in r["fscore"].values()):
+        typer.echo(UNDEFINED_F)
     for cat, miou in r.get("per_category", {}).items():
         typer.echo(f"  mIoU {cat:<24} {miou:.4f}")
     for comp, v in r.get("per_composition", {}).items():
-        f = "-" if v["fscore"] is None else f"{v['fscore']:.4f}"
         typer.echo(
-            f"  {comp:<10} n {v['n']:<5} mIoU {v['miou']:.4f}  F {f}  "
+            f"  {comp:<10} n {v['n']:<5} mIoU {v['miou']:.4f}  F {format_f(v['fscore'])}  "
             f"predicted area {v['pred_area']:.4f}"
         )
+    if any(v["fscore"] is None for v in r.get("per_composition", {}).values()):
+        typer.echo(f"  {UNDEFINED_F}")

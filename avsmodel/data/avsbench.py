@@ -40,6 +40,7 @@ from avsmodel.data.dataset import (
     stable_hash,
 )
 from avsmodel.data.selection import frame_audio
+from avsmodel.data.tensor_pickle import TensorUnpickler
 from avsmodel.errors import DataError
 from avsynth.errors import ManifestError
 from avsynth.manifest import UnsafePathError, check_split, safe_component
@@ -119,24 +120,14 @@ def check_meta_split(meta: Path, present: set[str], split: str) -> None:
         raise DataError(f"{meta}: {e}") from None
 
 
-class _TensorUnpickler(pickle.Unpickler):
-    """Unpickler for AVSBench log-mel files: only torch/numpy/collections classes (and
-    ``_io.BytesIO``, which avsynth's export wraps ``torch.save`` bytes in)."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("_io", "BytesIO"):
-            return super().find_class(module, name)
-        if module.split(".")[0] in ("torch", "numpy", "collections", "_codecs"):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-
-
 def read_log_mel(path: Path) -> torch.Tensor:
     """Load an AVSBench ``[5,1,96,64]`` log-mel pickle as a float tensor."""
     try:
         with open(path, "rb") as f:
-            obj = _TensorUnpickler(f).load()
+            obj = TensorUnpickler(f).load()
         t = torch.as_tensor(obj.detach() if isinstance(obj, torch.Tensor) else obj).float()
+    except pickle.UnpicklingError as e:
+        raise DataError(f"{path}: log-mel pickle does not load ({e})") from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a data error
         raise DataError(f"{path}: log-mel pickle does not load ({type(e).__name__})") from None
     if t.dim() != 4 or tuple(t.shape[1:]) != (1, 96, 64):

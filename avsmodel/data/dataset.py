@@ -234,8 +234,7 @@ class ManifestDataset(Dataset):
         self.media = ManifestMedia(self.manifest, roots, lvis_labels(self.records))
         self.audio_pools = {k: list(v) for k, v in (audio_pools or {}).items() if v}
         self._by_cat: dict[str, list[int]] = {}
-        for i, t in enumerate(self.records):
-            self._by_cat.setdefault(_pool_key(t), []).append(i)
+        self._index_pools()
         if mismatched and len(self._by_cat) < 2:
             raise DataError(
                 f"{self.manifest}: split {split!r} has one category only; mismatched audio "
@@ -251,7 +250,7 @@ class ManifestDataset(Dataset):
 
     def categories(self) -> list[str]:
         """The categories of this split, sorted."""
-        return sorted(self._by_cat)
+        return sorted({t.category for t in self.records})
 
     def audio_index(self, index: int) -> int:
         """Which triplet's clip is paired with triplet ``index`` (mismatch/resampling)."""
@@ -295,7 +294,8 @@ class ManifestDataset(Dataset):
         otherwise :meth:`audio_index`'s triplet's clip and its recorded duration.
         """
         t = self.records[index]
-        pool = self.audio_pools.get(t.category)
+        # A release's pools hold single clips: a composed record never draws from them.
+        pool = self.audio_pools.get(t.category) if t.composition == "single" else None
         if pool and self.resample_audio_p > 0 and not self.mismatched:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             if rng.random() < self.resample_audio_p:
@@ -321,9 +321,13 @@ class ManifestDataset(Dataset):
         """Keep only the triplets with these ids (dataset order kept; few-shot runs)."""
         keep = set(ids)
         self.records = [t for t in self.records if t.id in keep]
+        self._index_pools()
+
+    def _index_pools(self) -> None:
+        """Group the records' indices by their audio pool key (see ``_pool_key``)."""
         self._by_cat = {}
         for i, t in enumerate(self.records):
-            self._by_cat.setdefault(t.category, []).append(i)
+            self._by_cat.setdefault(_pool_key(t), []).append(i)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         t = self.records[index]

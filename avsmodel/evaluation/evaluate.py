@@ -112,8 +112,13 @@ def evaluate(
             unknown split, or one the data lacks, is refused before the model is loaded,
             naming the splits the manifest (or AVSBench meta CSV) has.
     """
+    from avsmodel.checks import check_count, check_seed
     from avsmodel.errors import ConfigError
 
+    check_count("--batch-size", batch_size, 1)
+    check_count("--fscore-batch", fscore_batch, 1)
+    check_count("--workers", workers, 0)
+    check_seed("--seed", seed)
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
     if score_size not in ("ground_truth", "input"):

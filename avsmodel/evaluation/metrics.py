@@ -8,7 +8,8 @@ Semantics follow AVSBench's ``utility.py`` (``mask_iou``, ``Eval_Fmeasure``):
 - **F** per frame: 255 thresholds ``linspace(0, 1 - 1e-10, 255)`` on ``sigmoid(logit)``
   (pixel positive when ``p >= t``); precision ``tp / (pred + 1e-20)``, recall
   ``tp / (gt + 1e-20)``, ``F = 1.3 P R / (0.3 P + R)`` (beta^2 = 0.3), NaN -> 0; frames with
-  an empty ground truth are skipped.
+  an empty ground truth are skipped. When every frame's ground truth is empty, F is
+  undefined and is ``None`` in every protocol (never 0.0).
   ``batch_size=None`` (default, batch-independent): mean F curve over all non-empty frames,
   max over thresholds. ``batch_size=k`` (official, k=4 for AVSBench): frames in order are cut
   into batches of k; per batch the mean curve's max (0 when the batch holds no non-empty
@@ -25,6 +26,8 @@ Ground truths are binarised with ``gt > 0.5`` (bool, {0,1} float, or {0,255} uin
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -134,8 +137,10 @@ def f_score(
     frames_per_clip: int = 5,
     *,
     batch_size: int | None = None,
-) -> float:
+) -> float | None:
     """F-score over ``[N,H,W]`` frames in dataset order, under a named protocol.
+
+    ``None`` when every frame's ground truth is empty (F is undefined there).
 
     Args:
         logits: mask logits.
@@ -211,10 +216,15 @@ class MetricAccumulator:
         self._batch_scores.append(float(torch.stack(kept).mean(0).max()) if kept else 0.0)
         self._pending = []
 
-    def compute(self) -> dict[str, float]:
-        """``{"miou", "f_score", "frames", "f_frames"}`` (a trailing partial batch counts)."""
+    def compute(self) -> dict[str, Any]:
+        """``{"miou", "f_score", "frames", "f_frames"}`` (a trailing partial batch counts).
+
+        ``f_score`` is ``None`` when no frame has a non-empty ground truth (F undefined).
+        """
         miou = self.iou_sum / self.frames if self.frames else float("nan")
-        if self.batch_size is None:
+        if not self.f_frames:
+            f = None
+        elif self.batch_size is None:
             f = float((self.f_sum / self.f_frames).max()) if self.f_frames else 0.0
         else:
             scores = list(self._batch_scores)

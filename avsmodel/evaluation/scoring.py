@@ -142,15 +142,19 @@ class EvalAccumulator:
         """Mean IoU over frames."""
         return self.main.compute()["miou"]
 
-    def fscore(self, official: bool = False) -> float:
-        """Batch-independent F, or the per-batch F of ``fscore_batch`` (``official=True``)."""
+    def fscore(self, official: bool = False) -> float | None:
+        """Batch-independent F, or the per-batch F of ``fscore_batch`` (``official=True``).
+
+        ``None`` when every target is empty (F undefined).
+        """
         acc = self.official if official else self.main
         if acc is None:
             raise ValueError("official F was not tracked (pass fscore_batch)")
         return acc.compute()["f_score"]
 
-    def fscores(self) -> dict[str, float]:
-        """``{"avsbench", "authors", "dataset"}`` F (needs ``frames_per_clip``)."""
+    def fscores(self) -> dict[str, float | None]:
+        """``{"avsbench", "authors", "dataset"}`` F (needs ``frames_per_clip``; ``None`` each
+        when every target is empty)."""
         if not self.protocols:
             raise ValueError("F protocols were not tracked (pass frames_per_clip)")
         out = {p: acc.compute()["f_score"] for p, acc in self.protocols.items()}

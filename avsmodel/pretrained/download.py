@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from avsmodel.download_limits import DEADLINE_S, STALL_TIMEOUT_S, Limits, read_body
 from avsmodel.errors import CheckpointError, ConfigError, DownloadError
 
 SAM_BASE = "https://dl.fbaipublicfiles.com/segment_anything"
@@ -67,6 +68,8 @@ class Asset:
     base_url: str
     sha256: str
     aliases: tuple[str, ...] = ()
+    #: Size cap of the transfer (None: none): the published size plus about 10 %.
+    max_bytes: int | None = None
 
     @property
     def url(self) -> str:
@@ -84,6 +87,7 @@ ASSETS: dict[str, Asset] = {
             SAM_BASE,
             "ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
             ("vit_b",),
+            415_000_000,  # 375 MB (93.7 M float32 parameters)
         ),
         Asset(
             "sam_vit_l",
@@ -92,6 +96,7 @@ ASSETS: dict[str, Asset] = {
             SAM_BASE,
             "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622",
             ("vit_l",),
+            1_375_000_000,  # 1.25 GB (312 M parameters)
         ),
         Asset(
             "sam_vit_h",
@@ -100,6 +105,7 @@ ASSETS: dict[str, Asset] = {
             SAM_BASE,
             "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e",
             ("vit_h",),
+            2_825_000_000,  # 2.56 GB (641 M parameters)
         ),
         Asset(
             "vggish",
@@ -107,6 +113,8 @@ ASSETS: dict[str, Asset] = {
             "vggish-10086976.pth",
             VGGISH_BASE,
             "10086976245803799d9194e9a73d9b6c1549c71d1b80106f5cade5608a561f4b",
+            (),
+            320_000_000,  # 289 MB (72 M parameters)
         ),
     )
 }
@@ -184,6 +192,8 @@ def download(
     mirror: str | None = None,
     progress: bool = True,
     force: bool = False,
+    stall_timeout: float = STALL_TIMEOUT_S,
+    deadline: float = DEADLINE_S,
 ) -> list[Path]:
     """Fetch official weight files into the cache (or ``dir``), verified by SHA-256.
 
@@ -197,6 +207,8 @@ def download(
         progress: Show a progress bar per file (on stderr).
         force: Fetch again even if a verified file is there; also replaces a file whose
             hash is wrong (without ``force`` that is an error).
+        stall_timeout: Seconds to wait for the next bytes before an attempt fails.
+        deadline: Seconds the whole call may take (:mod:`avsmodel.download_limits`).
 
     Returns:
         The final paths, in the order of ``names``.
@@ -209,6 +221,7 @@ def download(
     """
     from avsynth.storage.atomic import file_sha256
 
+    limits = Limits.start(stall_timeout, deadline)
     assets = [get_asset(n) for n in names]
     if not assets:
         raise ConfigError(f"name the files to download: {', '.join(sorted(ASSETS))}")
@@ -228,36 +241,55 @@ def download(
         url = f"{base.rstrip('/')}/{asset.filename}" if base else asset.url
         try:
             target.mkdir(parents=True, exist_ok=True)
-            fetch(url, dest, sha256=asset.sha256, progress=progress)
+            fetch(
+                url,
+                dest,
+                sha256=asset.sha256,
+                progress=progress,
+                limits=limits.with_cap(asset.max_bytes),
+            )
         except OSError as e:  # unwritable folder, disk full, ...
             raise DownloadError(f"{dest}: cannot write ({e.strerror or e})") from None
     return [target / a.filename for a in assets]
 
 
-def fetch(url: str, dest: str | os.PathLike[str], *, sha256: str, progress: bool = True) -> Path:
+def fetch(
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    sha256: str,
+    progress: bool = True,
+    limits: Limits | None = None,
+) -> Path:
     """Download ``url`` to ``dest`` through ``dest.part``, resuming, then verify and rename.
+
+    ``limits``: stall timeout, deadline and size cap (default: :class:`Limits` from now).
 
     Raises:
         DownloadError: see :func:`download`.
     """
     import requests
+    import urllib3
 
     from avsynth.storage.atomic import file_sha256
 
+    limits = limits or Limits.start(STALL_TIMEOUT_S, DEADLINE_S)
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
     last: Exception | None = None
     for attempt in range(ATTEMPTS):
+        limits.check_deadline(url, part)
         if attempt:
             time.sleep(backoff_delay(attempt))
         try:
-            _transfer(url, part, progress=progress)
+            _transfer(url, part, progress=progress, limits=limits)
             last = None
             break
         except (
             requests.ConnectionError,
             requests.Timeout,
             requests.exceptions.ChunkedEncodingError,
+            urllib3.exceptions.HTTPError,  # a stall or a dropped connection while reading
             _Incomplete,
         ) as e:
             last = e  # retry: the next request asks for the bytes after the .part's end
@@ -288,7 +320,7 @@ class _Incomplete(Exception):
     """The server closed the response before sending every byte it announced."""
 
 
-def _transfer(url: str, part: Path, *, progress: bool) -> None:
+def _transfer(url: str, part: Path, *, progress: bool, limits: Limits) -> None:
     """One request: append the missing bytes to ``part`` (or start it over)."""
     import requests
 
@@ -296,7 +328,7 @@ def _transfer(url: str, part: Path, *, progress: bool) -> None:
 
     have = part.stat().st_size if part.is_file() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
-    with requests.get(url, headers=headers, stream=True, timeout=(15, 60)) as r:
+    with requests.get(url, headers=headers, stream=True, timeout=limits.timeout()) as r:
         if have and r.status_code == 416:
             return  # nothing after the end: the .part is complete (the hash decides)
         if r.status_code == 404:
@@ -308,6 +340,7 @@ def _transfer(url: str, part: Path, *, progress: bool) -> None:
             mode, have = "wb", 0
         length = r.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else None
+        limits.check_length(url, have, None if total is None else total - have)
         with (
             open(part, mode) as f,
             progress_display(
@@ -319,7 +352,7 @@ def _transfer(url: str, part: Path, *, progress: bool) -> None:
                 enabled=progress,
             ) as bar,
         ):
-            for chunk in r.iter_content(_CHUNK):
+            for chunk in read_body(r.raw, url, part, have, limits):
                 f.write(chunk)
                 bar.update(len(chunk))
     if total is not None and part.stat().st_size < total:

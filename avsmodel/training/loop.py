@@ -13,6 +13,7 @@ optimiser, resumed state), :func:`_train_epoch` (one pass over the training data
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -22,9 +23,11 @@ from typing import Any
 
 import torch
 
+from avsmodel.checks import check_count, write_failure
 from avsmodel.errors import TrainingError
 from avsmodel.recipe import TrainConfig
-from avsmodel.training.run_folder import check_out, clear_run
+from avsmodel.training.run_folder import check_out
+from avsmodel.training.run_lock import ReplacedRun, RunLock, check_init_outside
 from avsmodel.training.run_setup import Run, epoch_seed, seed_all, setup_run, worker_init
 
 __all__ = ["TrainResult", "epoch_seed", "seed_all", "train"]
@@ -89,15 +92,17 @@ def train(
         vggish_checkpoint: VGGish weights (``vggish-10086976.pth``), or ``"vggish"``.
         init: Warm-start from another run's checkpoint (trainable weights only).
         resume: Continue ``out/last.pt`` (to the same result as an uninterrupted run).
-        overwrite: ``out`` may hold a run: delete its run files and start over. Without
-            ``resume`` or ``overwrite`` a folder holding a run is refused.
+        overwrite: ``out`` may hold a run: replace its run files once the new run has been
+            set up (they are restored if the set-up fails; an ``init`` among them is
+            refused). Without ``resume`` or ``overwrite`` a folder holding a run is refused.
+            One training at a time may use ``out`` (:mod:`avsmodel.training.run_lock`).
         roots: Source roots of a plan-only manifest.
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``; under
             torchrun each rank takes its ``LOCAL_RANK`` GPU
             (:func:`avsmodel.device.resolve_device`).
         progress: Show progress bars.
-        stop_after: Stop after this many epochs in this call (time-boxed jobs); the
-            schedule still spans ``epochs`` and ``resume=True`` continues the run.
+        stop_after: Stop after this many epochs (at least 1) in this call (time-boxed
+            jobs); the schedule still spans ``epochs`` and ``resume=True`` continues the run.
         **overrides: Config keys, e.g. ``epochs=3, batch_size=4, lr=1e-4, seed=1``.
 
     Returns:
@@ -109,65 +114,87 @@ def train(
             that epoch; ``last.pt`` keeps the previous one).
         avsynth.errors.OutputError: ``out`` is a file, lies below one, or is not writable.
     """
-    from avsmodel.distributed import barrier, cleanup, init_distributed
+    from avsmodel.distributed import cleanup, init_distributed
     from avsynth.storage.out_paths import check_out_dir
 
+    check_count("--stop-after", stop_after, 1)
     out = check_out_dir(out)  # a file, or no permission: say so before any work
     check_out(out, resume=resume, overwrite=overwrite)
+    if overwrite:
+        check_init_outside(out, init)
     info = init_distributed(device)
     threads = torch.get_num_threads()
+    setup = dict(
+        model=model,
+        config=config,
+        avsbench=avsbench,
+        subset=subset,
+        sam_checkpoint=sam_checkpoint,
+        vggish_checkpoint=vggish_checkpoint,
+        init=init,
+        resume=resume,
+        roots=roots,
+        progress=progress,
+        overrides=overrides,
+    )
     try:
-        if overwrite:
-            if info.is_main:
-                clear_run(out)
-            barrier(info)
-        t_start = time.monotonic()
-        run = setup_run(
-            info,
-            manifest,
-            model=model,
-            out=out,
-            config=config,
-            avsbench=avsbench,
-            subset=subset,
-            sam_checkpoint=sam_checkpoint,
-            vggish_checkpoint=vggish_checkpoint,
-            init=init,
-            resume=resume,
-            roots=roots,
-            progress=progress,
-            overrides=overrides,
-        )
-        cfg = run.cfg
-        end = cfg.epochs if stop_after is None else min(cfg.epochs, run.start_epoch + stop_after)
-        for epoch in range(run.start_epoch, end):
-            t0 = time.monotonic()
-            train_loss, steps = _train_epoch(run, epoch)
-            acc = _validate(run)
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                "val_miou": acc.miou,
-                "val_fscore": acc.fscore(),
-                "lr": run.sched.get_last_lr()[0],
-                "epoch_seconds": round(time.monotonic() - t0, 3),
-                "steps": steps,
-            }
-            _save(run, row)
-            barrier(info)
-        return TrainResult(
-            out=out,
-            best_miou=run.best,
-            best_epoch=run.best_epoch,
-            epochs=cfg.epochs,
-            history=run.history,
-            seconds=time.monotonic() - t_start,
-            completed_epochs=end,
-            model=run.net,
-        )
+        with RunLock(out) if info.is_main else contextlib.nullcontext():
+            return _train_locked(info, manifest, out, overwrite, stop_after, setup)
     finally:
         torch.set_num_threads(threads)  # ``threads`` in the recipe applies to this call only
         cleanup(info)
+
+
+def _train_locked(
+    info: Any,
+    manifest: Any,
+    out: Path,
+    overwrite: bool,
+    stop_after: int | None,
+    setup: dict[str, Any],
+) -> TrainResult:
+    """``train`` in a locked run folder: set up (the old run set aside on ``overwrite``,
+    restored if the set-up fails), then the epochs."""
+    from avsmodel.distributed import barrier
+
+    replaced = ReplacedRun(out) if overwrite and info.is_main else None
+    barrier(info)
+    t_start = time.monotonic()
+    try:
+        run = setup_run(info, manifest, out=out, **setup)
+    except BaseException:
+        if replaced is not None:
+            replaced.restore()  # nothing was trained: the old run is back as it was
+        raise
+    if replaced is not None:
+        replaced.discard()  # the new run has started: the old one is replaced
+    cfg = run.cfg
+    end = cfg.epochs if stop_after is None else min(cfg.epochs, run.start_epoch + stop_after)
+    for epoch in range(run.start_epoch, end):
+        t0 = time.monotonic()
+        train_loss, steps = _train_epoch(run, epoch)
+        acc = _validate(run)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_miou": acc.miou,
+            "val_fscore": acc.fscore(),
+            "lr": run.sched.get_last_lr()[0],
+            "epoch_seconds": round(time.monotonic() - t0, 3),
+            "steps": steps,
+        }
+        _save(run, row)
+        barrier(info)
+    return TrainResult(
+        out=out,
+        best_miou=run.best,
+        best_epoch=run.best_epoch,
+        epochs=cfg.epochs,
+        history=run.history,
+        seconds=time.monotonic() - t_start,
+        completed_epochs=end,
+        model=run.net,
+    )
 
 
 def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
@@ -244,7 +271,9 @@ def _save(run: Run, row: dict[str, Any]) -> None:
     """Record an epoch: ``best.pt`` if val mIoU improved, ``last.pt``, metrics, curves.
 
     Raises:
-        TrainingError: a trainable weight is NaN/inf (nothing is written).
+        TrainingError: a trainable weight is NaN/inf (nothing is written), or the metrics or
+            curves cannot be written.
+        CheckpointError: a checkpoint cannot be written (the previous one is unchanged).
     """
     from tqdm import tqdm
 
@@ -273,12 +302,22 @@ def _save(run: Run, row: dict[str, Any]) -> None:
         save_checkpoint(run.out / "best.pt", common)
     resume = ResumeState(optimizer=run.opt.state_dict(), scheduler=run.sched.state_dict())
     save_checkpoint(run.out / "last.pt", common.replace(resume=resume))
-    append_metrics(run.out / "metrics.jsonl", row)
-    run.history.append(row)
-    plot_curves(run.history, run.out / "curves.png")
+    try:
+        append_metrics(run.out / "metrics.jsonl", row)
+        run.history.append(row)
+        plot_curves(run.history, run.out / "curves.png")
+    except OSError as e:
+        raise TrainingError(
+            f"{e.filename or run.out}: cannot write ({write_failure(e)}); the checkpoints of "
+            f"epoch {epoch} are saved"
+        ) from None
     if run.show:
         tqdm.write(
             f"epoch {epoch}/{run.cfg.epochs}: loss {row['train_loss']:.4f}  "
-            f"val mIoU {row['val_miou']:.4f}  F {row['val_fscore']:.4f}  "
+            f"val mIoU {row['val_miou']:.4f}  F {_f4(row['val_fscore'])}  "
             f"lr {row['lr']:.2e}  {row['epoch_seconds']:.1f}s" + ("  (best)" if improved else "")
         )
+
+
+def _f4(f: float | None) -> str:
+    return "-" if f is None else f"{f:.4f}"

@@ -1,7 +1,7 @@
 """The run folder of ``train``: what counts as an existing run, ``--overwrite``, ``--resume``.
 
 A run folder holds :data:`RUN_FILES`. Training into a folder that already holds a run needs
-``resume=True`` (continue it) or ``overwrite=True`` (delete those files and start over), so
+``resume=True`` (continue it) or ``overwrite=True`` (replace those files and start over), so
 that a typo in ``--out`` cannot silently replace a finished run.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from avsmodel.checkpoint import Checkpoint, read_checkpoint
 from avsmodel.errors import CheckpointError, ConfigError
 
-#: Files ``train`` writes into a run folder (``--overwrite`` deletes exactly these).
+#: Files ``train`` writes into a run folder (``--overwrite`` replaces exactly these).
 RUN_FILES = ("last.pt", "best.pt", "metrics.jsonl", "curves.png", "config.yaml")
 #: Files whose presence means the folder holds a run (at least one finished epoch).
 _RUN_MARKERS = ("last.pt", "best.pt")
@@ -41,12 +41,6 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:
             f"{out}: already holds a training run ({found}); use --resume to continue it or "
             "--overwrite to start over"
         )
-
-
-def clear_run(out: Path) -> None:
-    """Delete the run files of ``out`` (``--overwrite``); other files are left alone."""
-    for name in RUN_FILES:
-        (out / name).unlink(missing_ok=True)
 
 
 def resume_state(out: Path, model_name: str, cfg_overrides: dict[str, Any]) -> Checkpoint | None:
