@@ -212,10 +212,13 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip)
         run.opt.step()
-        run.sched.step()
+        if cfg.schedule_step == "step":
+            run.sched.step()
         loss_sum += m["loss"]
         n_steps += 1
         bar.set_postfix(loss=f"{m['loss']:.4f}", lr=f"{run.sched.get_last_lr()[0]:.2e}")
+    if cfg.schedule_step == "epoch":  # the authors': one cosine step per epoch
+        run.sched.step()
     tot_loss, tot_steps = all_reduce_sum([loss_sum, float(n_steps)], info)
     return tot_loss / max(tot_steps, 1.0), n_steps
 

@@ -116,6 +116,7 @@ def setup_run(
             iou_weight=cfg.iou_weight,
             needs_gt=needs_gt,
             loss_size=cfg.loss_size,
+            iou_eps=cfg.iou_eps,
         ),
         val_task=SegmentationTask(net, needs_gt=needs_gt),
         params=params,
@@ -189,8 +190,9 @@ def setup_model(
     *,
     out: Path,
 ) -> tuple[Any, list[torch.nn.Parameter], dict[str, Any]]:
-    """Seed, build the model, warm-start it from ``init`` (new runs) and lay the frozen
-    tensors a checkpoint carries over the rebuilt ones.
+    """Seed, build the model, draw the authors' prompt encoding (``prompt_init: authors``),
+    warm-start it from ``init`` (new runs) and lay the frozen tensors a checkpoint carries
+    over the rebuilt ones.
 
     Returns:
         ``(model, trainable parameters, frozen tensors to carry on)``.
@@ -211,14 +213,20 @@ def setup_model(
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
-    frozen: dict[str, Any] = dict((ck.frozen_state if ck else None) or {})
+    frozen: dict[str, Any] = {}
+    if cfg.prompt_init == "authors" and net.config.family != "sam_oracle":
+        from avsmodel.modeling.sam_parts import PE_KEY, authors_prompt_init
+
+        authors_prompt_init(net.prompt_encoder, cfg.seed)  # the authors' random PE / no-mask
+        frozen[PE_KEY] = net.state_dict()[PE_KEY].clone()  # carried on, eval rebuilds it
+    frozen.update((ck.frozen_state if ck else None) or {})
     if init is not None and ck is None:
         src = read_checkpoint(init)
         try:
             net.load_trainable_state_dict(src.state_dict)
         except CheckpointError as e:
             raise CheckpointError(f"--init {init}: {e}") from None
-        frozen = dict(src.frozen_state or {})  # e.g. an imported checkpoint's own PE
+        frozen.update(src.frozen_state or {})  # e.g. an imported checkpoint's own PE
     load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
     return net, params, frozen
 
@@ -285,6 +293,7 @@ def setup_loaders(train_ds: Any, val_ds: Any, cfg: TrainConfig, info: Any) -> tu
         world_size=info.world_size,
         batch_size=cfg.batch_size,
         seed=cfg.seed,
+        drop_last=cfg.drop_last,
     )
     val_sampler = ShardSampler(
         len(val_ds),
@@ -307,11 +316,11 @@ def setup_loaders(train_ds: Any, val_ds: Any, cfg: TrainConfig, info: Any) -> tu
 def setup_optimiser(
     params: list[torch.nn.Parameter], cfg: TrainConfig, *, steps_per_epoch: int
 ) -> tuple[torch.optim.Optimizer, Any]:
-    """AdamW and its cosine schedule over all the run's steps."""
+    """AdamW and its cosine schedule: over all the run's steps (``schedule_step: step``), or
+    over its epochs, stepped after each (``epoch``, the authors')."""
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.min_lr
-    )
+    t_max = cfg.epochs if cfg.schedule_step == "epoch" else cfg.epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t_max, eta_min=cfg.min_lr)
     return opt, sched
 
 
