@@ -181,6 +181,23 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
             raise ConfigError(f"{where}: {msg}")
 
 
+#: The keys where the authors' code (``paper.yaml``) and ``recommended.yaml`` differ.
+AUTHORS_KEYS = (
+    "resize",
+    "loss_size",
+    "score_size",
+    "prompt_init",
+    "iou_eps",
+    "schedule_step",
+    "drop_last",
+)
+
+
+def authors_choices() -> dict[str, Any]:
+    """``paper.yaml``'s values of :data:`AUTHORS_KEYS` (what the authors' code does)."""
+    return {k: _PAPER[k] for k in AUTHORS_KEYS}
+
+
 #: Grids ``avsmodel eval`` can score on.
 SCORE_SIZES = ("ground_truth", "input")
 

@@ -8,7 +8,13 @@ sidecar as ``audio_pools: {category: [path relative to the release root, ...]}``
 can draw a fresh clip on every access (the paper's recipe). Rows whose image or mask is
 missing or does not decode, and val/test rows whose clip is missing or shorter than one
 VGGish example (0.975 s), are skipped and counted; such pool clips are dropped from the pool
-(a train row whose pool is then empty is skipped).
+(a train row whose pool is then empty is skipped). Rows whose mask is empty are kept, as the
+authors' loader keeps them, and counted (``drop_empty=True`` skips them instead).
+
+Masks binarise as ``binarize`` says: ``threshold`` (grey >= 128, avsynth's reading) or
+``pil`` (PIL's ``convert("1")``, the authors' loaders: it dithers grey levels other than 0
+and 255). The choice is recorded in the sidecar (``mask_binarize``), so training and
+evaluation read the masks the same way.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class ReleaseImport:
         skipped: Rows skipped, by reason (``image missing``, ``mask missing``, ...).
         pool_missing: Pool clips missing from ``audios/``, unreadable, or shorter than 0.975 s.
         examples: A few ``(row, reason, path)`` of skipped rows.
+        empty_masks: Rows whose mask is empty, per split (written, or skipped with
+            ``drop_empty``).
     """
 
     manifest: Path
@@ -48,6 +56,7 @@ class ReleaseImport:
     skipped: dict[str, int] = field(default_factory=dict)
     pool_missing: int = 0
     examples: list[tuple[int, str, str]] = field(default_factory=list)
+    empty_masks: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         """Multi-line summary (counts, skips, where the files are)."""
@@ -61,6 +70,13 @@ class ReleaseImport:
                 "rows skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
             )
             lines += [f"  line {r}: {why}: {p}" for r, why, p in self.examples]
+        if any(self.empty_masks.values()):
+            e = self.empty_masks
+            lines.append(
+                "rows with an empty mask: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(e.items()) if v)
+                + (" (skipped)" if "mask empty" in self.skipped else " (kept)")
+            )
         if self.pool_missing:
             lines.append(f"pool clips missing, unreadable or too short: {self.pool_missing}")
         lines.append(f"manifest: {self.manifest}")
@@ -75,6 +91,8 @@ def import_release(
     seed: int = 0,
     workers: int = 1,
     progress: bool = True,
+    drop_empty: bool = False,
+    binarize: str = "threshold",
 ) -> ReleaseImport:
     """Write ``out/manifest.jsonl`` and ``out/build_info.json`` for an AVS-Synthetic release.
 
@@ -85,6 +103,9 @@ def import_release(
         seed: Seed of the train rows' default clips.
         workers: Processes that decode masks (for their boxes and areas) and read headers.
         progress: Show a progress bar.
+        drop_empty: Skip rows whose mask is empty (kept by default, as the authors do).
+        binarize: ``threshold`` (grey >= 128) or ``pil`` (PIL's ``convert("1")``, the
+            authors'); recorded in the sidecar as ``mask_binarize``.
 
     Returns:
         :class:`ReleaseImport`.
@@ -100,7 +121,10 @@ def import_release(
     from avsynth.manifest import ManifestWriter
     from avsynth.outputs import check_out_dir
     from avsynth.planning.fingerprint import file_fingerprint
+    from avsynth.sources.media import BINARIZE_MODES
 
+    if binarize not in BINARIZE_MODES:
+        raise ValueError(f"binarize={binarize!r}: use one of {', '.join(BINARIZE_MODES)}")
     out = check_out_dir(out)  # a file, or no permission: one line before any work
     root = Path(root).resolve()
     rows = read_annotations(root / ANNOTATIONS)
@@ -127,21 +151,26 @@ def import_release(
         if r["split"] == "train":
             pool = pools[r["class"]]
             audio = pool[_pick(seed, r["instance"], len(pool))] if pool else None
-        jobs.append((str(root), line, r, audio))
+        jobs.append((str(root), line, r, audio, binarize))
     skipped: Counter[str] = Counter()
     examples: list[tuple[int, str, str]] = []
     written = {"train": 0, "val": 0, "test": 0}
+    empty = {"train": 0, "val": 0, "test": 0}
     manifest = out / "manifest.jsonl"
     seen: dict[str, int] = {}
     with ManifestWriter(manifest) as w:
         results = _map(_record, jobs, workers)
-        for (_, line, _r, _), (rec, why, path) in tqdm(
+        for (_, line, r, _, _), (rec, why, path) in tqdm(
             zip(jobs, results, strict=True),
             total=len(jobs),
             desc="import",
             disable=not progress,
             unit="row",
         ):
+            if why == "mask empty":
+                empty[r["split"]] += 1
+                if drop_empty:
+                    rec = None
             if rec is None:
                 skipped[why] += 1
                 if len(examples) < 5:
@@ -168,12 +197,16 @@ def import_release(
         "audio_pools": pools,
         "skipped": dict(sorted(skipped.items())),
         "pool_missing": pool_missing,
+        "empty_masks": empty,
+        "mask_binarize": binarize,
     }
     import json
 
     sidecar = out / "build_info.json"
     atomic_write_text(sidecar, json.dumps(info, indent=1, sort_keys=False) + "\n")
-    return ReleaseImport(manifest, sidecar, written, dict(skipped), pool_missing, examples)
+    return ReleaseImport(
+        manifest, sidecar, written, dict(skipped), pool_missing, examples, empty_masks=empty
+    )
 
 
 def read_audio_pools(
@@ -228,14 +261,15 @@ def _source(name: str) -> str:
     return low or "unknown"
 
 
-def _record(job: tuple[str, int, dict[str, Any], str | None]):
-    """``(Triplet, None, None)`` or ``(None, reason, path)`` for one row."""
+def _record(job: tuple[str, int, dict[str, Any], str | None, str]):
+    """``(Triplet, None, None)`` or ``(None, reason, path)`` for one row; a row with an empty
+    mask gives ``(Triplet, "mask empty", path)`` (the caller keeps or drops it)."""
     import numpy as np
 
     from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet
     from avsynth.sources.media import read_image_size, read_mask
 
-    root_s, _line_no, r, audio = job
+    root_s, _line_no, r, audio, binarize = job
     root = Path(root_s)
     image_rel = f"images/{r['image']}.jpg"
     mask_rel = f"masks/{r['instance']}.png"
@@ -249,16 +283,16 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         return None, "audio missing", audio
     try:
         width, height = read_image_size(root / image_rel)
-        m = read_mask(root / mask_rel)  # grey >= 128, as the authors' convert("1") reads it
+        m = read_mask(root / mask_rel, binarize)
     except AvsynthError:
         return None, "image or mask does not decode", image_rel
     if m.shape != (height, width):
         return None, "mask size differs from its image", mask_rel
-    if not m.any():
-        return None, "mask empty", mask_rel
-    ys, xs = np.nonzero(m)
-    x0, y0 = float(xs.min()), float(ys.min())
-    bbox = (x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0)
+    bbox = (0.0, 0.0, 0.0, 0.0)  # an empty mask
+    if m.any():
+        ys, xs = np.nonzero(m)
+        x0, y0 = float(xs.min()), float(ys.min())
+        bbox = (x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0)
     rate, duration = _audio_info(root / audio)
     if rate is None:
         return None, "audio does not decode", audio
@@ -304,6 +338,8 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         ),
         extra={"class_id": r["class_id"], "release_source": r["source"]},
     )
+    if not m.any():
+        return t, "mask empty", mask_rel
     return t, None, None
 
 

@@ -17,6 +17,12 @@ Examples:
         --avsbench avsbench_data --subset s4
     avsmodel eval --model sam_oracle_tiny --oracle multimask \\
         --manifest out/manifest.jsonl
+    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl \\
+        --resize squash --score-size input
+
+Frames are resized and scored as the run's recipe says (paper recipe: squashed to the
+input size and scored on that grid, as the authors; --json reports resize and score_size);
+--resize and --score-size override it.
 
 A composed manifest (avsynth build --compose) is also scored per composition (single,
 multi, offscreen, partial): J, F and the mean predicted area (offscreen: should be ~0).
@@ -33,6 +39,7 @@ from avsmodel.cli.options import (
     Audio,
     AvsbenchSubset,
     Oracle,
+    ResizeOverride,
     RunVggishCheckpoint,
     ScoreSize,
 )
@@ -66,8 +73,10 @@ def main(
     vggish_checkpoint: RunVggishCheckpoint = None,
     workers: Annotated[int, typer.Option(help="DataLoader workers.")] = 0,
     score_size: Annotated[
-        ScoreSize, typer.Option(help="Score at each frame's own size or the model's input grid.")
-    ] = ScoreSize.GROUND_TRUTH,
+        ScoreSize | None,
+        typer.Option(help="Score at each frame's size or the input grid (default: the run's)."),
+    ] = None,
+    resize: ResizeOverride = None,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
@@ -95,7 +104,8 @@ def main(
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         workers=workers,
-        score_size=score_size.value,
+        score_size=value(score_size),
+        resize=value(resize),
         roots=roots,
         progress=not as_json,
     )

@@ -37,6 +37,18 @@ class ScoreSize(StrEnum):
     INPUT = "input"
 
 
+class Resize(StrEnum):
+    """How frames reach the model's input size: SAM's aspect-keeping pad, or a squash."""
+
+    PAD = "pad"
+    SQUASH = "squash"
+
+
+ResizeOverride = Annotated[
+    Resize | None,
+    typer.Option(help="Override the run's resize (pad: SAM's letterbox; squash: the authors')."),
+]
+
 AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
 RunSamCheckpoint = Annotated[

@@ -2,13 +2,17 @@
 
 Writes the mask as a binary PNG at the image's size, and optionally an overlay (image with
 the mask in translucent colour, its contour and a caption). The audio must last at least one
-VGGish log-mel example, 0.975 s (15600 samples at 16 kHz); shorter clips are refused.
+VGGish log-mel example, 0.975 s (15600 samples at 16 kHz); shorter clips are refused. The
+image is resized as the run was trained (--resize overrides); --score-size input writes the
+mask on the model's input grid (SxS for a squashed run), as the authors' code returns it.
 
 Examples:
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
         --out mask.png
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
         --out mask.png --overlay overlay.png
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
+        --out mask.png --resize squash --score-size input
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli.options import RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli.options import ResizeOverride, RunSamCheckpoint, RunVggishCheckpoint, ScoreSize
+from avsynth.cli.choices import value
 
 # avsynth.logmel.MIN_SECONDS, written out so --help does not import numpy (a test keeps them
 # equal).
@@ -37,6 +42,11 @@ def main(
     ] = None,
     sam_checkpoint: RunSamCheckpoint = None,
     vggish_checkpoint: RunVggishCheckpoint = None,
+    resize: ResizeOverride = None,
+    score_size: Annotated[
+        ScoreSize,
+        typer.Option(help="Mask at the image's size, or on the model's input grid (authors')."),
+    ] = ScoreSize.GROUND_TRUTH,
 ) -> None:
     """Write the predicted mask (and overlay)."""
     from avsmodel.inference import predict
@@ -49,6 +59,8 @@ def main(
         overlay,
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
+        resize=value(resize),
+        score_size=score_size.value,
     )
     typer.echo(f"mask {r['mask']} ({100 * r['area_fraction']:.1f}% of the image)")
     if r["overlay"]:

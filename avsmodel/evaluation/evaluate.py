@@ -62,7 +62,8 @@ def evaluate(
     workers: int = 0,
     progress: bool = True,
     seed: int = 0,
-    score_size: str = "ground_truth",
+    score_size: str | None = None,
+    resize: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or the training-free SAM oracle) on a manifest split or AVSBench.
 
@@ -90,7 +91,11 @@ def evaluate(
         seed: Seed of the mismatched pairing and of a random-init oracle (``model`` only).
         score_size: ``ground_truth`` (each frame at its own size, AVSBench's convention) or
             ``input`` (on the model's input grid, e.g. 1024 px, as the authors; with a run
-            trained with ``resize: squash`` this is exactly their scoring).
+            trained with ``resize: squash`` this is exactly their scoring). Default: the
+            run's recipe (``score_size`` of its ``train_config``; ``ground_truth`` for runs
+            that predate the key).
+        resize: ``pad`` or ``squash``: how frames are brought to the model's input size.
+            Default: the run's recipe (``resize``; ``pad`` for runs that predate it).
 
     Returns:
         ``{"miou", "fscore": {"avsbench", "authors", "dataset"}, "n", "split", "audio",
@@ -107,8 +112,10 @@ def evaluate(
 
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
-    if score_size not in ("ground_truth", "input"):
+    if score_size not in (None, "ground_truth", "input"):
         raise ConfigError(f"score_size={score_size!r}: use ground_truth or input")
+    if resize not in (None, "pad", "squash"):
+        raise ConfigError(f"resize={resize!r}: use pad or squash")
     if oracle not in ORACLE_VARIANTS:
         raise ConfigError(f"oracle={oracle!r}: use one of {', '.join(ORACLE_VARIANTS)}")
     if (manifest is None) == (avsbench is None):
@@ -139,7 +146,8 @@ def evaluate(
             workers=workers,
             progress=progress,
             ckpt=ckpt,
-            score_size=score_size,
+            score_size=score_size or str(meta.train_config.get("score_size", "ground_truth")),
+            resize=resize or str(meta.train_config.get("resize", "pad")),
         )
     finally:
         torch.set_num_threads(threads)
@@ -185,6 +193,7 @@ def _evaluate(
     progress: bool,
     ckpt: Any,
     score_size: str = "ground_truth",
+    resize: str = "pad",
 ) -> dict[str, Any]:
     from torch.utils.data import DataLoader
 
@@ -196,8 +205,8 @@ def _evaluate(
     S, N = model.image_size, model.audio_examples
     seed = int(meta.train_config.get("seed", 0))
     mism = audio == "mismatched"
-    resize = str(meta.train_config.get("resize", "pad"))
-    extra = dict(resize=resize, input_masks=score_size == "input")
+    oracle = model.config.family == "sam_oracle"  # chooses at the input grid's resolution
+    extra = dict(resize=resize, input_masks=score_size == "input" or oracle)
     if manifest is not None:
         ds = ManifestDataset(
             manifest,

@@ -155,7 +155,6 @@ def run_eval(
     for batch in progress_bar(loader, desc=desc, unit="batches", enabled=progress, leave=False):
         b = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
         logits = task.logits(b).float().cpu()
-        s = logits.shape[-1]
         for i in range(logits.shape[0]):
             key = keys[int(batch["index"][i])] if keys is not None else None
             group = groups[int(batch["index"][i])] if groups is not None else None
@@ -174,7 +173,13 @@ def run_eval(
                 )
                 acc.add(out[0, 0], batch["mask_full"][i], key, group)
             else:
-                vh, vw = valid_hw(tuple(batch["resized"][i]), image_size, s)
-                acc.add(logits[i, :vh, :vw], batch["mask"][i, :vh, :vw].cpu(), key, group)
+                lg = logits[i]
+                m = batch["mask"][i].cpu()
+                if lg.shape[-1] != m.shape[-1]:  # e.g. the everything-oracle's SxS output
+                    lg = torch.nn.functional.interpolate(
+                        lg[None, None], tuple(m.shape[-2:]), mode="bilinear", align_corners=False
+                    )[0, 0]
+                vh, vw = valid_hw(tuple(batch["resized"][i]), image_size, m.shape[-1])
+                acc.add(lg[:vh, :vw], m[:vh, :vw], key, group)
     acc.reduce(info)
     return acc

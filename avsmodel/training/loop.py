@@ -71,6 +71,7 @@ def train(
     device: str | None = None,
     progress: bool = True,
     stop_after: int | None = None,
+    train_list: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> TrainResult:
     """Train a model on a manifest's train split (or AVSBench), validating every epoch.
@@ -94,6 +95,10 @@ def train(
         progress: Show progress bars.
         stop_after: Stop after this many epochs in this call (time-boxed jobs); the
             schedule still spans ``epochs`` and ``resume=True`` continues the run.
+        train_list: A file of train ids (triplet ids, or AVSBench clip names), one per line:
+            the run trains on the first ``int(N * train_fraction)`` of them (the authors'
+            few-shot slicing of their shuffled CSV). Recorded with its hash in the
+            checkpoint's ``data``.
         **overrides: Config keys, e.g. ``epochs=3, batch_size=4, lr=1e-4, seed=1``.
 
     Returns:
@@ -133,6 +138,7 @@ def train(
             roots=roots,
             progress=progress,
             overrides=overrides,
+            train_list=train_list,
         )
         cfg = run.cfg
         end = cfg.epochs if stop_after is None else min(cfg.epochs, run.start_epoch + stop_after)

@@ -82,6 +82,7 @@ def setup_run(
     roots: Any,
     progress: bool,
     overrides: dict[str, Any],
+    train_list: Any = None,
 ) -> Run:
     """Config, model, data, optimiser and schedule; the resumed state when resuming."""
     from avsmodel.modeling.config import split_options
@@ -95,7 +96,7 @@ def setup_run(
         model, cfg, ck, sam_checkpoint, vggish_checkpoint, init, out=out
     )
     train_ds, val_ds, data = setup_data(
-        manifest, net, cfg, ck, avsbench=avsbench, subset=subset, roots=roots
+        manifest, net, cfg, ck, avsbench=avsbench, subset=subset, roots=roots, train_list=train_list
     )
     net.to(info.device)
     wrapped = wrap_model(net, info)
@@ -240,13 +241,19 @@ def setup_data(
     avsbench: Any,
     subset: Any,
     roots: Any,
+    train_list: Any = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The train and validation datasets and the data's provenance.
 
+    A resumed run reads its own train list again unless another is given.
+
     Raises:
-        DataError: a resumed run's data differs from the data given now.
+        DataError: a resumed run's data (or train list) differs from the data given now.
     """
     from avsmodel.data import train_val_datasets
+
+    if train_list is None and ck is not None:
+        train_list = ck.data.get("train_list")
 
     train_ds, val_ds, data = train_val_datasets(
         manifest,
@@ -261,9 +268,12 @@ def setup_data(
         train_fraction=cfg.train_fraction,
         resize=cfg.resize,
         input_masks=cfg.loss_size == "input",
+        train_list=train_list,
     )
     if ck is not None and ck.data.get("sha256") != data["sha256"]:
         raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
+    if ck is not None and ck.data.get("train_list_sha256") != data.get("train_list_sha256"):
+        raise DataError(f"--resume: the train list differs from the run's ({train_list})")
     return train_ds, val_ds, data
 
 
@@ -344,7 +354,7 @@ def write_run_files(run: Run) -> None:
     out, cfg = run.out, run.cfg
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    if cfg.train_fraction < 1.0:  # few-shot: the kept ids / clip names, one per line
+    if cfg.train_fraction < 1.0 or run.base.data.get("train_list"):  # the kept ids, in order
         ids = run.train_ds.ids()
         atomic_write_text(out / "train_subset.txt", "".join(f"{i}\n" for i in ids))
     run.history = read_metrics(out / "metrics.jsonl", upto=run.start_epoch)

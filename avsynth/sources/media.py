@@ -80,17 +80,30 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise MediaError(f"{path}: image does not decode ({e})") from None
 
 
-def mask_from_image(im: Any) -> np.ndarray:
-    """Binarise a mask image: ``True`` where its grey level is >= ``MASK_THRESHOLD`` (128).
+#: How a mask image becomes binary: ``threshold`` (grey >= 128) or ``pil`` (the authors').
+BINARIZE_MODES = ("threshold", "pil")
 
-    Any mode is first converted to 8-bit grey (``L``), as AVSBench's ``convert("1")`` does:
-    0/255 masks (what avsynth writes, AVSBench's), 1-bit masks (Open Images) and palette masks
-    whose foreground colour is light all read as expected. 0/1-valued grey PNGs read as empty.
+
+def mask_from_image(im: Any, binarize: str = "threshold") -> np.ndarray:
+    """Binarise a mask image.
+
+    ``threshold`` (default): ``True`` where its grey level is >= ``MASK_THRESHOLD`` (128). Any
+    mode is first converted to 8-bit grey (``L``): 0/255 masks (what avsmodel writes,
+    AVSBench's), 1-bit masks (Open Images) and palette masks whose foreground colour is light
+    all read as expected. 0/1-valued grey PNGs read as empty.
+
+    ``pil``: PIL's ``convert("1")`` of the image as stored, which is what the authors'
+    loaders call; on grey levels other than 0 and 255 it dithers (Floyd-Steinberg), so the two
+    agree on 0/255 masks only.
     """
+    if binarize == "pil":
+        return np.asarray(im.convert("1"), dtype=bool)
+    if binarize != "threshold":
+        raise ValueError(f"binarize={binarize!r}: use one of {', '.join(BINARIZE_MODES)}")
     return np.asarray(im.convert("L")) >= MASK_THRESHOLD
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
+def read_mask(path: str | os.PathLike, binarize: str = "threshold") -> np.ndarray:
     """Decode a mask PNG to ``bool`` ``HxW`` with :func:`mask_from_image`.
 
     Raises:
@@ -100,7 +113,7 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
 
     try:
         with Image.open(path) as im:
-            return mask_from_image(im)
+            return mask_from_image(im, binarize)
     except FileNotFoundError:
         raise MediaError(f"{path}: mask not found") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
