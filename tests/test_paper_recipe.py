@@ -287,9 +287,10 @@ def test_train_cli_takes_a_train_list(tmp_path: Path) -> None:
     manifest = make_manifest(tmp_path / "d", n={"train": 6, "val": 2})
     lst = tmp_path / "ids.txt"
     lst.write_text("t0005\nt0003\nt0001\nt0000\n")
-    r = CliRunner().invoke(app, ["train", str(manifest), "--model", "sama_avs_tiny", "--out",
-                                 str(tmp_path / "run"), "--epochs", "1", "--train-list",
-                                 str(lst), "--train-fraction", "0.5", "--workers", "0"])  # fmt: skip
+    args = ["train", str(manifest), "--model", "sama_avs_tiny", "--out", str(tmp_path / "run"),
+            "--epochs", "1", "--train-list", str(lst), "--train-fraction", "0.5",
+            "--workers", "0"]  # fmt: skip
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     kept = (tmp_path / "run" / "train_subset.txt").read_text().split()
     assert sorted(kept) == sorted(authors_few_shot(["t0005", "t0003", "t0001", "t0000"], 0.5))
