@@ -178,6 +178,42 @@ def run(out: Path, *, seed: int, train: int, val: int, test: int, epochs: int,
     return results
 
 
+def gradient_cosines(ckpt: Path, manifest: Path, *, batches: int = 4) -> dict[str, float]:
+    """Cosine between the trainable-parameter gradients of two losses, on the first train
+    batches of ``manifest`` with the weights of ``ckpt``: ``loss_size`` mask vs input, and
+    ``iou_eps`` 1 vs 0 (the authors' loss is the second of each pair)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from avsmodel.data import ManifestDataset, collate
+    from avsmodel.pretrained.build import build_from_checkpoint
+    from avsmodel.task import SegmentationTask
+
+    net, _ = build_from_checkpoint(ckpt)
+    net.train()
+    ds = ManifestDataset(manifest, "train", image_size=net.image_size, audio_examples=1,
+                         input_masks=True)  # fmt: skip
+    params = [p for p in net.parameters() if p.requires_grad]
+
+    def grad(**kw: Any) -> torch.Tensor:
+        out = []
+        for i, b in enumerate(DataLoader(ds, batch_size=16, collate_fn=collate)):
+            if i == batches:
+                break
+            net.zero_grad()
+            SegmentationTask(net, **kw)(b)[0].backward()
+            out.append(torch.cat([p.grad.flatten() for p in params]))
+        return torch.cat(out).double()
+
+    def cos(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float(a @ b / (a.norm() * b.norm()))
+
+    return {
+        "loss_size mask vs input": cos(grad(loss_size="mask"), grad(loss_size="input")),
+        "iou_eps 1 vs 0": cos(grad(iou_eps=1.0), grad(iou_eps=0.0)),
+    }
+
+
 def table(per_seed: dict[int, dict[str, Any]]) -> str:
     """Markdown table: J and F per run (mean over seeds), and the change in J."""
     import statistics
@@ -223,6 +259,13 @@ def main() -> None:
                           empty=a.empty, only=only)  # fmt: skip
     if all(len(r) == len(runs()) for r in per_seed.values()):
         print(table(per_seed))
+    s = next(iter(per_seed))
+    base = a.out / f"seed{s}"
+    if (base / "run_recommended" / "last.pt").is_file():
+        cos = gradient_cosines(
+            base / "run_recommended" / "last.pt", base / "data" / "manifest.jsonl"
+        )
+        print("gradient cosines (recommended run's weights):", json.dumps(cos))
 
 
 if __name__ == "__main__":
