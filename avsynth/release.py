@@ -115,10 +115,8 @@ def import_release(
         SourceError: a metadata file is missing or malformed (names file and line), or the
             pool pickle is refused.
     """
-    from tqdm import tqdm
 
     from avsynth.files import atomic_write_text
-    from avsynth.manifest import ManifestWriter
     from avsynth.outputs import check_out_dir
     from avsynth.planning.fingerprint import file_fingerprint
     from avsynth.sources.media import BINARIZE_MODES
@@ -152,38 +150,11 @@ def import_release(
             pool = pools[r["class"]]
             audio = pool[_pick(seed, r["instance"], len(pool))] if pool else None
         jobs.append((str(root), line, r, audio, binarize))
-    skipped: Counter[str] = Counter()
-    examples: list[tuple[int, str, str]] = []
-    written = {"train": 0, "val": 0, "test": 0}
-    empty = {"train": 0, "val": 0, "test": 0}
     manifest = out / "manifest.jsonl"
-    seen: dict[str, int] = {}
-    with ManifestWriter(manifest) as w:
-        results = _map(_record, jobs, workers)
-        for (_, line, r, _, _), (rec, why, path) in tqdm(
-            zip(jobs, results, strict=True),
-            total=len(jobs),
-            desc="import",
-            disable=not progress,
-            unit="row",
-        ):
-            if why == "mask empty":
-                empty[r["split"]] += 1
-                if drop_empty:
-                    rec = None
-            if rec is None:
-                skipped[why] += 1
-                if len(examples) < 5:
-                    examples.append((line, why, path))
-                continue
-            if rec.id in seen:
-                raise SourceError(
-                    f"{root / ANNOTATIONS}:{line}: instance id {rec.id!r} repeats line "
-                    f"{seen[rec.id]}"
-                )
-            seen[rec.id] = line
-            w.write(rec)
-            written[rec.split] += 1
+    written, skipped, examples, empty = _write_manifest(
+        manifest, jobs, workers=workers, progress=progress, drop_empty=drop_empty,
+        where=root / ANNOTATIONS,
+    )  # fmt: skip
     info = {
         "avsynth_version": _version(),
         "schema_version": 1,
@@ -207,6 +178,55 @@ def import_release(
     return ReleaseImport(
         manifest, sidecar, written, dict(skipped), pool_missing, examples, empty_masks=empty
     )
+
+
+def _write_manifest(
+    manifest: Path, jobs: list, *, workers: int, progress: bool, drop_empty: bool, where: Path
+) -> tuple[dict[str, int], Counter[str], list[tuple[int, str, str]], dict[str, int]]:
+    """Decode every row (:func:`_record`) and write the kept ones, in row order.
+
+    Returns:
+        ``(written per split, skipped per reason, a few skipped examples, empty masks per
+        split)``.
+
+    Raises:
+        SourceError: an instance id repeats (names the CSV line).
+    """
+    from tqdm import tqdm
+
+    from avsynth.manifest import ManifestWriter
+
+    skipped: Counter[str] = Counter()
+    examples: list[tuple[int, str, str]] = []
+    written = {"train": 0, "val": 0, "test": 0}
+    empty = {"train": 0, "val": 0, "test": 0}
+    seen: dict[str, int] = {}
+    with ManifestWriter(manifest) as w:
+        results = _map(_record, jobs, workers)
+        for (_, line, r, _, _), (rec, why, path) in tqdm(
+            zip(jobs, results, strict=True),
+            total=len(jobs),
+            desc="import",
+            disable=not progress,
+            unit="row",
+        ):
+            if why == "mask empty":
+                empty[r["split"]] += 1
+                if drop_empty:
+                    rec = None
+            if rec is None:
+                skipped[why] += 1
+                if len(examples) < 5:
+                    examples.append((line, why, path))
+                continue
+            if rec.id in seen:
+                raise SourceError(
+                    f"{where}:{line}: instance id {rec.id!r} repeats line {seen[rec.id]}"
+                )
+            seen[rec.id] = line
+            w.write(rec)
+            written[rec.split] += 1
+    return written, skipped, examples, empty
 
 
 def read_audio_pools(
