@@ -215,7 +215,8 @@ def setup_model(
     if not params:
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
     frozen: dict[str, Any] = {}
-    if cfg.prompt_init == "authors" and net.config.family != "sam_oracle":
+    # A warm start keeps its own encoding (the authors' loading of pretrained weights does).
+    if cfg.prompt_init == "authors" and net.config.family != "sam_oracle" and init is None:
         from avsmodel.modeling.sam_parts import PE_KEY, authors_prompt_init
 
         authors_prompt_init(net.prompt_encoder, cfg.seed)  # the authors' random PE / no-mask
