@@ -302,3 +302,24 @@ def test_train_cli_takes_a_train_list(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     kept = (tmp_path / "run" / "train_subset.txt").read_text().split()
     assert sorted(kept) == sorted(authors_few_shot(["t0005", "t0003", "t0001", "t0000"], 0.5))
+
+
+def test_warm_start_keeps_the_encoding_of_the_run_it_starts_from(paper_run, tmp_path) -> None:
+    from avsmodel.checkpoint import read_checkpoint
+    from avsmodel.modeling.sam_parts import PE_KEY
+    from avsmodel.training.run_setup import setup_model
+
+    res, _ = paper_run
+    cfg = load_config("sama_avs_tiny", authors_choices() | {"seed": 5})
+    pe0, _ = authors_prompt_tensors(64, seed=0)  # the paper run's (seed 0)
+    pe5, emb5 = authors_prompt_tensors(64, seed=5)
+    fresh, _, _ = setup_model("sama_avs_tiny", cfg, None, None, None, None, out=tmp_path)
+    assert torch.equal(fresh.state_dict()[PE_KEY], pe5)
+    assert torch.equal(fresh.prompt_encoder.no_mask_embed.weight.detach(), emb5)
+    warm, _, frozen = setup_model("sama_avs_tiny", cfg, None, None, None, res.last_path,
+                                  out=tmp_path)  # fmt: skip
+    ck = read_checkpoint(res.last_path)
+    assert torch.equal(warm.state_dict()[PE_KEY], pe0) and torch.equal(frozen[PE_KEY], pe0)
+    nme = "prompt_encoder.no_mask_embed.weight"
+    assert torch.equal(warm.prompt_encoder.no_mask_embed.weight.detach(), ck.state_dict[nme])
+    assert not torch.equal(pe0, pe5)
