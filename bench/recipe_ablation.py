@@ -16,7 +16,8 @@ Reports J (mIoU) and F (``dataset`` protocol) per run and the change in J from r
 
 Examples::
 
-    .venv/bin/python bench/recipe_ablation.py --out /tmp/recipe_ablation --seeds 0
+    .venv/bin/python bench/recipe_ablation.py --out /tmp/recipe_ablation --seeds 0,1,2 \
+        --train 203 --epochs 8   # docs/reproduce.md's table
     .venv/bin/python bench/recipe_ablation.py --out /tmp/ra --train 200 --epochs 8 --seeds 0,1
 """
 
