@@ -106,8 +106,14 @@ def _atomic_png(im: Any, path: Path) -> None:
         im.save(tmp)
 
 
-def predict_arrays(model: Any, image: np.ndarray, examples: Any, resize: str = "pad") -> np.ndarray:
-    """Mask logits ``float[H, W]`` at the image's size for one image and its log-mel examples.
+def predict_arrays(
+    model: Any,
+    image: np.ndarray,
+    examples: Any,
+    resize: str = "pad",
+    score_size: str = "ground_truth",
+) -> np.ndarray:
+    """Mask logits for one image and its log-mel examples.
 
     Args:
         model: An :class:`avsmodel.AvsModel` (not the oracle: it needs ground truth).
@@ -115,6 +121,9 @@ def predict_arrays(model: Any, image: np.ndarray, examples: Any, resize: str = "
         examples: ``[M, 1, 96, 64]`` log-mel examples (chosen as for a synthetic image:
             example 1 alone, or the model's count around the middle).
         resize: ``pad`` or ``squash``, as the model was trained (the run's ``resize``).
+        score_size: ``ground_truth``: ``float[H, W]`` at the image's size; ``input``: on the
+            model's input grid without its padding (``SxS`` when squashed, as the authors'
+            ``infer`` returns it).
 
     Runs on the model's device (the inputs are moved there); the logits come back on the CPU.
     """
@@ -129,8 +138,15 @@ def predict_arrays(model: Any, image: np.ndarray, examples: Any, resize: str = "
     audio = frame_audio(examples, n, index=synthetic_example_index(n))
     dev = next(model.parameters()).device
     with torch.inference_mode():
-        logits = model(x[None].to(dev), audio[None].to(dev))
-        out = tf.postprocess(logits.float(), resized, image.shape[:2])[0, 0]
+        logits = model(x[None].to(dev), audio[None].to(dev)).float()
+        if score_size == "input":
+            s = model.image_size
+            big = torch.nn.functional.interpolate(
+                logits, (s, s), mode="bilinear", align_corners=False
+            )
+            out = big[0, 0, : resized[0], : resized[1]]
+        else:
+            out = tf.postprocess(logits, resized, image.shape[:2])[0, 0]
     return out.cpu().numpy()
 
 
@@ -145,6 +161,8 @@ def predict(
     vggish_checkpoint: str | os.PathLike[str] | None = None,
     label: str | None = None,
     device: str | None = "auto",
+    resize: str | None = None,
+    score_size: str = "ground_truth",
 ) -> dict[str, Any]:
     """Predict the mask of the object that makes ``audio`` in ``image``.
 
@@ -162,6 +180,9 @@ def predict(
         label: Caption of the overlay (default: model name and audio file name).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``
             (:func:`avsmodel.device.resolve_device`).
+        resize: ``pad`` or ``squash`` (default: the run's recipe, ``resize``).
+        score_size: ``ground_truth`` (the mask at the image's size) or ``input`` (on the
+            model's input grid, as the authors' ``infer``; no overlay then).
 
     Returns:
         ``{"mask", "overlay", "area_fraction", "model", "device"}``.
@@ -183,6 +204,12 @@ def predict(
 
     dev = resolve_device(device)
     check_out_file(out, option="--output", suffixes={".png"})
+    if resize not in (None, "pad", "squash"):
+        raise ConfigError(f"resize={resize!r}: use pad or squash")
+    if score_size not in ("ground_truth", "input"):
+        raise ConfigError(f"score_size={score_size!r}: use ground_truth or input")
+    if overlay is not None and score_size == "input":
+        raise ConfigError("--overlay draws on the image's own size; drop --score-size input")
     if overlay is not None:
         check_out_file(overlay, option="--overlay", suffixes=image_suffixes())
 
@@ -193,7 +220,8 @@ def predict(
     )
     if model.config.family == "sam_oracle":
         raise ConfigError("the SAM oracle needs the ground truth; use avsmodel eval for it")
-    logits = predict_arrays(model, img, examples, meta.train_config.get("resize", "pad"))
+    resize = resize or str(meta.train_config.get("resize", "pad"))
+    logits = predict_arrays(model, img, examples, resize, score_size)
     mask = logits > 0.0
     out = Path(out)
     _atomic_png(Image.fromarray(mask.astype(np.uint8) * 255), out)
@@ -203,6 +231,8 @@ def predict(
         "area_fraction": float(mask.mean()),
         "model": meta.model,
         "device": str(next(model.parameters()).device),
+        "resize": resize,
+        "score_size": score_size,
     }
     if overlay is not None:
         text = label or f"{meta.model} | audio: {Path(audio).name}"

@@ -1,8 +1,10 @@
 """Training configuration: a flat YAML recipe without data paths.
 
-The base recipe is ``avsmodel/configs/paper.yaml``, or ``tiny.yaml`` for model names ending
-in ``_tiny``. A user YAML (``--config``) overrides keys of the base; keyword overrides (the
-command-line flags) override both. Unknown keys and wrong types raise :class:`ConfigError`.
+The base recipe is ``avsmodel/configs/paper.yaml`` (the authors' code, point for point), or
+``tiny.yaml`` for model names ending in ``_tiny``. A user YAML (``--config FILE``), or a
+bundled recipe by name (``--config recommended``: the project's own choices), overrides keys
+of the base; keyword overrides (the command-line flags) override both. Unknown keys and wrong
+types raise :class:`ConfigError`.
 
 ``paper.yaml`` is the one source of the paper's values: :class:`TrainConfig`'s defaults are
 read from it, so the two cannot disagree.
@@ -58,6 +60,16 @@ class TrainConfig:
         loss_size: ``mask`` (the loss at the mask decoder's S/4 grid, ground truth pooled)
             or ``input`` (logits upsampled to SxS against the nearest-resized ground truth,
             as the authors).
+        score_size: What ``avsmodel eval`` scores on by default: ``input`` (the SxS input
+            grid, as the authors' 1024 px scoring) or ``ground_truth`` (each frame's size).
+        prompt_init: ``authors`` (a seeded random Gaussian positional encoding with SAM's
+            scale and a trainable N(0, 1) no-mask embedding, which is what the authors'
+            training had: their model never loaded SAM's) or ``sam`` (SAM's own, from its
+            checkpoint).
+        iou_eps: Smoothing of the soft IoU loss (0: the authors', no gradient from the IoU
+            term on frames with an empty ground truth).
+        schedule_step: Cosine schedule stepped per ``epoch`` (the authors') or per ``step``.
+        drop_last: Drop the last incomplete batch of an epoch (False: the authors').
         workers: DataLoader worker processes per training process.
         audio_cache: Log-mel arrays kept in memory per worker (LRU), 0 disables.
         threads: Torch intra-op threads per process (0: torch's default).
@@ -79,6 +91,11 @@ class TrainConfig:
     train_fraction: float = _PAPER["train_fraction"]
     resize: str = _PAPER["resize"]
     loss_size: str = _PAPER["loss_size"]
+    score_size: str = _PAPER["score_size"]
+    prompt_init: str = _PAPER["prompt_init"]
+    iou_eps: float = float(_PAPER["iou_eps"])
+    schedule_step: str = _PAPER["schedule_step"]
+    drop_last: bool = _PAPER["drop_last"]
     workers: int = _PAPER["workers"]
     audio_cache: int = _PAPER["audio_cache"]
     threads: int = _PAPER["threads"]
@@ -152,6 +169,10 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
         (0.0 < cfg.train_fraction <= 1.0, "train_fraction must be in (0, 1]"),
         (cfg.resize in ("pad", "squash"), "resize must be pad or squash"),
         (cfg.loss_size in ("mask", "input"), "loss_size must be mask or input"),
+        (cfg.score_size in SCORE_SIZES, "score_size must be ground_truth or input"),
+        (cfg.prompt_init in ("authors", "sam"), "prompt_init must be authors or sam"),
+        (cfg.iou_eps >= 0, "iou_eps must be >= 0"),
+        (cfg.schedule_step in ("epoch", "step"), "schedule_step must be epoch or step"),
         (cfg.workers >= 0, "workers must be >= 0"),
         (cfg.audio_cache >= 0, "audio_cache must be >= 0"),
         (cfg.threads >= 0, "threads must be >= 0"),
@@ -163,9 +184,44 @@ def _check_ranges(cfg: TrainConfig, *, where: str) -> None:
             raise ConfigError(f"{where}: {msg}")
 
 
+#: The keys where the authors' code (``paper.yaml``) and ``recommended.yaml`` differ.
+AUTHORS_KEYS = (
+    "resize",
+    "loss_size",
+    "score_size",
+    "prompt_init",
+    "iou_eps",
+    "schedule_step",
+    "drop_last",
+)
+
+
+def authors_choices() -> dict[str, Any]:
+    """``paper.yaml``'s values of :data:`AUTHORS_KEYS` (what the authors' code does)."""
+    return {k: _PAPER[k] for k in AUTHORS_KEYS}
+
+
+#: Grids ``avsmodel eval`` can score on.
+SCORE_SIZES = ("ground_truth", "input")
+
+#: Recipes shipped in ``avsmodel/configs`` (``--config NAME`` picks one over the base).
+BUNDLED = ("paper", "recommended", "tiny")
+
+
 def base_config_name(model_name: str) -> str:
     """``tiny`` for ``*_tiny`` models, else ``paper``."""
     return "tiny" if model_name.endswith("_tiny") else "paper"
+
+
+def bundled_name(config: str | os.PathLike[str]) -> str | None:
+    """The bundled recipe ``config`` names (``recommended``, ``paper``, ``tiny``), or None.
+
+    A name is a bundled recipe only when no file of that name exists (a file wins).
+    """
+    text = os.fspath(config)
+    if text in BUNDLED and not Path(text).exists():
+        return text
+    return None
 
 
 def read_yaml(path: str | os.PathLike[str] | None, *, name: str | None = None) -> dict[str, Any]:
@@ -200,7 +256,8 @@ def load_config(
 
     Args:
         model_name: Picks the bundled base recipe (``tiny`` for ``*_tiny``, else ``paper``).
-        config: A YAML path, a dict or a :class:`TrainConfig` applied over the base.
+        config: A YAML path, a bundled recipe's name (``recommended``, ``paper``), a dict
+            or a :class:`TrainConfig`, applied over the base.
         **overrides: Final overrides (``None`` values are ignored), e.g. ``epochs=3``.
 
     Raises:
@@ -212,6 +269,9 @@ def load_config(
         cfg = config
     elif isinstance(config, dict):
         cfg = _validate(cfg, config, where="config")
+    elif config is not None and bundled_name(config) is not None:
+        other = bundled_name(config)
+        cfg = _validate(cfg, read_yaml(None, name=other), where=f"{other}.yaml")
     elif config is not None:
         cfg = _validate(cfg, read_yaml(config), where=str(config))
     return _validate(cfg, overrides, where="override")

@@ -3,7 +3,9 @@
 Loss (the paper's recipe): BCE-with-logits plus soft IoU, each weighted, at the model's mask
 resolution (``S/4``) against the pooled ground truth; ``loss_size="input"`` computes both on
 logits upsampled (bilinear) to the SxS input grid against the nearest-resized ground truth
-``mask_input``, as the authors' ``models/sam.py`` does at 1024 px.
+``mask_input``, as the authors' ``models/sam.py`` does at 1024 px. ``iou_eps`` smooths the
+soft IoU (1 by default; 0 is the authors' ``1 - inter / union``, under which a frame with an
+empty ground truth gets no gradient from the IoU term).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ def soft_iou_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) 
     Args:
         logits: ``[B, H, W]`` mask logits.
         target: ``[B, H, W]`` 0/1 ground truth.
-        eps: Smoothing, keeps empty masks finite.
+        eps: Smoothing: with ``eps > 0`` an empty ground truth still pulls the prediction
+            towards empty; 0 is the authors' unsmoothed ratio.
     """
     p = torch.sigmoid(logits).flatten(1)
     g = target.flatten(1)
@@ -39,6 +42,7 @@ class SegmentationTask(nn.Module):
         iou_weight: Weight of the soft IoU term.
         needs_gt: The model takes the ground truth (SAM oracle).
         loss_size: ``mask`` or ``input`` (batches then need ``mask_input``).
+        iou_eps: Smoothing of the soft IoU term (:func:`soft_iou_loss`).
     """
 
     def __init__(
@@ -49,9 +53,11 @@ class SegmentationTask(nn.Module):
         iou_weight: float = 1.0,
         needs_gt: bool = False,
         loss_size: str = "mask",
+        iou_eps: float = 1.0,
     ) -> None:
         super().__init__()
         self.loss_size = loss_size
+        self.iou_eps = iou_eps
         self.model = model
         self.bce_weight, self.iou_weight = bce_weight, iou_weight
         self.needs_gt = needs_gt
@@ -60,8 +66,9 @@ class SegmentationTask(nn.Module):
 
     def logits(self, batch: dict[str, Any]) -> torch.Tensor:
         """``[B, s, s]`` mask logits of a batch."""
-        if self.needs_gt:
-            out = self.model(batch["image"], batch["audio"], gt=batch["mask"])
+        if self.needs_gt:  # the oracle chooses at the finest grid the batch has
+            gt = batch["mask_input"] if "mask_input" in batch else batch["mask"]
+            out = self.model(batch["image"], batch["audio"], gt=gt)
         elif self.pass_keys and "image_key" in batch:
             out = self.model(batch["image"], batch["audio"], image_keys=batch["image_key"])
         else:
@@ -79,7 +86,7 @@ class SegmentationTask(nn.Module):
         if target.shape[-2:] != logits.shape[-2:]:
             target = F.interpolate(target[:, None], size=logits.shape[-2:], mode="nearest")[:, 0]
         bce = F.binary_cross_entropy_with_logits(logits, target)
-        iou = soft_iou_loss(logits, target)
+        iou = soft_iou_loss(logits, target, eps=self.iou_eps)
         loss = self.bce_weight * bce + self.iou_weight * iou
         return loss, {
             "loss": float(loss.detach()),

@@ -8,7 +8,13 @@ sidecar as ``audio_pools: {category: [path relative to the release root, ...]}``
 can draw a fresh clip on every access (the paper's recipe). Rows whose image or mask is
 missing or does not decode, and val/test rows whose clip is missing or shorter than one
 VGGish example (0.975 s), are skipped and counted; such pool clips are dropped from the pool
-(a train row whose pool is then empty is skipped).
+(a train row whose pool is then empty is skipped). Rows whose mask is empty are kept, as the
+authors' loader keeps them, and counted (``drop_empty=True`` skips them instead).
+
+Masks binarise as ``binarize`` says: ``threshold`` (grey >= 128, avsynth's reading) or
+``pil`` (PIL's ``convert("1")``, the authors' loaders: it dithers grey levels other than 0
+and 255). The choice is recorded in the sidecar (``mask_binarize``), so training and
+evaluation read the masks the same way.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class ReleaseImport:
         skipped: Rows skipped, by reason (``image missing``, ``mask missing``, ...).
         pool_missing: Pool clips missing from ``audios/``, unreadable, or shorter than 0.975 s.
         examples: A few ``(row, reason, path)`` of skipped rows.
+        empty_masks: Rows whose mask is empty, per split (written, or skipped with
+            ``drop_empty``).
     """
 
     manifest: Path
@@ -48,6 +56,7 @@ class ReleaseImport:
     skipped: dict[str, int] = field(default_factory=dict)
     pool_missing: int = 0
     examples: list[tuple[int, str, str]] = field(default_factory=list)
+    empty_masks: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         """Multi-line summary (counts, skips, where the files are)."""
@@ -61,6 +70,13 @@ class ReleaseImport:
                 "rows skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(self.skipped.items()))
             )
             lines += [f"  line {r}: {why}: {p}" for r, why, p in self.examples]
+        if any(self.empty_masks.values()):
+            e = self.empty_masks
+            lines.append(
+                "rows with an empty mask: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(e.items()) if v)
+                + (" (skipped)" if "mask empty" in self.skipped else " (kept)")
+            )
         if self.pool_missing:
             lines.append(f"pool clips missing, unreadable or too short: {self.pool_missing}")
         lines.append(f"manifest: {self.manifest}")
@@ -75,6 +91,8 @@ def import_release(
     seed: int = 0,
     workers: int = 1,
     progress: bool = True,
+    drop_empty: bool = False,
+    binarize: str = "threshold",
 ) -> ReleaseImport:
     """Write ``out/manifest.jsonl`` and ``out/build_info.json`` for an AVS-Synthetic release.
 
@@ -85,6 +103,9 @@ def import_release(
         seed: Seed of the train rows' default clips.
         workers: Processes that decode masks (for their boxes and areas) and read headers.
         progress: Show a progress bar.
+        drop_empty: Skip rows whose mask is empty (kept by default, as the authors do).
+        binarize: ``threshold`` (grey >= 128) or ``pil`` (PIL's ``convert("1")``, the
+            authors'); recorded in the sidecar as ``mask_binarize``.
 
     Returns:
         :class:`ReleaseImport`.
@@ -94,12 +115,13 @@ def import_release(
         SourceError: a metadata file is missing or malformed (names file and line), or the
             pool pickle is refused.
     """
-    from avsynth.manifest import ManifestWriter
     from avsynth.planning.fingerprint import file_fingerprint
-    from avsynth.progress import progress as progress_display
+    from avsynth.sources.images import BINARIZE_MODES
     from avsynth.storage.atomic import atomic_write_text
     from avsynth.storage.out_paths import check_out_dir
 
+    if binarize not in BINARIZE_MODES:
+        raise ValueError(f"binarize={binarize!r}: use one of {', '.join(BINARIZE_MODES)}")
     out = check_out_dir(out)  # a file, or no permission: one line before any work
     root = Path(root).resolve()
     rows = read_annotations(root / ANNOTATIONS)
@@ -127,34 +149,12 @@ def import_release(
         if r["split"] == "train":
             pool = pools[r["class"]]
             audio = pool[_pick(seed, r["instance"], len(pool))] if pool else None
-        jobs.append((str(root), line, r, audio))
-    skipped: Counter[str] = Counter()
-    examples: list[tuple[int, str, str]] = []
-    written = {"train": 0, "val": 0, "test": 0}
+        jobs.append((str(root), line, r, audio, binarize))
     manifest = out / "manifest.jsonl"
-    seen: dict[str, int] = {}
-    with ManifestWriter(manifest) as w:
-        results = _map(_record, jobs, workers)
-        for (_, line, _r, _), (rec, why, path) in progress_display(
-            zip(jobs, results, strict=True),
-            total=len(jobs),
-            desc="import",
-            enabled=progress,
-            unit="rows",
-        ):
-            if rec is None:
-                skipped[why] += 1
-                if len(examples) < 5:
-                    examples.append((line, why, path))
-                continue
-            if rec.id in seen:
-                raise SourceError(
-                    f"{root / ANNOTATIONS}:{line}: instance id {rec.id!r} repeats line "
-                    f"{seen[rec.id]}"
-                )
-            seen[rec.id] = line
-            w.write(rec)
-            written[rec.split] += 1
+    written, skipped, examples, empty = _write_manifest(
+        manifest, jobs, workers=workers, progress=progress, drop_empty=drop_empty,
+        where=root / ANNOTATIONS,
+    )  # fmt: skip
     info = {
         "avsynth_version": _version(),
         "schema_version": 1,
@@ -168,12 +168,64 @@ def import_release(
         "audio_pools": pools,
         "skipped": dict(sorted(skipped.items())),
         "pool_missing": pool_missing,
+        "empty_masks": empty,
+        "mask_binarize": binarize,
     }
     import json
 
     sidecar = out / "build_info.json"
     atomic_write_text(sidecar, json.dumps(info, indent=1, sort_keys=False) + "\n")
-    return ReleaseImport(manifest, sidecar, written, dict(skipped), pool_missing, examples)
+    return ReleaseImport(
+        manifest, sidecar, written, dict(skipped), pool_missing, examples, empty_masks=empty
+    )
+
+
+def _write_manifest(
+    manifest: Path, jobs: list, *, workers: int, progress: bool, drop_empty: bool, where: Path
+) -> tuple[dict[str, int], Counter[str], list[tuple[int, str, str]], dict[str, int]]:
+    """Decode every row (:func:`_record`) and write the kept ones, in row order.
+
+    Returns:
+        ``(written per split, skipped per reason, a few skipped examples, empty masks per
+        split)``.
+
+    Raises:
+        SourceError: an instance id repeats (names the CSV line).
+    """
+    from avsynth.manifest import ManifestWriter
+    from avsynth.progress import progress as progress_display
+
+    skipped: Counter[str] = Counter()
+    examples: list[tuple[int, str, str]] = []
+    written = {"train": 0, "val": 0, "test": 0}
+    empty = {"train": 0, "val": 0, "test": 0}
+    seen: dict[str, int] = {}
+    with ManifestWriter(manifest) as w:
+        results = _map(_record, jobs, workers)
+        for (_, line, r, _, _), (rec, why, path) in progress_display(
+            zip(jobs, results, strict=True),
+            total=len(jobs),
+            desc="import",
+            enabled=progress,
+            unit="rows",
+        ):
+            if why == "mask empty":
+                empty[r["split"]] += 1
+                if drop_empty:
+                    rec = None
+            if rec is None:
+                skipped[why] += 1
+                if len(examples) < 5:
+                    examples.append((line, why, path))
+                continue
+            if rec.id in seen:
+                raise SourceError(
+                    f"{where}:{line}: instance id {rec.id!r} repeats line {seen[rec.id]}"
+                )
+            seen[rec.id] = line
+            w.write(rec)
+            written[rec.split] += 1
+    return written, skipped, examples, empty
 
 
 def read_audio_pools(
@@ -241,14 +293,14 @@ def _source(name: str) -> str:
     return low or "unknown"
 
 
-def _record(job: tuple[str, int, dict[str, Any], str | None]):
-    """``(Triplet, None, None)`` or ``(None, reason, path)`` for one row."""
-    import numpy as np
+def _record(job: tuple[str, int, dict[str, Any], str | None, str]):
+    """``(Triplet, None, None)`` or ``(None, reason, path)`` for one row; a row with an empty
+    mask gives ``(Triplet, "mask empty", path)`` (the caller keeps or drops it)."""
 
     from avsynth.manifest.schema import AudioRef, ImageRef, MaskRef, Triplet
     from avsynth.sources.images import read_image_size, read_mask
 
-    root_s, _line_no, r, audio = job
+    root_s, _line_no, r, audio, binarize = job
     root = Path(root_s)
     image_rel = f"images/{r['image']}.jpg"
     mask_rel = f"masks/{r['instance']}.png"
@@ -262,22 +314,12 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         return None, "audio missing", audio
     try:
         width, height = read_image_size(root / image_rel)
-        m = read_mask(root / mask_rel)  # grey >= 128, as the authors' convert("1") reads it
+        m = read_mask(root / mask_rel, binarize)
     except AvsynthError:
         return None, "image or mask does not decode", image_rel
     if m.shape != (height, width):
         return None, "mask size differs from its image", mask_rel
-    if not m.any():
-        return None, "mask empty", mask_rel
-    ys, xs = np.nonzero(m)
-    x0, y0 = float(xs.min()), float(ys.min())
-    # Normalised (x, y, w, h) in [0, 1] of the image, as built manifests write boxes.
-    bbox = (
-        round(x0 / width, 6),
-        round(y0 / height, 6),
-        round((float(xs.max()) + 1 - x0) / width, 6),
-        round((float(ys.max()) + 1 - y0) / height, 6),
-    )
+    bbox = normalised_bbox(m)  # (0, 0, 0, 0) for an empty mask
     rate, duration = _audio_info(root / audio)
     if rate is None:
         return None, "audio does not decode", audio
@@ -323,7 +365,27 @@ def _record(job: tuple[str, int, dict[str, Any], str | None]):
         ),
         extra={"class_id": r["class_id"], "release_source": r["source"]},
     )
+    if not m.any():
+        return t, "mask empty", mask_rel
     return t, None, None
+
+
+def normalised_bbox(m: Any) -> tuple[float, float, float, float]:
+    """The box ``(x, y, w, h)`` of a boolean ``HxW`` mask, normalised to ``[0, 1]`` of the
+    image as built manifests write boxes (6 decimals); ``(0, 0, 0, 0)`` for an empty mask."""
+    import numpy as np
+
+    if not m.any():
+        return (0.0, 0.0, 0.0, 0.0)
+    height, width = m.shape
+    ys, xs = np.nonzero(m)
+    x0, y0 = float(xs.min()), float(ys.min())
+    return (
+        round(x0 / width, 6),
+        round(y0 / height, 6),
+        round((float(xs.max()) + 1 - x0) / width, 6),
+        round((float(ys.max()) + 1 - y0) / height, 6),
+    )
 
 
 def _usable_clip(path: Path) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
@@ -309,3 +310,24 @@ def test_imported_checkpoint_keeps_its_key_layout(tmp_path):
     assert raw["format"] == "avsmodel-checkpoint" and raw["version"] == 1
     assert raw["epoch"] == 0 and raw["best_miou"] is None and raw["metrics"] == {}
     assert set(raw["data"]) == {"kind", "source", "sha256"} and raw["data"]["kind"] == "imported"
+
+
+def test_import_records_the_authors_geometry_and_eval_uses_it(tmp_path):
+    import yaml
+    from _train_helpers import make_manifest
+
+    from avsmodel.checkpoint import read_checkpoint
+    from avsmodel.evaluation import evaluate
+    from avsmodel.recipe import AUTHORS_KEYS
+
+    torch.save(their_state(), tmp_path / "theirs.pth")
+    out = import_checkpoint(tmp_path / "theirs.pth", model=MODEL, out=tmp_path / "ours.pt", **OPTS)
+    paper = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "avsmodel" / "configs" / "paper.yaml").read_text()
+    )
+    tc = read_checkpoint(out).train_config
+    assert {k: tc[k] for k in AUTHORS_KEYS} == {k: paper[k] for k in AUTHORS_KEYS}
+    assert (tc["resize"], tc["score_size"]) == ("squash", "input")
+    manifest = make_manifest(tmp_path / "data", n={"train": 2, "val": 2, "test": 3})
+    m = evaluate(out, manifest=manifest, split="test", progress=False)
+    assert (m["resize"], m["score_size"]) == ("squash", "input")

@@ -301,3 +301,68 @@ def test_annotations_csv_short_row_bom_and_blank_lines(tmp_path):
     msg = rf"annotations.csv:3: {n - 1} fields; the header has {n}"
     with pytest.raises(SourceError, match=msg):
         read_annotations(path)
+
+
+def _blank(path, value=0):
+    """Overwrite a mask PNG with one grey level (0: an empty mask)."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        size = im.size
+    Image.fromarray(np.full(size[::-1], value, np.uint8)).save(path)
+
+
+def test_empty_mask_rows_are_kept_and_counted_or_dropped(tmp_path):
+    from _authors_reference import authors_binary
+
+    from avsynth.inspection.verify import verify_report
+
+    root = write_release(tmp_path / "rel")
+    rows = _rows(root)
+    emptied = {rows[1][0][0]: "train", rows[13][0][0]: SPLIT[rows[13][1]]}
+    for inst in emptied:
+        _blank(root / "masks" / f"{inst}.png")
+    # Reference: the authors' loader keeps every row; their convert("1") reads these empty.
+    assert all(not authors_binary(root / "masks" / f"{i}.png").any() for i in emptied)
+    rep = import_release(root, tmp_path / "keep", progress=False)
+    ids = {t.id: t for t in read_manifest(rep.manifest)}
+    assert set(emptied) <= set(ids) and sum(rep.written.values()) == len(rows)
+    assert all(ids[i].mask.area_fraction == 0.0 and ids[i].split == s for i, s in emptied.items())
+    want = {"train": 0, "val": 0, "test": 0}
+    for s in emptied.values():
+        want[s] += 1
+    assert rep.empty_masks == want and not rep.skipped
+    info = json.loads(rep.sidecar.read_text())
+    assert info["empty_masks"] == want and info["mask_binarize"] == "threshold"
+    assert "rows with an empty mask" in rep.summary() and "(kept)" in rep.summary()
+    assert verify_report(rep.manifest, progress=False).problems == []
+    drop = import_release(root, tmp_path / "drop", progress=False, drop_empty=True)
+    assert not set(emptied) & {t.id for t in read_manifest(drop.manifest)}
+    assert drop.skipped == {"mask empty": 2} and sum(drop.written.values()) == len(rows) - 2
+
+
+def test_pil_binarisation_is_the_authors_convert_1(tmp_path):
+    import numpy as np
+    from _authors_reference import authors_binary
+    from PIL import Image
+
+    from avsynth.manifest.media import ManifestMedia
+
+    root = write_release(tmp_path / "rel")
+    inst = _rows(root)[0][0][0]
+    path = root / "masks" / f"{inst}.png"
+    with Image.open(path) as im:
+        w, h = im.size
+    grey = np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1))  # a ramp: not 0/255
+    Image.fromarray(grey).save(path)
+    theirs = authors_binary(path)
+    pil = import_release(root, tmp_path / "pil", progress=False, binarize="pil")
+    thr = import_release(root, tmp_path / "thr", progress=False)
+    t_pil = next(t for t in read_manifest(pil.manifest) if t.id == inst)
+    t_thr = next(t for t in read_manifest(thr.manifest) if t.id == inst)
+    assert t_pil.mask.area_fraction == pytest.approx(float(theirs.mean()), abs=1e-6)
+    assert np.array_equal(ManifestMedia(pil.manifest).mask(t_pil), theirs)
+    assert np.array_equal(ManifestMedia(thr.manifest).mask(t_thr), grey >= 128)
+    assert not np.array_equal(theirs, grey >= 128)  # dithering: the two differ off 0/255
+    assert json.loads(pil.sidecar.read_text())["mask_binarize"] == "pil"

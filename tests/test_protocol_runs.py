@@ -52,7 +52,7 @@ def test_everything_oracle_without_proposals_predicts_empty() -> None:
     gt[0, 4:12, 4:12] = 1
     with torch.no_grad():
         out = net(images, None, gt=gt)
-    assert out.shape == (1, 1, 32, 32) and bool((out < 0).all())
+    assert out.shape == (1, 1, 128, 128) and bool((out < 0).all())  # full resolution
     assert not any(k.startswith("_generator") for k in net.state_dict())
 
 

@@ -32,6 +32,7 @@ def test_paper_yaml_is_the_one_source_of_the_defaults(tmp_path: Path) -> None:
     assert defaults["audio_cache"] == 1024  # the value paper.yaml sets (once 4096 here)
     kinds = {"int": int, "float": float, "str": str, "tuple[float, float]": tuple}
     kinds["dict[str, Any]"] = dict
+    kinds["bool"] = bool
     for f in dataclasses.fields(TrainConfig):  # each YAML value has its field's type
         assert type(getattr(TrainConfig(), f.name)) is kinds[f.type], f.name
 

@@ -45,6 +45,7 @@ def test_wheel_runs_check_map_and_demo_outside_the_source_tree(tmp_path: Path) -
     names = zipfile.ZipFile(wheel).namelist()
     assert "avsynth/data/category_maps/46.yaml" in names
     assert "avsmodel/configs/paper.yaml" in names and "avsmodel/configs/tiny.yaml" in names
+    assert "avsmodel/configs/recommended.yaml" in names
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path, env)

@@ -25,6 +25,12 @@ Examples:
         --device cuda:1 --batch-size 16 --workers 8 --autocast bf16
     torchrun --nproc_per_node 8 --no-python avsmodel eval runs/s4/best.pt \\
         --avsbench avsbench_data --subset s4 --batch-size 16 --workers 4
+    avsmodel eval runs/tiny/best.pt --manifest out/manifest.jsonl \\
+        --resize squash --score-size input
+
+Frames are resized and scored as the run's recipe says (paper recipe: squashed to the
+input size and scored on that grid, as the authors; --json reports resize and score_size);
+--resize and --score-size override it.
 
 A composed manifest (avsynth build --compose) is also scored per composition (single,
 multi, offscreen, partial): J, F and the mean predicted area (offscreen: should be ~0).
@@ -45,6 +51,7 @@ from avsmodel.cli.options import (
     Device,
     LoaderWorkers,
     Oracle,
+    ResizeOverride,
     RunVggishCheckpoint,
     ScoreSize,
     recipe_values,
@@ -97,8 +104,10 @@ def main(
     vggish_checkpoint: RunVggishCheckpoint = None,
     loader_workers: LoaderWorkers = 0,
     score_size: Annotated[
-        ScoreSize, typer.Option(help="Score at each frame's own size or the model's input grid.")
-    ] = ScoreSize.GROUND_TRUTH,
+        ScoreSize | None,
+        typer.Option(help="Score at each frame's size or the input grid (default: the run's)."),
+    ] = None,
+    resize: ResizeOverride = None,
     lvis: LvisRoot = None,
     openimages: OpenImagesRoot = None,
     vggsound: VggsoundRoot = None,
@@ -132,7 +141,8 @@ def main(
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         workers=loader_workers,
-        score_size=score_size.value,
+        score_size=value(score_size),
+        resize=value(resize),
         roots=roots,
         progress=not (as_json or quiet),
         device=device,

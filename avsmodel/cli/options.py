@@ -52,6 +52,18 @@ class Autocast(StrEnum):
     FP16 = "fp16"
 
 
+class Resize(StrEnum):
+    """How frames reach the model's input size: SAM's aspect-keeping pad, or a squash."""
+
+    PAD = "pad"
+    SQUASH = "squash"
+
+
+ResizeOverride = Annotated[
+    Resize | None,
+    typer.Option(help="Override the run's resize (pad: SAM's letterbox; squash: the authors')."),
+]
+
 AvsbenchSubset = Annotated[Subset | None, typer.Option(help="AVSBench subset.")]
 
 RunSamCheckpoint = Annotated[

@@ -2,7 +2,9 @@
 
 Writes the mask as a binary PNG at the image's size, and optionally an overlay (image with
 the mask in translucent colour, its contour and a caption). The audio must last at least one
-VGGish log-mel example, 0.975 s (15600 samples at 16 kHz); shorter clips are refused.
+VGGish log-mel example, 0.975 s (15600 samples at 16 kHz); shorter clips are refused. The
+image is resized as the run was trained (--resize overrides); --score-size input writes the
+mask on the model's input grid (SxS for a squashed run), as the authors' code returns it.
 
 Examples:
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
@@ -11,6 +13,8 @@ Examples:
         --output mask.png --overlay overlay.png --json
     avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
         --output mask.png --device cpu
+    avsmodel predict runs/tiny/best.pt --image dog.jpg --audio bark.wav \\
+        --output mask.png --resize squash --score-size input
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from typing import Annotated
 
 import typer
 
-from avsmodel.cli.options import Device, RunSamCheckpoint, RunVggishCheckpoint
+from avsmodel.cli.options import (
+    Device,
+    ResizeOverride,
+    RunSamCheckpoint,
+    RunVggishCheckpoint,
+    ScoreSize,
+)
+from avsynth.cli.choices import value
 from avsynth.cli.options import JsonOutput, Quiet
 
 #: ``--out`` is a folder in every command; the mask file is ``--output``.
@@ -48,6 +59,11 @@ def main(
     as_json: JsonOutput = False,
     quiet: Quiet = False,
     device: Device = "auto",
+    resize: ResizeOverride = None,
+    score_size: Annotated[
+        ScoreSize,
+        typer.Option(help="Mask at the image's size, or on the model's input grid (authors')."),
+    ] = ScoreSize.GROUND_TRUTH,
 ) -> None:
     """Write the predicted mask (and overlay)."""
     import json
@@ -63,6 +79,8 @@ def main(
         sam_checkpoint=sam_checkpoint,
         vggish_checkpoint=vggish_checkpoint,
         device=device,
+        resize=value(resize),
+        score_size=score_size.value,
     )
     if as_json:
         typer.echo(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in r.items()}))

@@ -34,6 +34,7 @@ def train_val_datasets(
     train_fraction: float = 1.0,
     resize: str = "pad",
     input_masks: bool = False,
+    train_list: str | os.PathLike[str] | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The train and val datasets of a run, and a description of the data for checkpoints.
 
@@ -55,10 +56,14 @@ def train_val_datasets(
         input_masks: Training items also carry ``mask_input`` (loss at the input size).
         train_fraction: Keep this fraction of the train split
             (:func:`avsmodel.data.selection.few_shot_ids`: triplet ids or clip names).
+        train_list: A file of train ids (triplet ids, or S4/MS3 clip names), one per line:
+            train on the first ``int(N * train_fraction)`` of them, in the list's order
+            (:func:`avsmodel.data.selection.listed_ids`, the authors' few-shot slicing).
 
     Returns:
         ``(train, val, data)`` with ``data`` = ``{kind, manifest|root, subset, sha256}``
-        (plus ``train_fraction`` and ``train_items`` when a fraction is kept).
+        (plus ``train_fraction`` and ``train_items`` when a fraction is kept, and
+        ``train_list``/``train_list_sha256`` with a list).
     """
     from avsmodel.errors import ConfigError
     from avsynth.storage.atomic import file_sha256
@@ -99,7 +104,7 @@ def train_val_datasets(
             "manifest": str(Path(manifest).resolve()),
             "sha256": file_sha256(manifest),
         }
-        return _few_shot(train, train_fraction, data), val, data
+        return _few_shot(train, train_fraction, data, train_list), val, data
     if subset is None:
         raise ConfigError("--avsbench needs --subset s4 or ms3")
     train = AvsbenchDataset(avsbench, subset, "train", input_masks=input_masks, **common)
@@ -110,14 +115,24 @@ def train_val_datasets(
         "subset": subset,
         "sha256": file_sha256(train.meta),
     }
-    return _few_shot(train, train_fraction, data), val, data
+    return _few_shot(train, train_fraction, data, train_list), val, data
 
 
-def _few_shot(train: Any, fraction: float, data: dict[str, Any]) -> Any:
-    """Keep ``fraction`` of ``train`` (nested seeded order, seed 0: fixed per dataset)."""
-    from avsmodel.data.selection import few_shot_ids
+def _few_shot(train: Any, fraction: float, data: dict[str, Any], train_list: Any = None) -> Any:
+    """Keep ``fraction`` of ``train``: the head of ``train_list``, or else of a nested seeded
+    order (seed 0: fixed per dataset)."""
+    from avsmodel.data.selection import few_shot_ids, listed_ids
+    from avsynth.storage.atomic import file_sha256
 
-    if fraction < 1.0:
+    if train_list is not None:
+        train.keep_ids(listed_ids(train_list, train.ids(), fraction))
+        data.update(
+            train_list=str(Path(train_list).resolve()),
+            train_list_sha256=file_sha256(train_list),
+            train_fraction=fraction,
+            train_items=len(train),
+        )
+    elif fraction < 1.0:
         train.keep_ids(few_shot_ids(train.ids(), fraction, seed=0))
         data.update(train_fraction=fraction, train_items=len(train))
     return train

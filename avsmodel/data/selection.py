@@ -10,13 +10,17 @@ shorter), which the audio encoder averages.
 
 Few-shot subsets follow the authors' ``--trainset_ratio`` (the first R of a pre-shuffled
 meta CSV): a seeded order fixed per dataset, so the 10% subset lies inside the 30% subset,
-inside the full set.
+inside the full set. With a list of train ids (``--train-list FILE``, e.g. the ids of the
+authors' shuffled CSV in its order) the first ``int(N * R)`` ids of the list are kept, as
+their loader slices ``df[:int(len(df) * ratio)]``.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -72,3 +76,61 @@ def few_shot_ids(ids: Sequence[str], fraction: float, *, seed: int = 0) -> list[
     order = sorted(set(ids), key=lambda i: (stable_hash(seed, "few-shot", i), i))
     keep = max(1, math.floor(fraction * len(order) + 1e-9))
     return order[:keep]
+
+
+def read_train_list(path: str | os.PathLike[str]) -> list[str]:
+    """The ids of a train list: one per line, in order; blank lines and ``#`` comments skipped.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, holds no id, or repeats one (the
+            message names the file and line).
+    """
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: cannot read the train list ({type(e).__name__})") from None
+    ids: list[str] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(lines, 1):
+        item = line.split("#", 1)[0].strip()
+        if not item:
+            continue
+        if item in seen:
+            raise ConfigError(f"{p}:{n}: id {item!r} repeats line {seen[item]}")
+        seen[item] = n
+        ids.append(item)
+    if not ids:
+        raise ConfigError(f"{p}: the train list holds no id")
+    return ids
+
+
+def listed_ids(
+    path: str | os.PathLike[str], available: Sequence[str], fraction: float = 1.0
+) -> list[str]:
+    """The first ``int(fraction * N)`` ids of the train list at ``path`` (N ids), in order.
+
+    Raises:
+        ConfigError: an unreadable list (:func:`read_train_list`), ``fraction`` outside
+            ``(0, 1]``, or a fraction that keeps no id.
+        DataError: a listed id is not in the train split (names the file and line).
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"train fraction {fraction} must be in (0, 1]")
+    ids = read_train_list(path)
+    have = set(available)
+    for n, item in enumerate(ids):
+        if item not in have:
+            line = _line_of(Path(path), item) or n + 1
+            raise DataError(f"{path}:{line}: id {item!r} is not in the train split")
+    keep = int(len(ids) * fraction)
+    if keep < 1:
+        raise ConfigError(f"{path}: train fraction {fraction} of {len(ids)} ids keeps none")
+    return ids[:keep]
+
+
+def _line_of(path: Path, item: str) -> int | None:
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.split("#", 1)[0].strip() == item:
+            return n
+    return None

@@ -62,7 +62,8 @@ def evaluate(
     workers: int = 0,
     progress: bool = True,
     seed: int = 0,
-    score_size: str = "ground_truth",
+    score_size: str | None = None,
+    resize: str | None = None,
     device: str | None = "auto",
     autocast: str = "none",
 ) -> dict[str, Any]:
@@ -90,15 +91,19 @@ def evaluate(
         workers: DataLoader workers.
         progress: Show a progress bar.
         seed: Seed of the mismatched pairing and of a random-init oracle (``model`` only).
-        score_size: ``ground_truth`` (each frame at its own size, AVSBench's convention) or
-            ``input`` (on the model's input grid, e.g. 1024 px, as the authors; with a run
-            trained with ``resize: squash`` this is exactly their scoring).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``
             (:func:`avsmodel.device.resolve_device`). Under ``torchrun`` each rank takes its
             ``LOCAL_RANK`` GPU and scores a disjoint share of the batches; the results are
             combined in dataset order, so every rank returns exactly one process's numbers.
         autocast: ``none`` (fp32, as the paper; default), ``bf16`` or ``fp16``: the forward
             passes under ``torch.autocast`` (faster on GPUs; scores move slightly).
+        score_size: ``ground_truth`` (each frame at its own size, AVSBench's convention) or
+            ``input`` (on the model's input grid, e.g. 1024 px, as the authors; with a run
+            trained with ``resize: squash`` this is exactly their scoring). Default: the
+            run's recipe (``score_size`` of its ``train_config``; ``ground_truth`` for runs
+            that predate the key).
+        resize: ``pad`` or ``squash``: how frames are brought to the model's input size.
+            Default: the run's recipe (``resize``; ``pad`` for runs that predate it).
 
     Returns:
         ``{"miou", "fscore": {"avsbench", "authors", "dataset"}, "n", "split", "audio",
@@ -121,10 +126,12 @@ def evaluate(
     check_seed("--seed", seed)
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
-    if score_size not in ("ground_truth", "input"):
+    if score_size not in (None, "ground_truth", "input"):
         raise ConfigError(f"score_size={score_size!r}: use ground_truth or input")
     if autocast not in AUTOCAST_CHOICES:
         raise ConfigError(f"autocast={autocast!r}: use one of {', '.join(AUTOCAST_CHOICES)}")
+    if resize not in (None, "pad", "squash"):
+        raise ConfigError(f"resize={resize!r}: use pad or squash")
     if oracle not in ORACLE_VARIANTS:
         raise ConfigError(f"oracle={oracle!r}: use one of {', '.join(ORACLE_VARIANTS)}")
     if (manifest is None) == (avsbench is None):
@@ -161,7 +168,8 @@ def evaluate(
             workers=workers,
             progress=progress,
             ckpt=ckpt,
-            score_size=score_size,
+            score_size=score_size or str(meta.train_config.get("score_size", "ground_truth")),
+            resize=resize or str(meta.train_config.get("resize", "pad")),
             autocast=autocast,
         )
 
@@ -222,13 +230,14 @@ def _evaluate(
     ckpt: Any,
     info: Any,
     score_size: str = "ground_truth",
+    resize: str = "pad",
     autocast: str = "none",
 ) -> dict[str, Any]:
     from avsmodel.evaluation.loader import eval_loader
     from avsmodel.task import SegmentationTask
 
     split, audio = ds_args[3], ds_args[4]
-    ds, keys, groups, resize = _eval_dataset(model, meta, ds_args, score_size)
+    ds, keys, groups, resize = _eval_dataset(model, meta, ds_args, score_size, resize)
     S = model.image_size
     bs = batch_size or int(meta.train_config.get("val_batch_size", 4))
     loader = eval_loader(
@@ -288,9 +297,10 @@ def _evaluate(
 
 
 def _eval_dataset(
-    model: Any, meta: Checkpoint, ds_args: tuple, score_size: str
+    model: Any, meta: Checkpoint, ds_args: tuple, score_size: str, resize: str
 ) -> tuple[Any, list[str] | None, list[str] | None, str]:
-    """The dataset to score, its per-category keys and composition groups, and the resize.
+    """The dataset to score (frames resized by ``resize``), its per-category keys and
+    composition groups, and the resize.
 
     Raises:
         ConfigError: an AVSBench root without a subset.
@@ -302,8 +312,8 @@ def _eval_dataset(
     S, N = model.image_size, model.audio_examples
     seed = int(meta.train_config.get("seed", 0))
     mism = audio == "mismatched"
-    resize = str(meta.train_config.get("resize", "pad"))
-    extra = dict(resize=resize, input_masks=score_size == "input")
+    oracle = model.config.family == "sam_oracle"  # chooses at the input grid's resolution
+    extra = dict(resize=resize, input_masks=score_size == "input" or oracle)
     if manifest is not None:
         ds = ManifestDataset(
             manifest,

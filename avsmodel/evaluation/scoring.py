@@ -270,7 +270,6 @@ def _score_batch(
     with forward_context(device, autocast):
         logits = task.logits(b)
     logits = logits.float()
-    s = logits.shape[-1]
     for i in range(logits.shape[0]):
         index = int(batch["index"][i])
         key = keys[index] if keys is not None else None
@@ -291,5 +290,10 @@ def _score_batch(
             gt = batch["mask_full"][i].to(device, non_blocking=nb)
             acc.add(out[0, 0], gt, key, group, index)
         else:
-            vh, vw = valid_hw(tuple(batch["resized"][i]), image_size, s)
-            acc.add(logits[i, :vh, :vw], b["mask"][i, :vh, :vw], key, group, index)
+            lg, m = logits[i], b["mask"][i]
+            if lg.shape[-1] != m.shape[-1]:  # e.g. the everything-oracle's SxS output
+                lg = torch.nn.functional.interpolate(
+                    lg[None, None], tuple(m.shape[-2:]), mode="bilinear", align_corners=False
+                )[0, 0]
+            vh, vw = valid_hw(tuple(batch["resized"][i]), image_size, m.shape[-1])
+            acc.add(lg[:vh, :vw], m[:vh, :vw], key, group, index)

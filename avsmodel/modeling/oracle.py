@@ -5,8 +5,10 @@ Two variants (``SamOracle.oracle_mode``):
 - ``everything`` (the paper's: "the most similar predicted mask to the ground-truth mask"):
   segment-anything's own ``SamAutomaticMaskGenerator`` (its default 32x32 point grid, 8x8 for
   the 128 px tiny configs, and its default filters) proposes the masks of the whole image;
-  per frame the proposal with the highest IoU to the ground truth is kept. When it proposes
-  nothing (e.g. a randomly initialised tiny SAM) the prediction is empty.
+  per frame the proposal with the highest IoU to the ground truth is kept, chosen and
+  returned at the input grid's full resolution (``SxS``: the proposal itself, as +/-12
+  logits, not a 256 px logit map of it). When it proposes nothing (e.g. a randomly
+  initialised tiny SAM) the prediction is empty.
 - ``multimask``: SAM run with no prompt at all (empty sparse prompt, dense =
   ``no_mask_embed``) and ``multimask_output=True``; of its 3 masks the one with the highest
   IoU to the ground truth (AVSBench IoU, sigmoid > 0.5) is returned.
@@ -109,19 +111,21 @@ class SamOracle(AvsModel):
         return gen
 
     def everything(self, images: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        """The everything-oracle's ``Bx1x(S/4)x(S/4)`` logits (see module docstring).
+        """The everything-oracle's ``Bx1xSxS`` logits (see module docstring).
 
         Args:
             images: ``Bx3xSxS`` normalised, zero-padded images.
-            gt: ``BxHxW`` ground truth on the padded square grid (any resolution).
+            gt: ``BxHxW`` ground truth on the padded square grid. At ``SxS`` the proposal is
+                chosen on the image's unpadded region at full resolution; at a coarser grid
+                the proposals are pooled to it first.
         """
         from avsmodel.modeling.sam_parts import PIXEL_MEAN, PIXEL_STD
 
-        s, big = self.mask_size, self.image_size
+        big = self.image_size
         gen = self.mask_generator(images.device)
         mean = torch.tensor(PIXEL_MEAN, device=images.device).view(3, 1, 1)
         std = torch.tensor(PIXEL_STD, device=images.device).view(3, 1, 1)
-        out = torch.full((images.shape[0], 1, s, s), -_LOGIT, device=images.device)
+        out = torch.full((images.shape[0], 1, big, big), -_LOGIT, device=images.device)
         for i in range(images.shape[0]):
             h, w = _valid_extent(images[i])
             rgb = (images[i, :, :h, :w] * std + mean).round().clamp(0, 255)
@@ -132,10 +136,12 @@ class SamOracle(AvsModel):
             padded = torch.zeros((len(found), big, big), device=images.device)
             padded[:, :h, :w] = torch.from_numpy(np.stack(found)).to(images.device).float()
             g = gt[i].float()
-            on_gt = F.adaptive_avg_pool2d(padded[None], tuple(g.shape[-2:]))[0] >= 0.5
-            k = best_proposal(on_gt, g)
-            frac = F.adaptive_avg_pool2d(padded[k][None, None], s)[0, 0]
-            out[i, 0] = torch.logit(frac, eps=1e-6).clamp(-_LOGIT, _LOGIT)
+            if tuple(g.shape[-2:]) == (big, big):  # full resolution: the unpadded region
+                k = best_proposal(padded[:, :h, :w] > 0.5, g[:h, :w])
+            else:
+                on_gt = F.adaptive_avg_pool2d(padded[None], tuple(g.shape[-2:]))[0] >= 0.5
+                k = best_proposal(on_gt, g)
+            out[i, 0] = torch.where(padded[k] > 0.5, _LOGIT, -_LOGIT)
         return out
 
     def trainable_prefixes(self) -> tuple[str, ...]:
@@ -168,7 +174,8 @@ class SamOracle(AvsModel):
                 SAM's own highest predicted-IoU mask is returned.
 
         Returns:
-            ``Bx1x(S/4)x(S/4)`` logits.
+            ``Bx1xSxS`` logits (``everything``: the chosen proposal at full resolution) or
+            ``Bx1x(S/4)x(S/4)`` (``multimask``: SAM's own logit map).
         """
         self._check_inputs(images, None)
         if self.oracle_mode == "everything":

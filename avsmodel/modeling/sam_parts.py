@@ -55,6 +55,30 @@ def build_prompt_encoder(cfg: ModelConfig) -> PromptEncoder:
     )
 
 
+#: The prompt encoder's random-frequency positional encoding (a buffer: it never trains).
+PE_KEY = "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"
+#: SAM's ``PositionEmbeddingRandom`` scale (``scale=None`` there means 1.0).
+PE_SCALE = 1.0
+
+
+def authors_prompt_init(prompt_encoder: PromptEncoder, seed: int) -> None:
+    """Give ``prompt_encoder`` the positional encoding and no-mask embedding the authors
+    trained with.
+
+    Their model keeps ``pe_layer`` and ``no_mask_embed`` at its top level while SAM's
+    checkpoint names them ``prompt_encoder.*``, so ``load_state_dict(strict=False)`` never
+    filled them: they trained with a fresh ``PositionEmbeddingRandom`` (``PE_SCALE *
+    randn(2, C/2)``) and a fresh ``nn.Embedding(1, C)`` (``N(0, 1)``, trainable). Both are
+    drawn here, in that order, from one generator seeded with ``seed``.
+    """
+    g = torch.Generator().manual_seed(int(seed))
+    pe = prompt_encoder.pe_layer.positional_encoding_gaussian_matrix
+    emb = prompt_encoder.no_mask_embed.weight
+    with torch.no_grad():
+        pe.copy_(PE_SCALE * torch.randn(tuple(pe.shape), generator=g))
+        emb.copy_(torch.randn(tuple(emb.shape), generator=g))
+
+
 def build_mask_decoder(cfg: ModelConfig) -> MaskDecoder:
     """SAM's mask decoder (3 multimask outputs + the single-mask token, as officially)."""
     return MaskDecoder(

@@ -17,6 +17,9 @@ have and SAMA-AVS does not use, come from ``sam_checkpoint`` or the seeded initi
 Their ``pe_layer`` and ``no_mask_embed`` are their own (their training never loaded SAM's), so
 they are imported.
 
+Its ``train_config`` records the authors' recipe choices (``paper.yaml``: images squashed to
+SxS, scored at SxS), so ``avsmodel eval``/``predict`` treat the model as it was trained.
+
 The output is an ordinary avsmodel checkpoint (``avsmodel.checkpoint``): the trainable
 tensors in ``state_dict``, and the frozen tensors that differ from what ``sam_checkpoint`` /
 ``vggish_checkpoint`` (or, without them, the seeded random init) give in ``frozen_state``. With
@@ -143,7 +146,7 @@ def import_checkpoint(
     from avsmodel.pretrained.build import build_model
     from avsmodel.pretrained.download import resolve_weights
     from avsmodel.pretrained.registry import get_config
-    from avsmodel.recipe import load_config
+    from avsmodel.recipe import authors_choices, load_config
     from avsynth.storage.atomic import file_sha256
     from avsynth.storage.out_paths import check_out_file
 
@@ -165,7 +168,9 @@ def import_checkpoint(
         mapped[ours], origin[ours] = sd[k], k
     sam = resolve_weights(sam_checkpoint, "sam")
     vgg = resolve_weights(vggish_checkpoint, "vggish")
-    train_config = load_config(model).to_dict()
+    # Their geometry (squash to SxS, scored at SxS) and the rest of their recipe's choices,
+    # so eval and predict treat the model as it was trained.
+    train_config = load_config(model, **authors_choices()).to_dict()
     # Built exactly as build_from_checkpoint will rebuild it (same seed, weights, options).
     torch.manual_seed(int(train_config.get("seed", 0)))
     net = build_model(model, sam_checkpoint=sam, vggish_checkpoint=vgg, **overrides)

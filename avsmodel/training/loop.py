@@ -74,6 +74,7 @@ def train(
     device: str | None = None,
     progress: bool = True,
     stop_after: int | None = None,
+    train_list: str | os.PathLike[str] | None = None,
     **overrides: Any,
 ) -> TrainResult:
     """Train a model on a manifest's train split (or AVSBench), validating every epoch.
@@ -103,6 +104,10 @@ def train(
         progress: Show progress bars.
         stop_after: Stop after this many epochs (at least 1) in this call (time-boxed
             jobs); the schedule still spans ``epochs`` and ``resume=True`` continues the run.
+        train_list: A file of train ids (triplet ids, or AVSBench clip names), one per line:
+            the run trains on the first ``int(N * train_fraction)`` of them (the authors'
+            few-shot slicing of their shuffled CSV). Recorded with its hash in the
+            checkpoint's ``data``.
         **overrides: Config keys, e.g. ``epochs=3, batch_size=4, lr=1e-4, seed=1``.
 
     Returns:
@@ -136,6 +141,7 @@ def train(
         roots=roots,
         progress=progress,
         overrides=overrides,
+        train_list=train_list,
     )
     try:
         with RunLock(out) if info.is_main else contextlib.nullcontext():
@@ -244,10 +250,13 @@ def _train_epoch(run: Run, epoch: int) -> tuple[float, int]:
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip)
         run.opt.step()
-        run.sched.step()
+        if cfg.schedule_step == "step":
+            run.sched.step()
         loss_sum += m["loss"]
         n_steps += 1
         bar.set_postfix(loss=f"{m['loss']:.4f}", lr=f"{run.sched.get_last_lr()[0]:.2e}")
+    if cfg.schedule_step == "epoch":  # the authors': one cosine step per epoch
+        run.sched.step()
     tot_loss, tot_steps = all_reduce_sum([loss_sum, float(n_steps)], info)
     return tot_loss / max(tot_steps, 1.0), n_steps
 

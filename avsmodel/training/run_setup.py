@@ -82,6 +82,7 @@ def setup_run(
     roots: Any,
     progress: bool,
     overrides: dict[str, Any],
+    train_list: Any = None,
 ) -> Run:
     """Config, model, data, optimiser and schedule; the resumed state when resuming."""
     from avsmodel.modeling.config import split_options
@@ -95,7 +96,7 @@ def setup_run(
         model, cfg, ck, sam_checkpoint, vggish_checkpoint, init, out=out
     )
     train_ds, val_ds, data = setup_data(
-        manifest, net, cfg, ck, avsbench=avsbench, subset=subset, roots=roots
+        manifest, net, cfg, ck, avsbench=avsbench, subset=subset, roots=roots, train_list=train_list
     )
     net.to(info.device)
     wrapped = wrap_model(net, info)
@@ -119,6 +120,7 @@ def setup_run(
             iou_weight=cfg.iou_weight,
             needs_gt=needs_gt,
             loss_size=cfg.loss_size,
+            iou_eps=cfg.iou_eps,
         ),
         val_task=SegmentationTask(net, needs_gt=needs_gt),
         params=params,
@@ -192,8 +194,9 @@ def setup_model(
     *,
     out: Path,
 ) -> tuple[Any, list[torch.nn.Parameter], dict[str, Any]]:
-    """Seed, build the model, warm-start it from ``init`` (new runs) and lay the frozen
-    tensors a checkpoint carries over the rebuilt ones.
+    """Seed, build the model, draw the authors' prompt encoding (``prompt_init: authors``),
+    warm-start it from ``init`` (new runs) and lay the frozen tensors a checkpoint carries
+    over the rebuilt ones.
 
     Returns:
         ``(model, trainable parameters, frozen tensors to carry on)``.
@@ -215,7 +218,14 @@ def setup_model(
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:
         raise ConfigError(f"{model} has no trainable parameters; evaluate it instead")
-    frozen: dict[str, Any] = dict((ck.frozen_state if ck else None) or {})
+    frozen: dict[str, Any] = {}
+    # A warm start keeps its own encoding (the authors' loading of pretrained weights does).
+    if cfg.prompt_init == "authors" and net.config.family != "sam_oracle" and init is None:
+        from avsmodel.modeling.sam_parts import PE_KEY, authors_prompt_init
+
+        authors_prompt_init(net.prompt_encoder, cfg.seed)  # the authors' random PE / no-mask
+        frozen[PE_KEY] = net.state_dict()[PE_KEY].clone()  # carried on, eval rebuilds it
+    frozen.update((ck.frozen_state if ck else None) or {})
     if init is not None and ck is None:
         src = read_any(  # a run checkpoint or a pretrained folder
             init, sam_checkpoint=sam_checkpoint, vggish_checkpoint=vggish_checkpoint
@@ -227,11 +237,11 @@ def setup_model(
         # e.g. an imported checkpoint's own PE; a full pretrained folder holds every frozen
         # tensor: carry on only those the rebuilt model does not already have.
         own = net.state_dict()
-        frozen = {
-            k: v
+        frozen.update(
+            (k, v)
             for k, v in (src.frozen_state or {}).items()
             if k not in own or v.shape != own[k].shape or not torch.equal(v, own[k])
-        }
+        )
     load_frozen_state(net, frozen, where=str(out / "last.pt" if ck is not None else init))
     return net, params, frozen
 
@@ -245,13 +255,19 @@ def setup_data(
     avsbench: Any,
     subset: Any,
     roots: Any,
+    train_list: Any = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The train and validation datasets and the data's provenance.
 
+    A resumed run reads its own train list again unless another is given.
+
     Raises:
-        DataError: a resumed run's data differs from the data given now.
+        DataError: a resumed run's data (or train list) differs from the data given now.
     """
     from avsmodel.data import train_val_datasets
+
+    if train_list is None and ck is not None:
+        train_list = ck.data.get("train_list")
 
     train_ds, val_ds, data = train_val_datasets(
         manifest,
@@ -266,9 +282,12 @@ def setup_data(
         train_fraction=cfg.train_fraction,
         resize=cfg.resize,
         input_masks=cfg.loss_size == "input",
+        train_list=train_list,
     )
     if ck is not None and ck.data.get("sha256") != data["sha256"]:
         raise DataError(f"--resume: the data differs from the run's ({data.get('manifest', '')})")
+    if ck is not None and ck.data.get("train_list_sha256") != data.get("train_list_sha256"):
+        raise DataError(f"--resume: the train list differs from the run's ({train_list})")
     return train_ds, val_ds, data
 
 
@@ -310,6 +329,7 @@ def setup_loaders(train_ds: Any, val_ds: Any, cfg: TrainConfig, info: Any) -> tu
         world_size=info.world_size,
         batch_size=cfg.batch_size,
         seed=cfg.seed,
+        drop_last=cfg.drop_last,
     )
     val_sampler = ShardSampler(
         len(val_ds),
@@ -332,11 +352,11 @@ def setup_loaders(train_ds: Any, val_ds: Any, cfg: TrainConfig, info: Any) -> tu
 def setup_optimiser(
     params: list[torch.nn.Parameter], cfg: TrainConfig, *, steps_per_epoch: int
 ) -> tuple[torch.optim.Optimizer, Any]:
-    """AdamW and its cosine schedule over all the run's steps."""
+    """AdamW and its cosine schedule: over all the run's steps (``schedule_step: step``), or
+    over its epochs, stepped after each (``epoch``, the authors')."""
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.min_lr
-    )
+    t_max = cfg.epochs if cfg.schedule_step == "epoch" else cfg.epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t_max, eta_min=cfg.min_lr)
     return opt, sched
 
 
@@ -360,7 +380,7 @@ def write_run_files(run: Run) -> None:
     out, cfg = run.out, run.cfg
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    if cfg.train_fraction < 1.0:  # few-shot: the kept ids / clip names, one per line
+    if cfg.train_fraction < 1.0 or run.base.data.get("train_list"):  # the kept ids, in order
         ids = run.train_ds.ids()
         atomic_write_text(out / "train_subset.txt", "".join(f"{i}\n" for i in ids))
     run.history = read_metrics(out / "metrics.jsonl", upto=run.start_epoch)

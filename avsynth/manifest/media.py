@@ -125,6 +125,16 @@ class ManifestMedia:
         self.lvis_labels = None if lvis_labels is None else set(lvis_labels)
         self._lvis: dict[str, Any] | None = None
         self._lvis_loaded: set[str] = set()
+        self._binarize: str | None = None
+
+    def binarize(self) -> str:
+        """How the manifest's mask files binarise: its sidecar's ``mask_binarize`` (an
+        imported release may ask for the authors' ``pil``), else ``threshold``."""
+        if self._binarize is None:
+            from avsynth.manifest import read_sidecar
+
+            self._binarize = str(read_sidecar(self.manifest).get("mask_binarize") or "threshold")
+        return self._binarize
 
     def path(self, ref: Any) -> Path:
         """Absolute path of a media reference (see :func:`media_path`)."""
@@ -161,7 +171,7 @@ class ManifestMedia:
                 out |= self.mask(dataclasses.replace(t, mask=m, composition="single"))
             return out
         if ref.root in FILE_MASK_ROOTS:  # a materialised build, an imported release
-            return read_mask(self.path(ref))
+            return read_mask(self.path(ref), self.binarize())
         from avsynth.sources.images import decode_mask
 
         height, width = self.image_size(t)

@@ -81,18 +81,31 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise MediaError(f"{path}: image does not decode ({e})") from None
 
 
-def mask_from_image(im: Any) -> np.ndarray:
-    """Binarise a mask image: ``True`` where its grey level is >= ``MASK_THRESHOLD`` (128).
+#: How a mask image becomes binary: ``threshold`` (grey >= 128) or ``pil`` (the authors').
+BINARIZE_MODES = ("threshold", "pil")
 
-    Any mode is first converted to 8-bit grey (``L``), as AVSBench's ``convert("1")`` does:
-    0/255 masks (what avsynth writes, AVSBench's), 1-bit masks (Open Images) and palette masks
-    whose foreground colour is light all read as expected. 0/1-valued grey PNGs read as empty.
+
+def mask_from_image(im: Any, binarize: str = "threshold") -> np.ndarray:
+    """Binarise a mask image.
+
+    ``threshold`` (default): ``True`` where its grey level is >= ``MASK_THRESHOLD`` (128). Any
+    mode is first converted to 8-bit grey (``L``): 0/255 masks (what avsynth writes,
+    AVSBench's), 1-bit masks (Open Images) and palette masks whose foreground colour is light
+    all read as expected. 0/1-valued grey PNGs read as empty.
+
+    ``pil``: PIL's ``convert("1")`` of the image as stored, which is what the authors'
+    loaders call; on grey levels other than 0 and 255 it dithers (Floyd-Steinberg), so the two
+    agree on 0/255 masks only.
 
     Raises:
         ValueError: the image has transparency that disagrees with its grey levels (see
-            :func:`check_alpha`).
+            :func:`check_alpha`), or ``binarize`` is not one of :data:`BINARIZE_MODES`.
     """
     check_alpha(im)
+    if binarize == "pil":
+        return np.asarray(im.convert("1"), dtype=bool)
+    if binarize != "threshold":
+        raise ValueError(f"binarize={binarize!r}: use one of {', '.join(BINARIZE_MODES)}")
     return np.asarray(im.convert("L")) >= MASK_THRESHOLD
 
 
@@ -119,7 +132,7 @@ def check_alpha(im: Any) -> None:
         )
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
+def read_mask(path: str | os.PathLike, binarize: str = "threshold") -> np.ndarray:
     """Decode a mask PNG to ``bool`` ``HxW`` with :func:`mask_from_image`.
 
     Raises:
@@ -130,7 +143,7 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     regular_file(path, "mask")
     try:
         with Image.open(path) as im:
-            return mask_from_image(im)
+            return mask_from_image(im, binarize)
     except FileNotFoundError:
         raise MediaError(f"{path}: mask not found") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
