@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from avsmodel import hub
 from avsmodel.errors import ConfigError, DownloadError
+from avsmodel.pretrained import download as hub
 
 pytestmark = pytest.mark.timeout(60)
 DATA = os.urandom(200_000)
