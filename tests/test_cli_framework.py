@@ -133,3 +133,23 @@ def test_completion_is_switched_on() -> None:
     cmd = typer.main.get_command(avsynth_app)
     names = {o for p in cmd.params for o in p.opts}
     assert {"--install-completion", "--show-completion"} <= names
+
+
+def test_errors_from_worker_processes_and_multiline_messages_print_one_line() -> None:
+    from avsynth.cli.framework import one_line
+    from avsynth.errors import MediaError
+
+    # What torch's DataLoader raises in the parent when a worker process raised.
+    worker = MediaError(
+        "Caught MediaError in DataLoader worker process 0.\nOriginal Traceback (most recent "
+        'call last):\n  File "x.py", line 1, in f\n    g()\n'
+        "avsynth.errors.MediaError: /data/a.png: image does not decode\n"
+    )
+    worker_short = MediaError(
+        "Caught MediaError in DataLoader worker process 1.\nOriginal Traceback (most recent "
+        'call last):\n  File "x.py", line 1, in f\nMediaError: /data/b.png: mask not found\n'
+    )
+    assert one_line(worker_short) == "/data/b.png: mask not found"
+    assert one_line(worker) == "/data/a.png: image does not decode"
+    assert one_line(MediaError("two\n  lines")) == "two lines"
+    assert one_line(MediaError("plain")) == "plain"

@@ -191,6 +191,30 @@ def test_predict_refuses_a_decompression_bomb(ckpt, manifest, tmp_path, capsys, 
     assert not (tmp_path / "m.png").exists()
 
 
+@pytest.mark.parametrize("loader_workers", ["0", "1"])
+def test_train_meets_a_decompression_bomb_in_one_line(tmp_path, capsys, loader_workers):
+    """A training image replaced by a PNG whose header claims 30000x30000 pixels: one line
+    naming the file (also when a DataLoader worker process met it), no checkpoint."""
+    import shutil
+
+    from avsynth.manifest import read_manifest
+
+    m = make_manifest(tmp_path / "m", n={"train": 4, "val": 2})
+    first = read_manifest(m, split="train")[0]
+    bomb = m.parent / first.image.path
+    _bomb_png(bomb, 30000, 30000)
+    out = tmp_path / "run"
+    code, err = run_cli(["train", str(m), "--model", MODEL, "--out", str(out), "--epochs", "1",
+                         "--batch-size", "4", "--loader-workers", loader_workers, "--quiet"],
+                        capsys)  # fmt: skip
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert str(bomb) in lines[0] and "decompression bomb" in lines[0], err
+    assert not (out / "last.pt").exists()
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def test_predict_refuses_a_folder_as_image(ckpt, manifest, tmp_path):
     with pytest.raises(DataError, match="not a regular file"):
         predict(ckpt, tmp_path, manifest.parent / "audio" / "t0001.wav", tmp_path / "m.png")

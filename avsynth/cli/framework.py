@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
@@ -161,6 +162,23 @@ def make_app(name: str, help: str, package: str, commands: list[tuple[str, str]]
     return app
 
 
+def one_line(e: BaseException) -> str:
+    """The message of ``e`` as one line.
+
+    An exception raised in a worker process (torch's DataLoader) comes back as ``Caught
+    DataError in DataLoader worker process 0.`` followed by the worker's traceback; its own
+    message is the traceback's last line (``ClassName: message``), which is what is shown.
+    """
+    text = str(e)
+    if "\n" not in text:
+        return text
+    last = text.rstrip().splitlines()[-1]
+    own = re.match(rf"(?:[\w.]+\.)?{type(e).__name__}: (.+)$", last)
+    if text.startswith("Caught ") and "Original Traceback" in text and own:
+        return own.group(1)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def run(
     app: typer.Typer,
     *,
@@ -184,7 +202,7 @@ def run(
     except errors as e:
         if os.environ.get(debug_env):
             raise
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     except OSError as e:
         if os.environ.get(debug_env) or e.errno not in USER_ERRNOS:
