@@ -1,5 +1,5 @@
 """Inputs a careless or malicious user gives ``train``, ``eval`` and ``predict``: each is one
-line (exit 2 on the command line), never a traceback, and nothing already saved is lost.
+line (exit 1 on the command line), never a traceback, and nothing already saved is lost.
 
 * numeric options out of range (negative batch sizes and workers, ``--fscore-batch 0``,
   ``--stop-after 0``/``-1``, betas outside ``[0, 1)``, seeds beyond 64 bits);
@@ -63,7 +63,7 @@ def ckpt(manifest: Path, tmp_path_factory) -> Path:
     [
         (["--batch-size", "-2"], "batch_size must be >= 1"),
         (["--batch-size", "0"], "batch_size must be >= 1"),
-        (["--workers", "-1"], "workers must be >= 0"),
+        (["--loader-workers", "-1"], "workers must be >= 0"),
         (["--stop-after", "0"], "--stop-after 0: must be an integer >= 1"),
         (["--stop-after", "-1"], "--stop-after -1: must be an integer >= 1"),
         (["--seed", str(2**64)], "seed must be in [0, 2**64)"),
@@ -75,7 +75,7 @@ def test_train_refuses_out_of_range_options(manifest, tmp_path, capsys, flags, m
     out = tmp_path / "run"
     code, err = run_cli(["train", str(manifest), "--model", MODEL, "--out", str(out), *flags],
                         capsys)  # fmt: skip
-    assert code == 2 and err.count("\n") == 1, err
+    assert code == 1 and err.count("\n") == 1, err
     assert message in err
     assert not (out / "last.pt").exists() and not (out / "metrics.jsonl").exists()
 
@@ -94,12 +94,12 @@ def test_train_refuses_betas_outside_0_1(manifest, tmp_path, betas):
         (["--batch-size", "0"], "--batch-size 0: must be an integer >= 1"),
         (["--fscore-batch", "0"], "--fscore-batch 0: must be an integer >= 1"),
         (["--fscore-batch", "-4"], "--fscore-batch -4: must be an integer >= 1"),
-        (["--workers", "-3"], "--workers -3: must be an integer >= 0"),
+        (["--loader-workers", "-3"], "-3: must be an integer >= 0"),
     ],
 )
 def test_eval_refuses_out_of_range_options(ckpt, manifest, capsys, flags, message):
     code, err = run_cli(["eval", str(ckpt), "--manifest", str(manifest), *flags], capsys)
-    assert code == 2 and err.count("\n") == 1, err
+    assert code == 1 and err.count("\n") == 1, err
     assert message in err
 
 
@@ -116,15 +116,22 @@ def _full_disk_after(limit: int):
     def save(obj, f, *a, **k):
         buf = io.BytesIO()
         real(obj, buf, *a, **k)
-        with open(f, "wb") as fh:
-            fh.write(buf.getvalue()[:limit])
+        _write(f, buf.getvalue()[:limit])
         raise OSError(errno.ENOSPC, "No space left on device")
 
     return save
 
 
+def _write(f, data: bytes) -> None:
+    """Write to what ``torch.save`` was given: a path or an open binary file."""
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        Path(f).write_bytes(data)
+
+
 def _zip_writer_failure(obj, f, *a, **k):
-    Path(f).write_bytes(b"PK\x03\x04partial")
+    _write(f, b"PK\x03\x04partial")
     raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
 
 
@@ -185,8 +192,8 @@ def test_predict_refuses_a_decompression_bomb(ckpt, manifest, tmp_path, capsys, 
     _bomb_png(bomb, *size)
     audio = manifest.parent / "audio" / "t0001.wav"
     code, err = run_cli(["predict", str(ckpt), "--image", str(bomb), "--audio", str(audio),
-                         "--out", str(tmp_path / "m.png")], capsys)  # fmt: skip
-    assert code == 2 and err.count("\n") == 1, err
+                         "--output", str(tmp_path / "m.png")], capsys)  # fmt: skip
+    assert code == 1 and err.count("\n") == 1, err
     assert str(bomb) in err and "too large to decode safely" in err
     assert not (tmp_path / "m.png").exists()
 
@@ -288,7 +295,7 @@ def test_checkpoint_with_wrong_field_types_is_one_line(ckpt, manifest, tmp_path,
     for cmd in (["eval", str(bad), "--manifest", str(manifest)],
                 ["predict", str(bad), "--image", str(manifest.parent / "images" / "t0001.png"),
                  "--audio", str(manifest.parent / "audio" / "t0001.wav"),
-                 "--out", str(tmp_path / "m.png")]):  # fmt: skip
+                 "--output", str(tmp_path / "m.png")]):  # fmt: skip
         code, err = run_cli(cmd, capsys)
-        assert code == 2 and err.count("\n") == 1, err
+        assert code == 1 and err.count("\n") == 1, err
         assert str(bad) in err and named in err

@@ -122,7 +122,7 @@ def evaluate(
 
     check_count("--batch-size", batch_size, 1)
     check_count("--fscore-batch", fscore_batch, 1)
-    check_count("--workers", workers, 0)
+    check_count("--loader-workers", workers, 0)
     check_seed("--seed", seed)
     if audio not in ("matched", "mismatched"):
         raise ConfigError(f"audio={audio!r}: use matched or mismatched")
