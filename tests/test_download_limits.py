@@ -149,11 +149,11 @@ def test_every_official_asset_has_a_cap():
 def test_cli_limits_must_be_positive(tmp_path, capsys, flag, value):
     from avsmodel.cli import main
 
-    sys.argv = ["avsmodel", "download", "vggish", "--dir", str(tmp_path), flag, value]
+    sys.argv = ["avsmodel", "download", "vggish", "--out", str(tmp_path), flag, value]
     with pytest.raises(SystemExit) as e:
         main()
     err = capsys.readouterr().err
-    assert e.value.code == 2 and err.count("\n") == 1 and f"{flag} " in err
+    assert e.value.code == 1 and err.count("\n") == 1 and f"{flag} " in err
 
 
 def test_limits_reject_non_positive_values():

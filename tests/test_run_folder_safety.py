@@ -111,7 +111,7 @@ def test_second_training_into_a_locked_folder_fails_with_one_line(manifest, tmp_
         flag = {"new": [], "resume": ["--resume"], "overwrite": ["--overwrite"]}[mode]
         args = ["train", str(manifest), "--model", MODEL, "--out", str(out), "--epochs", "1"]
         code, err = run_cli([*args, *flag], capsys)
-        assert code == 2, err
+        assert code == 1, err
         assert err.count("\n") == 1
         assert f"is in use by another training (pid {holder.pid})" in err
         if mode != "new":
