@@ -261,23 +261,48 @@ def test_legacy_torch_save_format_loads(tmp_path, tiny_sam_ckpt):
     assert all(torch.equal(state[k], v) for k, v in sd.items())
 
 
+def _digest(t: torch.Tensor) -> str:
+    import hashlib
+
+    return hashlib.sha256(t.detach().contiguous().numpy().tobytes()).hexdigest()
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["vit_l", "vit_h"])
-def test_large_official_checkpoints_load_by_value(tmp_path, variant):
-    """ViT-L/H files in segment-anything's layout (values filled cheaply, not by nn init)."""
+def test_large_official_checkpoint_loads_by_value(tmp_path):
+    """A ViT-L file in segment-anything's layout (values filled cheaply, not by nn init) loads
+    tensor for tensor. Each tensor is kept as its SHA-256 only, and the file's state dict is
+    freed before the model is built, so the test holds one model (~1.2 GB) and the mapped
+    file at a time: the suite stays under 4 GB of RAM."""
+    import gc
+
     from segment_anything import sam_model_registry
 
     with torch.device("meta"):
-        official = sam_model_registry[variant](checkpoint=None)
+        official = sam_model_registry["vit_l"](checkpoint=None)
     sd = official.to_empty(device="cpu").state_dict()
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
         for v in sd.values():
             v.uniform_(-1, 1, generator=g)
-    path = tmp_path / f"sam_{variant}.pth"
+    path = tmp_path / "sam_vit_l.pth"
     torch.save(sd, path)
-    m = avsmodel.build_model(f"sama_avs_{variant}", sam_checkpoint=path)
-    state = m.state_dict()
-    assert set(_sam_part_state(m)) == set(sd)
-    for k, v in sd.items():
-        assert torch.equal(state[k], v), k
+    want = {k: (tuple(v.shape), _digest(v)) for k, v in sd.items()}
+    del sd, official
+    gc.collect()
+    m = avsmodel.build_model("sama_avs_vit_l", sam_checkpoint=path)
+    got = {k: (tuple(v.shape), _digest(v)) for k, v in _sam_part_state(m).items()}
+    assert got == want
+
+
+def test_vit_h_takes_every_official_key_and_shape():
+    """ViT-H is loaded by the same code as ViT-L (above, by value); here its model is checked
+    against segment-anything's own ViT-H key for key and shape for shape, on the meta device
+    (a by-value load would hold ~7.5 GB: the file's tensors, the model and the mapped file)."""
+    from segment_anything import sam_model_registry
+
+    with torch.device("meta"):
+        official = sam_model_registry["vit_h"](checkpoint=None)
+        m = avsmodel.build_model("sama_avs_vit_h")
+    want = {k: tuple(v.shape) for k, v in official.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in _sam_part_state(m).items()}
+    assert got == want and len(want) > 400
