@@ -407,7 +407,9 @@ def test_app_shows_sample_with_mask_in_chromium(app, build, env, loaded, tmp_pat
     b, s = bare[rows][:, cols], shown[rows][:, cols]
     changed = np.abs(s - b).max(axis=2) > 40
     iou = (changed & mask).sum() / (changed | mask).sum()
-    assert iou > 0.97 and (changed & ~mask).mean() < 0.002, (iou, tmp_path)
+    # Measured: IoU 0.98-1.0 and 0-0.2 % of the other pixels (antialiased edges, the App's
+    # own hover chrome); without the mask drawn the IoU is 0.
+    assert iou > 0.95 and (changed & ~mask).mean() < 0.01, (iou, tmp_path)
     # Where the mask is set: shown = bare + opacity * (orange - bare), the App's overlay.
     d, r = (np.array([255.0, 140.0, 0.0]) - b)[mask], (s - b)[mask]
     opacity = (d * r).sum() / (d * d).sum()
