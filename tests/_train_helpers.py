@@ -234,3 +234,12 @@ def torchrun_eval(ckpt: Path, args: list[str], *, nproc: int, cwd: Path) -> dict
     lines = [x for x in r.stdout.splitlines() if x.startswith("{")]
     assert len(lines) == 1, r.stdout  # rank 0 prints, the others do not
     return json.loads(lines[0])
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a process group or a server)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

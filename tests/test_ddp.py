@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
-from _train_helpers import make_manifest
+from _train_helpers import free_port, make_manifest
 
 pytestmark = pytest.mark.slow  # trains the tiny model in 2 processes and in 1
 
 MODEL = "sama_avs_tiny"
 COMMON = dict(epochs=2, val_batch_size=4, workers=0, threads=1, lr=1e-3, progress=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _worker(rank: int, manifest: str, out: str, port: int) -> None:
@@ -47,7 +40,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory):
 
     root = tmp_path_factory.mktemp("ddp")
     manifest = make_manifest(root / "m", n={"train": 8, "val": 4})
-    mp.spawn(_worker, args=(str(manifest), str(root / "ddp"), _free_port()), nprocs=2, join=True)
+    mp.spawn(_worker, args=(str(manifest), str(root / "ddp"), free_port()), nprocs=2, join=True)
     ranks = [torch.load(root / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         assert k not in os.environ
@@ -117,7 +110,7 @@ def test_non_finite_loss_stops_every_rank_at_the_same_step(tmp_path: Path) -> No
     # (no rank is left waiting in a collective), and nothing is saved.
     manifest = make_manifest(tmp_path / "m", n={"train": 8, "val": 4})
     out = tmp_path / "ddp"
-    mp.spawn(_diverging_worker, args=(str(manifest), str(out), _free_port()), nprocs=2, join=True)
+    mp.spawn(_diverging_worker, args=(str(manifest), str(out), free_port()), nprocs=2, join=True)
     messages = [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)]
     for m in messages:
         assert "the loss is not finite" in m, messages

@@ -16,7 +16,6 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import textwrap  # noqa: E402
@@ -29,6 +28,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import pytest  # noqa: E402
+from _train_helpers import free_port  # noqa: E402
 from inspect_fixtures import CATEGORIES, make_build  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -198,12 +198,6 @@ def test_load_and_update(build, loaded):
     assert all(second["sample_ids"][k] == first["sample_ids"][k] for k in second["sample_ids"])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
@@ -216,7 +210,7 @@ def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
 def _launched_app(build: Path, env: dict, log: Path):
     """``avsynth inspect --launch`` in a subprocess; yields (url, process, log path) and stops
     the process and the App server it started on exit, whatever state they are in."""
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-c", "from avsynth.cli import main; main()", "inspect", str(build)]
     cmd += ["--name", NAME, "--launch", "--port", str(port), "--quiet"]
     with open(log, "w") as f:
@@ -443,7 +437,7 @@ def test_users_own_mongodb_uri(build, tmp_path):
 
     pkg = importlib.util.find_spec("fiftyone").submodule_search_locations[0]  # not imported
     mongod = Path(pkg) / "db" / "bin" / "mongod"
-    port = _free_port()
+    port = free_port()
     (tmp_path / "db").mkdir()
     server = subprocess.Popen(
         [str(mongod), "--dbpath", str(tmp_path / "db"), "--port", str(port)]

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
-from _train_helpers import make_manifest
+from _train_helpers import free_port, make_manifest
 from torch.utils.data import DataLoader
 
 import avsynth
@@ -146,12 +145,6 @@ def test_shards_train_as_well_as_the_manifest(tmp_path) -> None:
     assert ck["data"]["kind"] == "webdataset"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ddp_worker(rank: int, export: str, out: str, port: int) -> None:
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
@@ -197,7 +190,7 @@ def _ddp_worker(rank: int, export: str, out: str, port: int) -> None:
 @pytest.mark.slow  # two processes, two epochs
 def test_two_processes_train_from_disjoint_shards(export, tmp_path) -> None:
     _, out = export
-    mp.spawn(_ddp_worker, args=(str(out), str(tmp_path / "run"), _free_port()), nprocs=2, join=True)
+    mp.spawn(_ddp_worker, args=(str(out), str(tmp_path / "run"), free_port()), nprocs=2, join=True)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     for k in r0["state"]:
         assert torch.equal(r0["state"][k], r1["state"][k]), k  # gradients were synchronised
